@@ -1,0 +1,91 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/expected.hpp>
+#include <caf/message.hpp>
+
+#include "supervision/restart_backoff.hpp"
+
+namespace otpp::supervision {
+
+/// Spawns one incarnation of a child. `extra_args` is empty for static
+/// children; for `simple_one_for_one` it holds the arguments given to
+/// `start_child`. An error, an exception or an invalid handle is a start error.
+using start_function =
+  std::function<caf::expected<caf::actor>(caf::actor_system& sys, const caf::message& extra_args)>;
+
+/// When a child is restarted (OTP's restart types).
+enum class restart_type {
+  permanent, ///< always, even after a normal exit
+  transient, ///< only after an abnormal exit (not normal, shutdown or {shutdown, _})
+  temporary, ///< never; the spec is removed when the child ends
+};
+
+enum class child_type { worker, supervisor };
+
+/// How a child is stopped: a polite shutdown request (`exit_reason::user_shutdown`),
+/// then an untrappable kill after `timeout`; or a kill at once; or waiting forever.
+struct shutdown_policy {
+  enum class kind { brutal_kill, timeout, infinity };
+  kind how = kind::timeout;
+  std::chrono::milliseconds timeout{5000};
+
+  static shutdown_policy brutal_kill() { return {kind::brutal_kill, {}}; }
+  static shutdown_policy after(std::chrono::milliseconds t) { return {kind::timeout, t}; }
+  static shutdown_policy infinity() { return {kind::infinity, {}}; }
+};
+
+/// Everything a supervisor needs to know about one child.
+struct child_spec {
+  std::string id;                          ///< unique among the supervisor's children
+  start_function start;                    ///< spawns the child
+  restart_type restart = restart_type::permanent;
+  std::optional<shutdown_policy> shutdown; ///< unset: 5000 ms for workers, infinity for supervisors
+  child_type type = child_type::worker;
+  bool significant = false;                ///< counts for the supervisor's auto_shutdown
+  std::string name;                        ///< registered name (any length); empty: none
+  std::optional<backoff_options> backoff;  ///< delay restarts (beyond OTP); unset: restart at once
+};
+
+/// The shutdown a child gets: its own, or the default for its type.
+shutdown_policy effective_shutdown(const child_spec& spec);
+
+enum class strategy { one_for_one, one_for_all, rest_for_one, simple_one_for_one };
+
+/// When a supervisor shuts itself down because significant children ended.
+enum class auto_shutdown { never, any_significant, all_significant };
+
+/// OTP's supervisor flags with OTP's defaults.
+struct supervisor_flags {
+  supervision::strategy strategy = strategy::one_for_one;
+  int intensity = 1;                         ///< restarts allowed within `period`, >= 0
+  std::chrono::milliseconds period{5000};    ///< > 0
+  supervision::auto_shutdown auto_shutdown = auto_shutdown::never;
+};
+
+std::string to_string(restart_type x);
+std::string to_string(child_type x);
+std::string to_string(strategy x);
+std::string to_string(auto_shutdown x);
+
+/// An `errc::invalid_flags` error naming the field and value, or none.
+caf::error validate(const supervisor_flags& flags);
+
+/// An `errc::invalid_spec` error naming the child, field and value, or none.
+caf::error validate(const child_spec& spec, const supervisor_flags& flags);
+
+/// Validates flags, every spec, unique ids (`errc::duplicate_child`) and, for
+/// `simple_one_for_one`, exactly one spec (the template).
+caf::error validate(const supervisor_flags& flags, const std::vector<child_spec>& specs);
+
+} // namespace otpp::supervision
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otpp::supervision::child_spec)

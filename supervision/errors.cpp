@@ -1,0 +1,83 @@
+#include "supervision/errors.hpp"
+
+#include <caf/exit_reason.hpp>
+#include <caf/make_message.hpp>
+#include <caf/sec.hpp>
+
+namespace otpp::supervision {
+
+std::string to_string(errc code) {
+  switch (code) {
+    case errc::invalid_flags: return "invalid_flags";
+    case errc::invalid_spec: return "invalid_spec";
+    case errc::duplicate_child: return "duplicate_child";
+    case errc::start_failed: return "start_failed";
+    case errc::not_found: return "not_found";
+    case errc::running: return "running";
+    case errc::restarting: return "restarting";
+    case errc::already_present: return "already_present";
+    case errc::already_started: return "already_started";
+    case errc::not_allowed: return "not_allowed";
+    case errc::exception: return "exception";
+    case errc::shutdown: return "shutdown";
+    case errc::name_taken: return "name_taken";
+  }
+  return "unknown_errc";
+}
+
+caf::error make_error(errc code, std::string text) {
+  if (text.empty())
+    return caf::error{static_cast<uint8_t>(code), errc_category};
+  return caf::error{static_cast<uint8_t>(code), errc_category,
+                    caf::make_message(std::move(text))};
+}
+
+bool is(const caf::error& reason, errc code) {
+  return reason.category() == errc_category && reason.code() == static_cast<uint8_t>(code);
+}
+
+namespace {
+
+std::string context_text(const caf::error& reason) {
+  const auto& ctx = reason.context();
+  if (ctx.empty())
+    return {};
+  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+    return ctx.get_as<std::string>(0);
+  return caf::to_string(ctx);
+}
+
+std::string with_context(std::string name, const caf::error& reason) {
+  auto text = context_text(reason);
+  return text.empty() ? name : name + ": " + text;
+}
+
+std::string describe_exit(caf::exit_reason code) {
+  switch (code) {
+    case caf::exit_reason::normal: return "normal";
+    case caf::exit_reason::user_shutdown: return "shutdown";
+    case caf::exit_reason::kill: return "killed";
+    default: return caf::to_string(code);
+  }
+}
+
+} // namespace
+
+std::string describe(const caf::error& reason) {
+  if (!reason)
+    return "normal";
+  if (reason.category() == errc_category)
+    return with_context(to_string(static_cast<errc>(reason.code())), reason);
+  if (reason.category() == caf::atom("exit"))
+    return with_context(describe_exit(static_cast<caf::exit_reason>(reason.code())), reason);
+  if (reason.category() == caf::atom("system"))
+    return with_context(caf::to_string(static_cast<caf::sec>(reason.code())), reason);
+  return caf::to_string(reason);
+}
+
+bool is_normal_exit(const caf::error& reason) {
+  return !reason || reason == caf::exit_reason::normal || reason == caf::exit_reason::user_shutdown
+         || is(reason, errc::shutdown);
+}
+
+} // namespace otpp::supervision

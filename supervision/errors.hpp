@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+
+namespace otpp::supervision {
+
+/// Errors of the supervision layer. They render by name ("not_found: child db")
+/// in any actor system configured with `add_otpp_types`.
+enum class errc : uint8_t {
+  invalid_flags = 1,   ///< supervisor flags out of range
+  invalid_spec,        ///< a child spec field out of range
+  duplicate_child,     ///< two child specs share an id
+  start_failed,        ///< a child failed to start; the text names the child
+  not_found,           ///< no child with that id or handle
+  running,             ///< the operation needs a terminated child
+  restarting,          ///< the child waits for a restart
+  already_present,     ///< start_child: a terminated child with that id exists
+  already_started,     ///< start_child: a running child with that id exists
+  not_allowed,         ///< the operation does not apply to this strategy
+  exception,           ///< an exception escaped a handler; the text is its what()
+  shutdown,            ///< orderly shutdown carrying why (OTP's {shutdown, Term})
+  name_taken,          ///< the registered name belongs to another live actor
+};
+
+/// The category under which `errc` values travel inside `caf::error`.
+constexpr caf::atom_value errc_category = caf::atom("otpp_sup");
+
+/// The enumerator's name, e.g. "not_found".
+std::string to_string(errc code);
+
+/// Builds a `caf::error` of category `errc_category`; `text` says what it concerns.
+caf::error make_error(errc code, std::string text = {});
+
+/// True if `reason` is of category `errc_category` with this code.
+bool is(const caf::error& reason, errc code);
+
+/// Renders a reason as an OTP user reads it: "normal", "shutdown", "killed",
+/// "exception: boom", "start_failed: child db: ...". Works without an actor system.
+std::string describe(const caf::error& reason);
+
+/// True for the reasons OTP treats as normal for a transient child:
+/// normal, shutdown (CAF's user_shutdown) and `errc::shutdown` with any text.
+bool is_normal_exit(const caf::error& reason);
+
+} // namespace otpp::supervision

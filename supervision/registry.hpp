@@ -1,0 +1,44 @@
+#pragma once
+
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+namespace otpp::supervision {
+
+/// Names (any string) to live actors, one table per actor system. Unlike
+/// CAF 0.17's registry, an entry disappears when its actor terminates, and a
+/// lookup never returns a terminated actor. Thread-safe; lookups take a
+/// shared lock only.
+class registry {
+public:
+  /// The table of `sys`.
+  static registry& of(caf::actor_system& sys);
+
+  /// Registers `who` under `name`. Fails (returns false) if another live
+  /// actor holds the name. The entry is erased when `who` terminates.
+  bool put(const std::string& name, const caf::actor& who);
+
+  /// The live actor registered under `name`, or an invalid handle.
+  caf::actor whereis(const std::string& name) const;
+
+  /// Erases `name` if it still maps to `who`.
+  void erase(const std::string& name, const caf::actor_addr& who);
+
+  /// All registered names, sorted.
+  std::vector<std::string> names() const;
+
+private:
+  mutable std::shared_mutex mtx_;
+  std::unordered_map<std::string, caf::actor> entries_;
+};
+
+/// The live actor registered under `name` in `sys`, or an invalid handle.
+caf::actor whereis(caf::actor_system& sys, const std::string& name);
+
+} // namespace otpp::supervision

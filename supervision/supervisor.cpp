@@ -1,0 +1,604 @@
+#include "supervision/supervisor.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <random>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+
+#include "supervision/errors.hpp"
+#include "supervision/exceptions.hpp"
+#include "supervision/registry.hpp"
+#include "supervision/reports.hpp"
+#include "supervision/restart_intensity.hpp"
+
+namespace otpp::supervision {
+
+std::string to_string(child_state x) {
+  switch (x) {
+    case child_state::running: return "running";
+    case child_state::restarting: return "restarting";
+    case child_state::terminated: return "terminated";
+  }
+  return "?";
+}
+
+namespace {
+
+using try_again_atom = caf::atom_constant<caf::atom("try_again")>;
+using restart_due_atom = caf::atom_constant<caf::atom("restartdue")>;
+using stop_timeout_atom = caf::atom_constant<caf::atom("stop_tmo")>;
+using time_point = caf::actor_clock::time_point;
+
+struct child {
+  uint64_t key = 0; // unique per supervisor; ids repeat under simple_one_for_one
+  child_spec spec;
+  caf::message args;
+  caf::actor handle;
+  bool restarting = false;
+  std::size_t restarts = 0;
+  std::optional<restart_backoff> backoff;
+  time_point started_at;
+  caf::error last_reason;
+};
+
+// Children being stopped one at a time, each awaited before the next.
+struct stop_job {
+  std::vector<uint64_t> keys;
+  std::size_t next = 0;
+  caf::actor_addr awaiting;
+  bool timed_out = false;
+  uint64_t timer = 0;
+  std::function<void()> done;
+};
+
+// A deferred action; called with an error instead when the supervisor ends first.
+using deferred_action = std::function<void(const caf::error* abort)>;
+
+class supervisor_actor : public caf::event_based_actor {
+public:
+  supervisor_actor(caf::actor_config& cfg, supervisor_config config, caf::error* start_result)
+    : caf::event_based_actor(cfg),
+      flags_(config.flags),
+      origin_{config.name, to_string(config.flags.strategy)},
+      intensity_(config.flags.intensity, config.flags.period),
+      rng_(std::random_device{}()) {
+    keep_exception_text(this);
+    set_exit_handler([this](caf::exit_msg& msg) { on_exit(msg); });
+    if (flags_.strategy == strategy::simple_one_for_one) {
+      template_ = std::move(config.children.front());
+      return;
+    }
+    for (auto& spec : config.children) {
+      auto& c = add_child(std::move(spec), {});
+      if (auto err = start(c)) {
+        failed_start_ = make_error(errc::start_failed, "child '" + c.spec.id + "': " + describe(err));
+        children_.pop_back();
+        *start_result = failed_start_;
+        return;
+      }
+    }
+  }
+
+  const char* name() const override {
+    return "otpp_supervisor";
+  }
+
+  caf::behavior make_behavior() override {
+    if (failed_start_)
+      shutdown(failed_start_);
+    return {
+      [this](start_child_atom, child_spec& spec) {
+        return when_idle([this, spec](caf::response_promise& rp) { start_static(rp, spec); });
+      },
+      [this](start_child_atom, caf::message& args) {
+        return when_idle([this, args](caf::response_promise& rp) { start_dynamic(rp, args); });
+      },
+      [this](terminate_child_atom, std::string& id) {
+        return when_idle([this, id](caf::response_promise& rp) { terminate_by_id(rp, id); });
+      },
+      [this](terminate_child_atom, caf::actor& who) {
+        return when_idle([this, who](caf::response_promise& rp) { terminate_dynamic(rp, who); });
+      },
+      [this](restart_child_atom, std::string& id) {
+        return when_idle([this, id](caf::response_promise& rp) { restart_by_id(rp, id); });
+      },
+      [this](delete_child_atom, std::string& id) {
+        return when_idle([this, id](caf::response_promise& rp) { delete_by_id(rp, id); });
+      },
+      [this](which_children_atom) {
+        return when_idle([this](caf::response_promise& rp) { rp.deliver(which_children()); });
+      },
+      [this](count_children_atom) {
+        return when_idle([this](caf::response_promise& rp) { rp.deliver(count_children()); });
+      },
+      [this](try_again_atom, uint64_t key) {
+        defer_while_busy([this, key] {
+          if (auto* c = find(key); c && c->restarting)
+            restart(*c);
+        });
+      },
+      [this](restart_due_atom, uint64_t key) {
+        defer_while_busy([this, key] {
+          if (auto* c = find(key); c && c->restarting)
+            start_group(key);
+        });
+      },
+      [this](stop_timeout_atom, uint64_t timer) {
+        if (job_ && job_->timer == timer && job_->awaiting) {
+          job_->timed_out = true;
+          send_exit(job_->awaiting, caf::exit_reason::kill);
+        }
+      },
+    };
+  }
+
+private:
+  // -- deferral: OTP's supervisor is busy while it stops children; so is this one.
+
+  bool busy() const {
+    return job_.has_value() || shutting_down_;
+  }
+
+  caf::response_promise when_idle(std::function<void(caf::response_promise&)> op) {
+    auto rp = make_response_promise();
+    if (!busy()) {
+      op(rp);
+      return rp;
+    }
+    deferred_.emplace_back([rp, op](const caf::error* abort) mutable {
+      if (abort)
+        rp.deliver(*abort);
+      else
+        op(rp);
+    });
+    return rp;
+  }
+
+  void defer_while_busy(std::function<void()> action) {
+    if (!busy()) {
+      action();
+      return;
+    }
+    deferred_.emplace_back([action](const caf::error* abort) {
+      if (!abort)
+        action();
+    });
+  }
+
+  void drain_deferred() {
+    while (!job_ && !deferred_.empty()) {
+      auto action = std::move(deferred_.front());
+      deferred_.pop_front();
+      action(nullptr);
+    }
+  }
+
+  // -- children bookkeeping
+
+  child& add_child(child_spec spec, caf::message args) {
+    child c;
+    c.key = next_key_++;
+    if (spec.backoff)
+      c.backoff.emplace(*spec.backoff);
+    c.spec = std::move(spec);
+    c.args = std::move(args);
+    children_.push_back(std::move(c));
+    return children_.back();
+  }
+
+  child* find(uint64_t key) {
+    auto i = std::find_if(children_.begin(), children_.end(), [&](const child& c) { return c.key == key; });
+    return i == children_.end() ? nullptr : &*i;
+  }
+
+  child* find_id(const std::string& id) {
+    auto i = std::find_if(children_.begin(), children_.end(), [&](const child& c) { return c.spec.id == id; });
+    return i == children_.end() ? nullptr : &*i;
+  }
+
+  child* find_addr(const caf::actor_addr& addr) {
+    if (!addr)
+      return nullptr;
+    auto i = std::find_if(children_.begin(), children_.end(), [&](const child& c) { return c.handle == addr; });
+    return i == children_.end() ? nullptr : &*i;
+  }
+
+  void erase(uint64_t key) {
+    children_.erase(std::remove_if(children_.begin(), children_.end(),
+                                   [&](const child& c) { return c.key == key; }),
+                    children_.end());
+  }
+
+  bool dynamic() const {
+    return flags_.strategy == strategy::simple_one_for_one;
+  }
+
+  // -- starting
+
+  caf::error start(child& c) {
+    caf::expected<caf::actor> spawned{caf::actor{}};
+    try {
+      spawned = c.spec.start(system(), c.args);
+    } catch (const std::exception& x) {
+      spawned = make_error(errc::exception, x.what());
+    } catch (...) {
+      spawned = make_error(errc::exception, "unknown exception in start function");
+    }
+    caf::error err;
+    if (!spawned)
+      err = spawned.error();
+    else if (!*spawned)
+      err = make_error(errc::start_failed, "start function returned no actor");
+    if (!err) {
+      auto& handle = *spawned;
+      link_to(handle);
+      if (c.spec.name.empty() || registry::of(system()).put(c.spec.name, handle)) {
+        c.handle = handle;
+        c.restarting = false;
+        c.started_at = clock().now();
+        report_child_started(origin_, c.spec.id, c.restarts);
+        return {};
+      }
+      unlink_from(handle);
+      send_exit(handle, caf::exit_reason::kill);
+      err = make_error(errc::name_taken, "name '" + c.spec.name + "' belongs to another live actor");
+    }
+    report_start_error(origin_, c.spec.id, describe(err), c.restarts);
+    return err;
+  }
+
+  // Keys of the children a restart of `key` concerns, in start order.
+  std::vector<uint64_t> restart_group(uint64_t key) {
+    std::vector<uint64_t> keys;
+    bool reached = false;
+    for (const auto& c : children_) {
+      reached = reached || c.key == key;
+      bool member = flags_.strategy == strategy::one_for_all
+                    || (flags_.strategy == strategy::rest_for_one && reached) || c.key == key;
+      if (member)
+        keys.push_back(c.key);
+    }
+    return keys;
+  }
+
+  // Starts the group's children that wait for a restart; on a failure the
+  // rest keep waiting and a retry (which counts toward intensity) is queued.
+  void start_group(uint64_t key) {
+    for (auto k : restart_group(key)) {
+      auto* c = find(k);
+      if (c == nullptr || !c->restarting)
+        continue;
+      if (start(*c)) {
+        send(this, try_again_atom::value, k);
+        return;
+      }
+    }
+  }
+
+  // -- exits
+
+  void on_exit(caf::exit_msg& msg) {
+    auto* c = find_addr(msg.source);
+    if (c == nullptr) {
+      shutdown(msg.reason); // the parent, or anyone else asking us to stop
+      return;
+    }
+    if (job_ && job_->awaiting == msg.source) {
+      on_stopped(*c, msg.reason);
+      return;
+    }
+    if (job_ && std::find(job_->keys.begin() + job_->next, job_->keys.end(), c->key) != job_->keys.end()) {
+      c->handle = nullptr; // died before its turn to be stopped
+      c->last_reason = msg.reason;
+      return;
+    }
+    if (busy()) {
+      deferred_.emplace_back([this, source = msg.source, reason = msg.reason](const caf::error* abort) {
+        if (auto* dead = abort ? nullptr : find_addr(source))
+          on_child_exit(*dead, reason);
+      });
+      return;
+    }
+    on_child_exit(*c, msg.reason);
+  }
+
+  void on_child_exit(child& c, const caf::error& reason) {
+    c.handle = nullptr;
+    c.last_reason = reason;
+    if (c.backoff)
+      c.backoff->child_stopped(
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock().now() - c.started_at));
+    bool normal = is_normal_exit(reason);
+    if (c.spec.restart == restart_type::permanent || (c.spec.restart == restart_type::transient && !normal)) {
+      report_child_terminated(origin_, c.spec.id, describe(reason), c.restarts);
+      restart(c);
+      return;
+    }
+    if (!normal)
+      report_child_terminated(origin_, c.spec.id, describe(reason), c.restarts);
+    auto id = c.spec.id;
+    bool significant = c.spec.significant;
+    if (c.spec.restart == restart_type::temporary || dynamic())
+      erase(c.key);
+    if (significant)
+      check_auto_shutdown(id);
+  }
+
+  void check_auto_shutdown(const std::string& id) {
+    if (flags_.auto_shutdown == auto_shutdown::all_significant) {
+      bool any_left = std::any_of(children_.begin(), children_.end(), [](const child& c) {
+        return c.spec.significant && (c.handle || c.restarting);
+      });
+      if (any_left)
+        return;
+    }
+    shutdown(make_error(errc::shutdown, "auto_shutdown: significant child '" + id + "' ended"));
+  }
+
+  // OTP's restart: count it toward intensity (or give up), stop the rest of
+  // the strategy's group in reverse order, then start the group in order.
+  void restart(child& c) {
+    if (!intensity_.add_restart(clock().now())) {
+      auto reason = describe(c.last_reason);
+      report_max_intensity(origin_, c.spec.id, reason, c.restarts);
+      shutdown(make_error(errc::shutdown,
+                          "reached_max_restart_intensity: child '" + c.spec.id + "': " + reason));
+      return;
+    }
+    ++c.restarts;
+    ++total_restarts_;
+    c.restarting = true;
+    auto key = c.key;
+    auto delay = c.backoff ? c.backoff->next_delay(std::uniform_real_distribution<double>{}(rng_))
+                           : std::chrono::milliseconds{0};
+    auto group = restart_group(key);
+    std::vector<uint64_t> running;
+    for (auto i = group.rbegin(); i != group.rend(); ++i)
+      if (auto* member = find(*i); member != nullptr && member->handle)
+        running.push_back(*i);
+    stop_children(std::move(running), [this, key, group, delay] {
+      for (auto k : group)
+        if (auto* member = find(k))
+          member->restarting = true;
+      if (delay.count() > 0)
+        delayed_send(this, delay, restart_due_atom::value, key);
+      else
+        start_group(key);
+    });
+  }
+
+  // -- stopping
+
+  void stop_children(std::vector<uint64_t> keys, std::function<void()> done) {
+    job_ = stop_job{std::move(keys), 0, {}, false, 0, std::move(done)};
+    stop_next();
+  }
+
+  void stop_next() {
+    while (job_->next < job_->keys.size()) {
+      auto* c = find(job_->keys[job_->next++]);
+      if (c == nullptr || !c->handle)
+        continue;
+      job_->awaiting = c->handle.address();
+      job_->timed_out = false;
+      auto policy = effective_shutdown(c->spec);
+      if (policy.how == shutdown_policy::kind::brutal_kill) {
+        send_exit(c->handle, caf::exit_reason::kill);
+      } else {
+        send_exit(c->handle, caf::exit_reason::user_shutdown);
+        if (policy.how == shutdown_policy::kind::timeout) {
+          job_->timer = next_timer_++;
+          delayed_send(this, policy.timeout, stop_timeout_atom::value, job_->timer);
+        }
+      }
+      return;
+    }
+    auto done = std::move(job_->done);
+    job_.reset();
+    done();
+    drain_deferred();
+  }
+
+  void on_stopped(child& c, const caf::error& reason) {
+    bool brutal = effective_shutdown(c.spec).how == shutdown_policy::kind::brutal_kill;
+    bool as_asked = brutal ? reason == caf::exit_reason::kill : is_normal_exit(reason);
+    if (!as_asked || job_->timed_out)
+      report_shutdown_error(origin_, c.spec.id, describe(reason), c.restarts);
+    c.handle = nullptr;
+    c.last_reason = reason;
+    if (c.spec.restart == restart_type::temporary)
+      erase(c.key);
+    job_->awaiting = {};
+    stop_next();
+  }
+
+  // Stops every child in reverse start order, then ends with `reason`.
+  void shutdown(caf::error reason) {
+    if (shutting_down_)
+      return;
+    shutting_down_ = true;
+    auto begin = [this, reason](const caf::error*) {
+      std::vector<uint64_t> keys;
+      for (auto i = children_.rbegin(); i != children_.rend(); ++i)
+        keys.push_back(i->key);
+      stop_children(std::move(keys), [this, reason] {
+        report_supervisor_shutdown(origin_, describe(reason), total_restarts_, is_normal_exit(reason));
+        auto gone = make_error(errc::shutdown, "supervisor '" + origin_.supervisor + "' has ended");
+        for (auto& action : deferred_)
+          action(&gone);
+        deferred_.clear();
+        quit(reason);
+      });
+    };
+    if (job_)
+      deferred_.emplace_front(begin);
+    else
+      begin(nullptr);
+  }
+
+  // -- API
+
+  void start_static(caf::response_promise& rp, const child_spec& spec) {
+    if (dynamic())
+      return rp.deliver(make_error(errc::not_allowed, "simple_one_for_one: start_child takes extra arguments"));
+    if (auto err = validate(spec, flags_))
+      return rp.deliver(err);
+    if (auto* existing = find_id(spec.id))
+      return rp.deliver(make_error(existing->handle ? errc::already_started : errc::already_present,
+                                   "child '" + spec.id + "'"));
+    auto& c = add_child(spec, {});
+    if (auto err = start(c)) {
+      erase(c.key);
+      return rp.deliver(make_error(errc::start_failed, "child '" + spec.id + "': " + describe(err)));
+    }
+    rp.deliver(c.handle);
+  }
+
+  void start_dynamic(caf::response_promise& rp, const caf::message& args) {
+    if (!dynamic())
+      return rp.deliver(make_error(errc::not_allowed, "start_child with extra arguments needs simple_one_for_one"));
+    auto& c = add_child(*template_, args);
+    if (auto err = start(c)) {
+      erase(c.key);
+      return rp.deliver(make_error(errc::start_failed, "child '" + template_->id + "': " + describe(err)));
+    }
+    rp.deliver(c.handle);
+  }
+
+  child* static_child(caf::response_promise& rp, const std::string& id) {
+    if (dynamic()) {
+      rp.deliver(make_error(errc::not_allowed, "simple_one_for_one children are addressed by handle"));
+      return nullptr;
+    }
+    auto* c = find_id(id);
+    if (c == nullptr)
+      rp.deliver(make_error(errc::not_found, "child '" + id + "'"));
+    return c;
+  }
+
+  void terminate_by_id(caf::response_promise& rp, const std::string& id) {
+    auto* c = static_child(rp, id);
+    if (c == nullptr)
+      return;
+    auto key = c->key;
+    if (!c->handle) {
+      c->restarting = false;
+      if (c->spec.restart == restart_type::temporary)
+        erase(key);
+      return rp.deliver(caf::ok_atom::value);
+    }
+    stop_children({key}, [this, rp, key]() mutable {
+      if (auto* stopped = find(key))
+        stopped->restarting = false;
+      rp.deliver(caf::ok_atom::value);
+    });
+  }
+
+  void terminate_dynamic(caf::response_promise& rp, const caf::actor& who) {
+    auto* c = dynamic() ? find_addr(who.address()) : nullptr;
+    if (c == nullptr)
+      return rp.deliver(make_error(errc::not_found, "no child with handle " + caf::to_string(who.address())));
+    auto key = c->key;
+    stop_children({key}, [this, rp, key]() mutable {
+      erase(key);
+      rp.deliver(caf::ok_atom::value);
+    });
+  }
+
+  caf::error check_terminated(const child& c) {
+    if (c.handle)
+      return make_error(errc::running, "child '" + c.spec.id + "'");
+    if (c.restarting)
+      return make_error(errc::restarting, "child '" + c.spec.id + "'");
+    return {};
+  }
+
+  void restart_by_id(caf::response_promise& rp, const std::string& id) {
+    auto* c = static_child(rp, id);
+    if (c == nullptr)
+      return;
+    if (auto err = check_terminated(*c))
+      return rp.deliver(err);
+    if (auto err = start(*c))
+      return rp.deliver(make_error(errc::start_failed, "child '" + id + "': " + describe(err)));
+    rp.deliver(c->handle);
+  }
+
+  void delete_by_id(caf::response_promise& rp, const std::string& id) {
+    auto* c = static_child(rp, id);
+    if (c == nullptr)
+      return;
+    if (auto err = check_terminated(*c))
+      return rp.deliver(err);
+    erase(c->key);
+    rp.deliver(caf::ok_atom::value);
+  }
+
+  std::vector<child_info> which_children() const {
+    std::vector<child_info> result;
+    for (const auto& c : children_) {
+      auto state = c.handle ? child_state::running
+                            : (c.restarting ? child_state::restarting : child_state::terminated);
+      result.push_back(child_info{c.spec.id, c.handle, c.spec.type, state});
+    }
+    return result;
+  }
+
+  child_counts count_children() const {
+    child_counts counts;
+    counts.specs = dynamic() ? 1 : children_.size();
+    for (const auto& c : children_) {
+      if (dynamic() && !c.handle)
+        continue;
+      counts.active += c.handle ? 1 : 0;
+      ++(c.spec.type == child_type::supervisor ? counts.supervisors : counts.workers);
+    }
+    return counts;
+  }
+
+  supervisor_flags flags_;
+  report_origin origin_;
+  restart_intensity intensity_;
+  std::vector<child> children_; // start order
+  std::optional<child_spec> template_;
+  uint64_t next_key_ = 1;
+  uint64_t next_timer_ = 1;
+  std::optional<stop_job> job_;
+  std::deque<deferred_action> deferred_;
+  bool shutting_down_ = false;
+  caf::error failed_start_;
+  std::size_t total_restarts_ = 0;
+  std::minstd_rand rng_;
+};
+
+} // namespace
+
+caf::expected<caf::actor> start_supervisor(caf::actor_system& sys, supervisor_config config) {
+  if (config.name.empty())
+    config.name = "supervisor";
+  if (auto err = validate(config.flags, config.children))
+    return err;
+  caf::error start_result;
+  auto sup = sys.spawn<supervisor_actor>(std::move(config), &start_result);
+  if (start_result)
+    return start_result;
+  return sup;
+}
+
+child_spec supervisor_child(std::string id, supervisor_config config) {
+  if (config.name.empty())
+    config.name = id;
+  child_spec spec;
+  spec.id = std::move(id);
+  spec.type = child_type::supervisor;
+  spec.start = [config](caf::actor_system& sys, const caf::message&) {
+    return start_supervisor(sys, config);
+  };
+  return spec;
+}
+
+} // namespace otpp::supervision
