@@ -67,7 +67,18 @@ public:
       intensity_(config.flags.intensity, config.flags.period),
       rng_(std::random_device{}()) {
     keep_exception_text(this);
-    set_exit_handler([this](caf::exit_msg& msg) { on_exit(msg); });
+    // Children are monitored, not linked: CAF drops a link when it delivers an
+    // exit message over it, and a late link exit from a replaced child would
+    // look like a shutdown request. Any exit message is a request to stop (from
+    // the parent or the owner), and children die with their supervisor through
+    // the functor below, as linked processes do in OTP.
+    set_exit_handler([this](caf::exit_msg& msg) { shutdown(msg.reason); });
+    set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
+    attach_functor([this](const caf::error& reason) {
+      for (auto& c : children_)
+        if (c.handle)
+          send_exit(c.handle, reason ? reason : caf::error{caf::exit_reason::user_shutdown});
+    });
     if (flags_.strategy == strategy::simple_one_for_one) {
       template_ = std::move(config.children.front());
       return;
@@ -235,7 +246,7 @@ private:
       err = make_error(errc::start_failed, "start function returned no actor");
     if (!err) {
       auto& handle = *spawned;
-      link_to(handle);
+      monitor(handle);
       if (c.spec.name.empty() || registry::of(system()).put(c.spec.name, handle)) {
         c.handle = handle;
         c.restarting = false;
@@ -243,7 +254,7 @@ private:
         report_child_started(origin_, c.spec.id, c.restarts);
         return {};
       }
-      unlink_from(handle);
+      demonitor(handle);
       send_exit(handle, caf::exit_reason::kill);
       err = make_error(errc::name_taken, "name '" + c.spec.name + "' belongs to another live actor");
     }
@@ -281,12 +292,10 @@ private:
 
   // -- exits
 
-  void on_exit(caf::exit_msg& msg) {
+  void on_down(caf::down_msg& msg) {
     auto* c = find_addr(msg.source);
-    if (c == nullptr) {
-      shutdown(msg.reason); // the parent, or anyone else asking us to stop
+    if (c == nullptr)
       return;
-    }
     if (job_ && job_->awaiting == msg.source) {
       on_stopped(*c, msg.reason);
       return;

@@ -1,0 +1,114 @@
+#include <doctest/doctest.h>
+
+#include "supervision/errors.hpp"
+#include "tests/actors/supervision/helpers.hpp"
+#include "tests/support/log_capture.hpp"
+
+using namespace otpp::supervision;
+using namespace otpp::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+child_spec stubborn(std::shared_ptr<event_log> log, std::string id, shutdown_policy policy) {
+  child_spec spec;
+  spec.id = id;
+  spec.start = start_worker(log, id, worker_script{true, false});
+  spec.shutdown = policy;
+  return spec;
+}
+
+} // namespace
+
+TEST_SUITE("supervision.supervisor.shutdown") {
+
+TEST_CASE("a child that ignores the shutdown request is killed after its timeout, logged as shutdown_error") {
+  deterministic fx;
+  auto log = std::make_shared<event_log>();
+  log_capture capture;
+  supervisor_config config;
+  config.children = {stubborn(log, "stubborn", shutdown_policy::after(1000ms))};
+  auto sup = start(fx, config);
+  fx.watch(sup);
+  fx.stop(sup);
+  CHECK(log->count("ignored_exit:stubborn:shutdown") == 1);
+  CHECK(log->count("stop:stubborn:killed") == 0);
+  fx.advance(999ms);
+  CHECK(log->count("stop:stubborn:killed") == 0);
+  CHECK_FALSE(fx.exit_reason());
+  fx.advance(1ms);
+  CHECK(log->count("stop:stubborn:killed") == 1);
+  auto errors = capture.of_kind("shutdown_error");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0] == "shutdown_error supervisor=supervisor child=stubborn reason=killed restarts=0 strategy=one_for_one");
+  REQUIRE(fx.exit_reason());
+}
+
+TEST_CASE("a child that stops within its timeout is not reported") {
+  deterministic fx;
+  auto log = std::make_shared<event_log>();
+  log_capture capture;
+  auto sup = start(fx, workers(log, flags_of(strategy::one_for_one), {"a"}));
+  fx.stop(sup);
+  CHECK(log->count("stop:a:shutdown") == 1);
+  CHECK(capture.of_kind("shutdown_error").empty());
+}
+
+TEST_CASE("brutal_kill kills at once, even a child that traps exits") {
+  deterministic fx;
+  auto log = std::make_shared<event_log>();
+  log_capture capture;
+  supervisor_config config;
+  config.children = {stubborn(log, "victim", shutdown_policy::brutal_kill())};
+  auto sup = start(fx, config);
+  fx.watch(sup);
+  fx.stop(sup);
+  CHECK(log->count("ignored_exit:victim:shutdown") == 0);
+  CHECK(log->count("stop:victim:killed") == 1);
+  CHECK(capture.of_kind("shutdown_error").empty());
+  REQUIRE(fx.exit_reason());
+}
+
+TEST_CASE("infinity waits for the child however long it takes") {
+  deterministic fx;
+  auto log = std::make_shared<event_log>();
+  supervisor_config config;
+  config.children = {stubborn(log, "patient", shutdown_policy::infinity())};
+  auto sup = start(fx, config);
+  fx.watch(sup);
+  auto child = child_of(fx, sup, "patient").handle;
+  fx.stop(sup);
+  fx.advance(std::chrono::hours(1));
+  CHECK_FALSE(fx.exit_reason());
+  caf::anon_send(child, finish_atom::value);
+  fx.run();
+  CHECK(log->count("stop:patient:normal") == 1);
+  REQUIRE(fx.exit_reason());
+}
+
+TEST_CASE("requests that arrive while children are being stopped are answered afterwards") {
+  deterministic fx;
+  auto log = std::make_shared<event_log>();
+  supervisor_config config;
+  config.children = {stubborn(log, "slow", shutdown_policy::after(1000ms)), worker_spec(log, "quick")};
+  auto sup = start(fx, config);
+  fx.self->send(sup, terminate_child_atom::value, std::string{"slow"});
+  fx.run();
+  fx.self->send(sup, which_children_atom::value);
+  fx.run();
+  CHECK(fx.self->mailbox().empty()); // no answer yet: the supervisor is busy stopping "slow"
+  fx.advance(1000ms);
+  bool terminated = false;
+  std::vector<child_info> answered;
+  for (int i = 0; i < 2; ++i)
+    fx.self->receive([&](caf::ok_atom) { terminated = true; },
+                     [&](std::vector<child_info>& xs) { answered = xs; },
+                     caf::after(std::chrono::seconds(0)) >> [] {});
+  CHECK(terminated);
+  REQUIRE(answered.size() == 2);
+  CHECK(answered[0].state == child_state::terminated);
+  CHECK(answered[1].state == child_state::running);
+  fx.stop(sup);
+}
+
+}
