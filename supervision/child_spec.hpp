@@ -10,17 +10,46 @@
 #include <caf/actor_system.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/expected.hpp>
+#include <caf/local_actor.hpp>
 #include <caf/message.hpp>
 
+#include "supervision/exceptions.hpp"
 #include "supervision/restart_backoff.hpp"
 
 namespace otpp::supervision {
 
-/// Spawns one incarnation of a child. `extra_args` is empty for static
-/// children; for `simple_one_for_one` it holds the arguments given to
-/// `start_child`. An error, an exception or an invalid handle is a start error.
-using start_function =
-  std::function<caf::expected<caf::actor>(caf::actor_system& sys, const caf::message& extra_args)>;
+/// What a start function gets from the supervisor that starts the child.
+class start_context {
+public:
+  start_context(caf::actor_system& sys, caf::local_actor* supervisor, const caf::message& extra_args)
+    : sys_(sys), supervisor_(supervisor), args_(extra_args) {}
+
+  caf::actor_system& system() const { return sys_; }
+
+  /// Empty for static children; for `simple_one_for_one`, the arguments
+  /// given to `start_child` (the same again on each restart).
+  const caf::message& args() const { return args_; }
+
+  /// Spawns the function-based actor `fun(self, xs...)` (returning a
+  /// `caf::behavior`) with `keep_exception_text` installed, scheduled on the
+  /// supervisor's own worker thread when there is one (a faster restart).
+  template <class F, class... Ts>
+  caf::actor spawn(F fun, Ts&&... xs) {
+    auto body = keeping_exceptions<std::decay_t<Ts>...>(fun);
+    if (supervisor_ != nullptr)
+      return supervisor_->spawn(body, std::forward<Ts>(xs)...);
+    return sys_.spawn(body, std::forward<Ts>(xs)...);
+  }
+
+private:
+  caf::actor_system& sys_;
+  caf::local_actor* supervisor_;
+  const caf::message& args_;
+};
+
+/// Spawns one incarnation of a child, usually with `ctx.spawn(...)`. An
+/// error, an exception or an invalid handle is a start error.
+using start_function = std::function<caf::expected<caf::actor>(start_context& ctx)>;
 
 /// When a child is restarted (OTP's restart types).
 enum class restart_type {

@@ -16,19 +16,23 @@ namespace otpp::supervision {
 /// down/exit reason and the supervisor's report all carry the text.
 void keep_exception_text(caf::scheduled_actor* self);
 
-/// Spawns the function-based actor `fun(self, xs...)` (which must return a
-/// `caf::behavior`) with `keep_exception_text` installed before `fun` runs.
+/// Wraps the function-based actor body `fun(self, args...)` (which must
+/// return a `caf::behavior`) so that `keep_exception_text` is installed before
+/// `fun` runs. `Args` are the argument types the actor is spawned with.
+template <class... Args, class F>
+auto keeping_exceptions(F fun) {
+  static_assert(std::is_same_v<std::invoke_result_t<F, caf::event_based_actor*, Args&...>, caf::behavior>,
+                "an actor must return a behavior, else CAF ends it when idle");
+  return [fun](caf::event_based_actor* self, Args... args) -> caf::behavior {
+    keep_exception_text(self);
+    return fun(self, args...);
+  };
+}
+
+/// Spawns the function-based actor `fun(self, xs...)` with `keep_exception_text` installed.
 template <class F, class... Ts>
 caf::actor spawn_keeping_exceptions(caf::actor_system& sys, F fun, Ts&&... xs) {
-  static_assert(std::is_same_v<std::invoke_result_t<F, caf::event_based_actor*, std::decay_t<Ts>&...>,
-                               caf::behavior>,
-                "an actor must return a behavior, else CAF ends it when idle");
-  return sys.spawn(
-    [fun](caf::event_based_actor* self, std::decay_t<Ts>... args) -> caf::behavior {
-      keep_exception_text(self);
-      return fun(self, args...);
-    },
-    std::forward<Ts>(xs)...);
+  return sys.spawn(keeping_exceptions<std::decay_t<Ts>...>(fun), std::forward<Ts>(xs)...);
 }
 
 } // namespace otpp::supervision

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 
 #include <caf/abstract_actor.hpp>
 #include <caf/actor_cast.hpp>
@@ -18,6 +20,18 @@ bool terminated(const caf::actor& who) {
 
 } // namespace
 
+registry::writer_first_lock::writer_first_lock() {
+  pthread_rwlockattr_t attr;
+  pthread_rwlockattr_init(&attr);
+  pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+  pthread_rwlock_init(&lock_, &attr);
+  pthread_rwlockattr_destroy(&attr);
+}
+
+registry::writer_first_lock::~writer_first_lock() {
+  pthread_rwlock_destroy(&lock_);
+}
+
 registry& registry::of(caf::actor_system& sys) {
   static std::mutex mtx;
   static std::map<caf::actor_system*, std::unique_ptr<registry>> tables;
@@ -30,7 +44,7 @@ registry& registry::of(caf::actor_system& sys) {
 
 bool registry::put(const std::string& name, const caf::actor& who) {
   {
-    std::unique_lock<std::shared_mutex> guard{mtx_};
+    std::unique_lock<writer_first_lock> guard{mtx_};
     auto& entry = entries_[name];
     if (entry && entry != who && !terminated(entry))
       return false;
@@ -42,7 +56,7 @@ bool registry::put(const std::string& name, const caf::actor& who) {
 }
 
 caf::actor registry::whereis(const std::string& name) const {
-  std::shared_lock<std::shared_mutex> guard{mtx_};
+  std::shared_lock<writer_first_lock> guard{mtx_};
   auto i = entries_.find(name);
   if (i == entries_.end() || terminated(i->second))
     return {};
@@ -50,14 +64,14 @@ caf::actor registry::whereis(const std::string& name) const {
 }
 
 void registry::erase(const std::string& name, const caf::actor_addr& who) {
-  std::unique_lock<std::shared_mutex> guard{mtx_};
+  std::unique_lock<writer_first_lock> guard{mtx_};
   auto i = entries_.find(name);
   if (i != entries_.end() && i->second.address() == who)
     entries_.erase(i);
 }
 
 std::vector<std::string> registry::names() const {
-  std::shared_lock<std::shared_mutex> guard{mtx_};
+  std::shared_lock<writer_first_lock> guard{mtx_};
   std::vector<std::string> result;
   for (const auto& [name, who] : entries_)
     result.push_back(name);

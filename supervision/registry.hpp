@@ -1,7 +1,7 @@
 #pragma once
 
-#include <mutex>
-#include <shared_mutex>
+#include <pthread.h>
+
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -33,8 +33,28 @@ public:
   /// All registered names, sorted.
   std::vector<std::string> names() const;
 
+  registry() = default;
+  registry(const registry&) = delete;
+  registry& operator=(const registry&) = delete;
+
 private:
-  mutable std::shared_mutex mtx_;
+  /// A reader-writer lock that lets a waiting writer in before new readers:
+  /// callers that look names up in a loop cannot starve a supervisor that
+  /// registers a restarted child (glibc's default rwlock would).
+  class writer_first_lock {
+  public:
+    writer_first_lock();
+    ~writer_first_lock();
+    void lock() { pthread_rwlock_wrlock(&lock_); }
+    void unlock() { pthread_rwlock_unlock(&lock_); }
+    void lock_shared() { pthread_rwlock_rdlock(&lock_); }
+    void unlock_shared() { pthread_rwlock_unlock(&lock_); }
+
+  private:
+    pthread_rwlock_t lock_;
+  };
+
+  mutable writer_first_lock mtx_;
   std::unordered_map<std::string, caf::actor> entries_;
 };
 

@@ -233,7 +233,8 @@ private:
   caf::error start(child& c) {
     caf::expected<caf::actor> spawned{caf::actor{}};
     try {
-      spawned = c.spec.start(system(), c.args);
+      start_context ctx{system(), this, c.args};
+      spawned = c.spec.start(ctx);
     } catch (const std::exception& x) {
       spawned = make_error(errc::exception, x.what());
     } catch (...) {
@@ -604,9 +605,7 @@ child_spec supervisor_child(std::string id, supervisor_config config) {
   child_spec spec;
   spec.id = std::move(id);
   spec.type = child_type::supervisor;
-  spec.start = [config](caf::actor_system& sys, const caf::message&) {
-    return start_supervisor(sys, config);
-  };
+  spec.start = [config](start_context& ctx) { return start_supervisor(ctx.system(), config); };
   return spec;
 }
 

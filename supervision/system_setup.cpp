@@ -1,5 +1,12 @@
 #include "supervision/system_setup.hpp"
 
+#include <sys/prctl.h>
+
+#include <algorithm>
+#include <thread>
+
+#include <caf/thread_hook.hpp>
+
 #include "supervision/errors.hpp"
 
 namespace otpp {
@@ -9,6 +16,26 @@ void add_otpp_types(caf::actor_system_config& cfg) {
                          [](uint8_t code, caf::atom_value category, const caf::message& ctx) {
                            return supervision::describe(caf::error{code, category, ctx});
                          });
+}
+
+namespace {
+
+// Linux rounds a thread's short sleeps up by its timer slack (50 us by
+// default); CAF's idle workers sleep in short steps, so keep the slack small.
+class tight_timer_slack : public caf::thread_hook {
+public:
+  void init(caf::actor_system&) override {}
+  void thread_started() override { prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL); }
+  void thread_terminates() override {}
+};
+
+} // namespace
+
+void apply_scheduler_profile(caf::actor_system_config& cfg) {
+  auto cores = std::max(1u, std::thread::hardware_concurrency());
+  cfg.set("scheduler.max-threads", static_cast<size_t>(cores));
+  cfg.set("work-stealing.aggressive-poll-attempts", size_t{20000});
+  cfg.add_thread_hook<tight_timer_slack>();
 }
 
 } // namespace otpp

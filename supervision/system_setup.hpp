@@ -8,4 +8,12 @@ namespace otpp {
 /// prints otpp errors by name. Call once before constructing the actor system.
 void add_otpp_types(caf::actor_system_config& cfg);
 
+/// Sets CAF's work-stealing scheduler to otpp's profile: one worker per core
+/// (CAF starts at least 4), 20000 busy polls after each job before a worker
+/// starts sleeping (CAF: 100), and a 1 us timer slack on CAF's threads so that
+/// their short sleeps are not stretched by Linux's default 50 us slack.
+/// Latency and idle-CPU figures for both profiles come from
+/// `otpp-bench --filter supervisor.restart` and `--filter scheduler.idle_cpu`.
+void apply_scheduler_profile(caf::actor_system_config& cfg);
+
 } // namespace otpp

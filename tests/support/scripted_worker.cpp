@@ -68,23 +68,22 @@ caf::behavior scripted_worker(caf::event_based_actor* self, std::shared_ptr<even
 
 supervision::start_function start_worker(std::shared_ptr<event_log> log, std::string tag,
                                          worker_script script) {
-  return [log, tag, script](caf::actor_system& sys, const caf::message& args) -> caf::expected<caf::actor> {
-    auto full_tag = args.empty() ? tag : tag + ":" + caf::to_string(args);
-    return supervision::spawn_keeping_exceptions(sys, scripted_worker, log, full_tag, script);
+  return [log, tag, script](supervision::start_context& ctx) -> caf::expected<caf::actor> {
+    auto full_tag = ctx.args().empty() ? tag : tag + ":" + caf::to_string(ctx.args());
+    return ctx.spawn(scripted_worker, log, full_tag, script);
   };
 }
 
 supervision::start_function start_failing(std::shared_ptr<event_log> log, std::string tag,
                                           int failures, int successes) {
   auto calls = std::make_shared<int>(0);
-  return [log, tag, calls, failures, successes](caf::actor_system& sys,
-                                                const caf::message& args) -> caf::expected<caf::actor> {
+  return [log, tag, calls, failures, successes](supervision::start_context& ctx) -> caf::expected<caf::actor> {
     auto call = (*calls)++;
     if (call >= successes && call < successes + failures) {
       log->add("start_failed:" + tag);
       return supervision::make_error(supervision::errc::start_failed, "scripted failure " + tag);
     }
-    return start_worker(log, tag)(sys, args);
+    return start_worker(log, tag)(ctx);
   };
 }
 

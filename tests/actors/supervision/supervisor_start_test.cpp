@@ -80,7 +80,7 @@ TEST_CASE("a start function that throws is a start error carrying the exception 
   supervisor_config config;
   child_spec spec;
   spec.id = "thrower";
-  spec.start = [](caf::actor_system&, const caf::message&) -> caf::expected<caf::actor> {
+  spec.start = [](start_context&) -> caf::expected<caf::actor> {
     throw std::runtime_error("cannot open socket");
   };
   config.children.push_back(spec);

@@ -13,8 +13,8 @@ int main() {
   config.name = "consumer";
   otpp::supervision::child_spec spec;
   spec.id = "worker";
-  spec.start = [](caf::actor_system& s, const caf::message&) -> caf::expected<caf::actor> {
-    return s.spawn([]() -> caf::behavior { return {[](int x) { return x; }}; });
+  spec.start = [](otpp::supervision::start_context& ctx) -> caf::expected<caf::actor> {
+    return ctx.spawn([](caf::event_based_actor*) -> caf::behavior { return {[](int x) { return x; }}; });
   };
   config.children.push_back(spec);
   auto sup = otpp::supervision::start_supervisor(sys, config);

@@ -11,7 +11,7 @@ namespace {
 child_spec valid_spec(std::string id) {
   child_spec spec;
   spec.id = std::move(id);
-  spec.start = [](caf::actor_system&, const caf::message&) -> caf::expected<caf::actor> {
+  spec.start = [](start_context&) -> caf::expected<caf::actor> {
     return caf::actor{};
   };
   return spec;
