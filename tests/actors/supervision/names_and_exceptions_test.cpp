@@ -22,6 +22,7 @@ TEST_CASE("a registered name resolves to the current incarnation after a restart
   auto first = whereis(fx.sys, "database.connection.primary");
   REQUIRE(first);
   CHECK(first == child_of(fx, sup, "db").handle);
+  CHECK(registry::of(fx.sys).names() == std::vector<std::string>{"database.connection.primary"});
   crash(fx, sup, "db");
   auto second = whereis(fx.sys, "database.connection.primary");
   REQUIRE(second);
@@ -29,6 +30,7 @@ TEST_CASE("a registered name resolves to the current incarnation after a restart
   CHECK(second == child_of(fx, sup, "db").handle);
   fx.stop(sup);
   CHECK_FALSE(whereis(fx.sys, "database.connection.primary"));
+  CHECK(registry::of(fx.sys).names().empty());
 }
 
 TEST_CASE("a name never resolves to a dead actor, even before its supervisor hears of the death") {

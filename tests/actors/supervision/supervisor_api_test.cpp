@@ -153,3 +153,29 @@ TEST_CASE("a one_for_one supervisor refuses start_child with extra arguments") {
 }
 
 }
+
+TEST_SUITE("supervision.supervisor.api") {
+
+TEST_CASE("an actor uses the API with asynchronous requests") {
+  deterministic fx;
+  auto log = std::make_shared<event_log>();
+  auto sup = start(fx, workers(log, flags_of(strategy::one_for_one), {"a", "b"}));
+  auto seen = std::make_shared<child_counts>();
+  auto client = fx.sys.spawn([sup, seen](caf::event_based_actor* self) -> caf::behavior {
+    self->request(sup, std::chrono::seconds(1), terminate_child_atom::value, std::string{"a"})
+      .then([self, sup, seen](caf::ok_atom) {
+        self->request(sup, std::chrono::seconds(1), count_children_atom::value)
+          .then([self, seen](child_counts counts) {
+            *seen = counts;
+            self->quit();
+          });
+      });
+    return {[](int) {}};
+  });
+  fx.run();
+  CHECK(seen->specs == 2);
+  CHECK(seen->active == 1);
+  fx.stop(sup);
+}
+
+}
