@@ -120,9 +120,9 @@ std::vector<double> measure_kill_to_down(caf::actor_system& sys, int count) {
     return {[self](caf::actor& who) { self->monitor(who); }};
   });
   std::vector<double> samples;
+  caf::scoped_actor self{sys};
   for (int i = 0; i < count; ++i) {
     auto victim = sys.spawn([](caf::event_based_actor*) -> caf::behavior { return {[](int x) { return x; }}; });
-    caf::scoped_actor self{sys};
     self->request(watcher, caf::infinite, victim).receive([] {}, [](caf::error&) {});
     auto start = bench_clock::now();
     caf::anon_send_exit(victim, caf::exit_reason::kill);
