@@ -4,6 +4,7 @@ BUILD_TYPE ?= RelWithDebInfo
 # SANITIZE=address,undefined (or thread) builds with sanitizers; use another BUILD_DIR.
 SANITIZE ?=
 JOBS ?= $(shell nproc)
+MAKEFLAGS += --no-print-directory
 
 CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DOTPP_SANITIZE=$(SANITIZE)
 

@@ -39,6 +39,12 @@ sup::child_spec worker(const std::string& id) {
   return spec;
 }
 
+// One line of narration on stdout, written at once so that it does not
+// interleave with the reports on stderr.
+void say(const std::string& line) {
+  std::cout << (line + "\n") << std::flush;
+}
+
 // Waits (bounded) until `name` resolves to an actor other than `old`.
 caf::actor await_replacement(caf::actor_system& sys, const std::string& name, const caf::actor& old) {
   auto deadline = std::chrono::steady_clock::now() + 5s;
@@ -56,9 +62,9 @@ void crash(caf::actor_system& sys, const std::string& name) {
   caf::scoped_actor self{sys};
   self->request(victim, 5s, crash_atom::value)
     .receive([](const std::string&) {},
-             [&](caf::error& err) { std::cout << "  the caller of " << name << " got: " << sup::describe(err) << "\n"; });
+             [&](caf::error& err) { say("  the caller of " + name + " got: " + sup::describe(err)); });
   await_replacement(sys, name, victim);
-  std::cout << "  " << name << " is running again\n";
+  say("  " + name + " is running again");
 }
 
 void print_tree(caf::actor_system& sys, const caf::actor& root) {
@@ -66,11 +72,10 @@ void print_tree(caf::actor_system& sys, const caf::actor& root) {
   if (!rows)
     throw std::runtime_error(sup::describe(rows.error()));
   for (auto& row : *rows)
-    std::cout << "  " << row.id << " (" << sup::to_string(row.type) << ", " << sup::to_string(row.state) << ")\n";
+    say("  " + row.id + " (" + sup::to_string(row.type) + ", " + sup::to_string(row.state) + ")");
 }
 
 int run(caf::actor_system& sys) {
-  std::cout << std::unitbuf; // keep the narration in step with the reports on stderr
   sup::supervisor_config storage;
   storage.flags.strategy = sup::strategy::one_for_all;
   storage.flags.intensity = 1;
@@ -88,30 +93,30 @@ int run(caf::actor_system& sys) {
     std::cerr << "cannot start the demo tree: " << sup::describe(tree.error()) << "\n";
     return 1;
   }
-  std::cout << "started the tree:\n";
+  say("started the tree:");
   print_tree(sys, *tree);
 
-  std::cout << "1. crashing demo.clock (one_for_one: only it restarts)\n";
+  say("1. crashing demo.clock (one_for_one: only it restarts)");
   crash(sys, "demo.clock");
 
-  std::cout << "2. crashing demo.db (one_for_all under storage: db and cache restart)\n";
+  say("2. crashing demo.db (one_for_all under storage: db and cache restart)");
   auto old_storage = sup::whereis(sys, "demo.storage");
   crash(sys, "demo.db");
 
-  std::cout << "3. crashing demo.db again within 5 s: storage exceeds intensity 1, gives up,"
-               " and the root restarts the whole storage subtree\n";
+  say("3. crashing demo.db again within 5 s: storage exceeds intensity 1, gives up,"
+      " and the root restarts the whole storage subtree");
   auto victim = sup::whereis(sys, "demo.db");
   caf::anon_send(victim, crash_atom::value);
   await_replacement(sys, "demo.storage", old_storage);
   await_replacement(sys, "demo.db", victim);
-  std::cout << "  storage and db are running again\n";
+  say("  storage and db are running again");
   print_tree(sys, *tree);
 
-  std::cout << "4. stopping the tree (children stop in reverse order)\n";
+  say("4. stopping the tree (children stop in reverse order)");
   caf::scoped_actor self{sys};
   self->monitor(*tree);
   self->send_exit(*tree, caf::exit_reason::user_shutdown);
-  self->receive([](const caf::down_msg& msg) { std::cout << "  the root ended: " << sup::describe(msg.reason) << "\n"; },
+  self->receive([](const caf::down_msg& msg) { say("  the root ended: " + sup::describe(msg.reason)); },
                 caf::after(10s) >> [] { throw std::runtime_error("the root did not stop within 10 s"); });
   return 0;
 }
