@@ -44,6 +44,16 @@ TEST_CASE("a child that ignores the shutdown request is killed after its timeout
   REQUIRE(fx.exit_reason());
 }
 
+TEST_CASE("children die with a supervisor that is killed outright") {
+  deterministic fx;
+  auto log = std::make_shared<event_log>();
+  auto sup = start(fx, workers(log, flags_of(strategy::one_for_one), {"a", "b"}));
+  caf::anon_send_exit(sup, caf::exit_reason::kill);
+  fx.run();
+  CHECK(log->count("stop:a:killed") == 1);
+  CHECK(log->count("stop:b:killed") == 1);
+}
+
 TEST_CASE("a child that stops within its timeout is not reported") {
   deterministic fx;
   auto log = std::make_shared<event_log>();
