@@ -1,5 +1,7 @@
 #include "supervision/errors.hpp"
 
+#include <mutex>
+
 #include <caf/exit_reason.hpp>
 #include <caf/make_message.hpp>
 #include <caf/sec.hpp>
@@ -38,6 +40,30 @@ bool is(const caf::error& reason, errc code) {
 
 namespace {
 
+struct category_names {
+  caf::atom_value category;
+  std::string (*name_of)(uint8_t);
+};
+
+std::string errc_name(uint8_t code) {
+  return to_string(static_cast<errc>(code));
+}
+
+std::mutex names_mutex;
+
+std::vector<category_names>& names() {
+  static std::vector<category_names> table{{errc_category, errc_name}};
+  return table;
+}
+
+std::string (*names_of(caf::atom_value category))(uint8_t) {
+  std::lock_guard<std::mutex> guard{names_mutex};
+  for (const auto& entry : names())
+    if (entry.category == category)
+      return entry.name_of;
+  return nullptr;
+}
+
 std::string context_text(const caf::error& reason) {
   const auto& ctx = reason.context();
   if (ctx.empty())
@@ -66,13 +92,26 @@ std::string describe_exit(caf::exit_reason code) {
 std::string describe(const caf::error& reason) {
   if (!reason)
     return "normal";
-  if (reason.category() == errc_category)
-    return with_context(to_string(static_cast<errc>(reason.code())), reason);
+  if (auto name_of = names_of(reason.category()))
+    return with_context(name_of(reason.code()), reason);
   if (reason.category() == caf::atom("exit"))
     return with_context(describe_exit(static_cast<caf::exit_reason>(reason.code())), reason);
   if (reason.category() == caf::atom("system"))
     return with_context(caf::to_string(static_cast<caf::sec>(reason.code())), reason);
   return caf::to_string(reason);
+}
+
+void add_error_names(caf::atom_value category, std::string (*name_of)(uint8_t code)) {
+  std::lock_guard<std::mutex> guard{names_mutex};
+  names().push_back({category, name_of});
+}
+
+std::vector<caf::atom_value> error_categories() {
+  std::lock_guard<std::mutex> guard{names_mutex};
+  std::vector<caf::atom_value> result;
+  for (const auto& entry : names())
+    result.push_back(entry.category);
+  return result;
 }
 
 bool is_normal_exit(const caf::error& reason) {

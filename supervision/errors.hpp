@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
@@ -41,6 +42,13 @@ bool is(const caf::error& reason, errc code);
 /// Renders a reason as an OTP user reads it: "normal", "shutdown", "killed",
 /// "exception: boom", "start_failed: child db: ...". Works without an actor system.
 std::string describe(const caf::error& reason);
+
+/// Lets `describe` (and actor systems set up by `add_otpp_types`) render the
+/// codes of another otpp error category by name.
+void add_error_names(caf::atom_value category, std::string (*name_of)(uint8_t code));
+
+/// The categories known to `describe`, this one included.
+std::vector<caf::atom_value> error_categories();
 
 /// True for the reasons OTP treats as normal for a transient child:
 /// normal, shutdown (CAF's user_shutdown) and `errc::shutdown` with any text.

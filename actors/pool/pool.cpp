@@ -1,0 +1,527 @@
+#include "actors/pool/pool.hpp"
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <unordered_map>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+
+#include "supervision/errors.hpp"
+#include "supervision/exceptions.hpp"
+#include "supervision/reports.hpp"
+
+namespace otpp::pool {
+
+std::string to_string(pool_state x) {
+  switch (x) {
+    case pool_state::ready: return "ready";
+    case pool_state::overflow: return "overflow";
+    case pool_state::full: return "full";
+  }
+  return "?";
+}
+
+std::string to_string(pool_errc code) {
+  switch (code) {
+    case pool_errc::full: return "full";
+    case pool_errc::timeout: return "timeout";
+    case pool_errc::closed: return "closed";
+    case pool_errc::unavailable: return "unavailable";
+  }
+  return "unknown_pool_errc";
+}
+
+caf::error make_error(pool_errc code, std::string text) {
+  if (text.empty())
+    return caf::error{static_cast<uint8_t>(code), pool_errc_category};
+  return caf::error{static_cast<uint8_t>(code), pool_errc_category, caf::make_message(std::move(text))};
+}
+
+namespace {
+
+const bool pool_errors_named = [] {
+  supervision::add_error_names(pool_errc_category,
+                               [](uint8_t code) { return to_string(static_cast<pool_errc>(code)); });
+  return true;
+}();
+
+using handover_atom = caf::atom_constant<caf::atom("handover")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using start_worker_atom = caf::atom_constant<caf::atom("start_wkr")>;
+using dismiss_atom = caf::atom_constant<caf::atom("dismiss")>;
+using kill_worker_atom = caf::atom_constant<caf::atom("kill_wkr")>;
+
+using book_type = pool_book<caf::actor>;
+
+} // namespace
+
+/// The book and the callers waiting on it, shared by the checkout actor and
+/// every caller. All fields are guarded by `mtx`.
+class pool_core {
+public:
+  explicit pool_core(const pool_config& config) : book(config.size, config.max_overflow, config.strategy) {}
+
+  struct thread_waiter {
+    std::condition_variable cv;
+    caf::actor worker;
+    caf::error err;
+    bool done = false;
+  };
+
+  /// What remains to do after the book placed a free worker.
+  struct placement {
+    ticket actor_waiter = 0; ///< an actor caller to answer with the worker
+    bool dismiss = false;    ///< the worker must be stopped
+  };
+
+  /// Hands `w` to a waiting thread at once; the rest is left to the caller.
+  placement place(const caf::actor& w, const book_type::free_result& r) {
+    placement p;
+    if (r.kind == book_type::free_result::handed) {
+      auto i = thread_waiters.find(r.waiter);
+      if (i == thread_waiters.end()) {
+        p.actor_waiter = r.waiter;
+      } else {
+        i->second->worker = w;
+        i->second->done = true;
+        i->second->cv.notify_one();
+      }
+    }
+    p.dismiss = r.kind == book_type::free_result::dismissed;
+    return p;
+  }
+
+  /// From a caller's thread: what only the checkout actor may do goes to it.
+  void place_from_caller(const caf::actor& w, const book_type::free_result& r) {
+    auto p = place(w, r);
+    if (!owner)
+      return;
+    if (p.actor_waiter != 0)
+      caf::anon_send(owner, handover_atom::value, p.actor_waiter, w);
+    if (p.dismiss)
+      caf::anon_send(owner, dismiss_atom::value, w);
+  }
+
+  std::mutex mtx;
+  book_type book;
+  caf::actor owner; ///< the checkout actor; reset when it ends
+  bool closed = false;
+  ticket next_ticket = 1;
+  std::unordered_map<ticket, thread_waiter*> thread_waiters;
+};
+
+namespace {
+
+struct pool_table {
+  std::mutex mtx;
+  std::map<std::pair<caf::actor_system*, std::string>, std::weak_ptr<pool_core>> pools;
+};
+
+pool_table& pools() {
+  static pool_table table;
+  return table;
+}
+
+class pool_actor : public caf::event_based_actor {
+public:
+  pool_actor(caf::actor_config& cfg, std::shared_ptr<pool_core> core, pool_config config, worker_factory factory)
+    : caf::event_based_actor(cfg),
+      core_(std::move(core)),
+      config_(std::move(config)),
+      factory_(std::move(factory)),
+      origin_{config_.name, "pool"},
+      backoff_(config_.start_backoff),
+      rng_(std::random_device{}()) {
+    supervision::keep_exception_text(this);
+    core_->owner = caf::actor_cast<caf::actor>(this);
+    {
+      auto& table = pools();
+      std::lock_guard<std::mutex> guard{table.mtx};
+      table.pools[{&system(), config_.name}] = core_;
+    }
+    set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
+    attach_functor([this] { on_end(); });
+    for (std::size_t i = 0; i < config_.size; ++i) {
+      if (auto w = start_worker()) {
+        std::lock_guard<std::mutex> guard{core_->mtx};
+        core_->book.add_initial(*w);
+      } else {
+        ++initial_failures_;
+      }
+    }
+  }
+
+  const char* name() const override {
+    return "otpp_pool";
+  }
+
+  caf::behavior make_behavior() override {
+    for (; initial_failures_ > 0; --initial_failures_)
+      retry_later(start_purpose::for_pool);
+    return {
+      [this](checkout_atom, bool block, std::chrono::milliseconds timeout) -> caf::result<caf::actor> {
+        return checkout(block, timeout);
+      },
+      [this](checkin_atom, caf::actor& w) {
+        std::lock_guard<std::mutex> guard{core_->mtx};
+        serve(w, core_->book.checkin(w));
+        return caf::ok_atom::value;
+      },
+      [this](status_atom) {
+        std::lock_guard<std::mutex> guard{core_->mtx};
+        return core_->book.status();
+      },
+      [this](handover_atom, ticket t, caf::actor& w) {
+        std::lock_guard<std::mutex> guard{core_->mtx};
+        deliver(t, w);
+      },
+      [this](expire_atom, ticket t) { expire(t); },
+      [this](start_worker_atom, start_purpose purpose) { start_and_place(purpose); },
+      [this](dismiss_atom, caf::actor& w) { send_exit(w, caf::exit_reason::user_shutdown); },
+      [this](kill_worker_atom, caf::actor& w) {
+        auto label = labels_[w.address()];
+        supervision::report_child_terminated(origin_, label, "failed: released as broken by its holder", restarts_);
+        send_exit(w, caf::exit_reason::kill);
+      },
+    };
+  }
+
+private:
+  struct actor_waiter {
+    caf::typed_response_promise<caf::actor> promise;
+  };
+
+  caf::result<caf::actor> checkout(bool block, std::chrono::milliseconds timeout) {
+    auto caller = caf::actor_cast<caf::actor>(current_sender());
+    holder_id holder = caller ? caller.id() : 0;
+    std::unique_lock<std::mutex> guard{core_->mtx};
+    auto t = core_->next_ticket++;
+    auto r = core_->book.checkout(holder, block, t);
+    if (r.kind == book_type::checkout_result::full)
+      return make_error(pool_errc::full, "pool '" + config_.name + "'");
+    watch(caller);
+    if (r.kind == book_type::checkout_result::got)
+      return r.worker;
+    auto promise = make_response_promise<caf::actor>();
+    waiters_.emplace(t, actor_waiter{promise});
+    delayed_send(this, timeout, expire_atom::value, t);
+    guard.unlock();
+    if (r.start)
+      start_and_place(start_purpose::for_pool);
+    return promise;
+  }
+
+  void watch(const caf::actor& caller) {
+    if (caller && watched_.emplace(caller.id(), caller.address()).second)
+      monitor(caller);
+  }
+
+  // Under the core's lock: carries out the book's decision for a free worker.
+  void serve(const caf::actor& w, const book_type::free_result& r) {
+    auto p = core_->place(w, r);
+    if (p.dismiss)
+      send_exit(w, caf::exit_reason::user_shutdown);
+    if (p.actor_waiter != 0)
+      deliver(p.actor_waiter, w);
+  }
+
+  // Under the core's lock: answers waiter `t` with `w`, or takes `w` back
+  // when that waiter has gone (timed out or died): no worker is lost.
+  void deliver(ticket t, const caf::actor& w) {
+    auto i = waiters_.find(t);
+    if (i == waiters_.end()) {
+      serve(w, core_->book.checkin(w));
+      return;
+    }
+    auto promise = i->second.promise;
+    waiters_.erase(i);
+    promise.deliver(w);
+  }
+
+  void expire(ticket t) {
+    auto i = waiters_.find(t);
+    if (i == waiters_.end())
+      return;
+    auto promise = i->second.promise;
+    waiters_.erase(i);
+    {
+      std::lock_guard<std::mutex> guard{core_->mtx};
+      core_->book.cancel(t); // if a handover is in flight, `deliver` checks it back in
+    }
+    promise.deliver(make_error(pool_errc::timeout, "pool '" + config_.name + "'"));
+  }
+
+  caf::expected<caf::actor> start_worker() {
+    caf::expected<caf::actor> spawned{caf::actor{}};
+    caf::message no_args;
+    supervision::start_context ctx{system(), this, no_args};
+    try {
+      spawned = factory_(ctx, config_.args);
+    } catch (const std::exception& x) {
+      spawned = supervision::make_error(supervision::errc::exception, x.what());
+    }
+    if (spawned && !*spawned)
+      spawned = supervision::make_error(supervision::errc::start_failed, "the worker factory returned no actor");
+    auto now = clock().now();
+    if (!spawned) {
+      supervision::report_start_error(origin_, config_.worker, supervision::describe(spawned.error()), restarts_);
+      if (!failing_since_)
+        failing_since_ = now;
+      last_failure_ = spawned.error();
+      return spawned;
+    }
+    auto label = config_.worker + "#" + std::to_string(++started_);
+    labels_[spawned->address()] = label;
+    monitor(*spawned);
+    failing_since_.reset();
+    backoff_ = supervision::restart_backoff{config_.start_backoff};
+    supervision::report_child_started(origin_, label, restarts_);
+    return spawned;
+  }
+
+  void start_and_place(start_purpose purpose) {
+    auto w = start_worker();
+    if (!w) {
+      retry_later(purpose);
+      give_up_if_starved();
+      return;
+    }
+    std::lock_guard<std::mutex> guard{core_->mtx};
+    serve(*w, core_->book.started(*w, purpose));
+  }
+
+  void retry_later(start_purpose purpose) {
+    auto delay = backoff_.next_delay(std::uniform_real_distribution<double>{}(rng_));
+    delayed_send(this, delay, start_worker_atom::value, purpose);
+  }
+
+  void give_up_if_starved() {
+    if (!labels_.empty() || !failing_since_ || clock().now() - *failing_since_ < config_.give_up_after)
+      return;
+    quit(make_error(pool_errc::unavailable, "pool '" + config_.name + "': no worker started for "
+                                              + std::to_string(config_.give_up_after.count())
+                                              + " ms: " + supervision::describe(last_failure_)));
+  }
+
+  void on_down(caf::down_msg& msg) {
+    auto label = labels_.find(msg.source);
+    if (label != labels_.end()) {
+      auto name = label->second;
+      labels_.erase(label);
+      std::vector<start_purpose> starts;
+      {
+        std::lock_guard<std::mutex> guard{core_->mtx};
+        auto w = caf::actor_cast<caf::actor>(msg.source);
+        if (!core_->book.knows(w))
+          return; // dismissed, or released as broken
+        starts = core_->book.worker_down(w);
+      }
+      supervision::report_child_terminated(origin_, name, supervision::describe(msg.reason), restarts_);
+      for (auto purpose : starts) {
+        ++restarts_;
+        start_and_place(purpose);
+      }
+      return;
+    }
+    auto watched = watched_.find(msg.source.id());
+    if (watched == watched_.end())
+      return;
+    auto holder = watched->first;
+    watched_.erase(watched);
+    std::lock_guard<std::mutex> guard{core_->mtx};
+    for (auto t : core_->book.tickets_of(holder)) {
+      core_->book.cancel(t);
+      waiters_.erase(t);
+    }
+    for (auto& w : core_->book.held_by(holder))
+      serve(w, core_->book.checkin(w));
+  }
+
+  void on_end() {
+    auto gone = make_error(pool_errc::closed, "pool '" + config_.name + "' has ended");
+    {
+      std::lock_guard<std::mutex> guard{core_->mtx};
+      core_->closed = true;
+      core_->owner = nullptr;
+      for (auto& [t, waiter] : core_->thread_waiters) {
+        waiter->err = gone;
+        waiter->done = true;
+        waiter->cv.notify_one();
+      }
+    }
+    for (auto& [addr, label] : labels_)
+      send_exit(addr, caf::exit_reason::kill);
+    for (auto& [t, waiter] : waiters_)
+      waiter.promise.deliver(gone);
+    auto& table = pools();
+    std::lock_guard<std::mutex> guard{table.mtx};
+    auto i = table.pools.find({&system(), config_.name});
+    if (i != table.pools.end() && i->second.lock() == core_)
+      table.pools.erase(i);
+  }
+
+  std::shared_ptr<pool_core> core_;
+  pool_config config_;
+  worker_factory factory_;
+  supervision::report_origin origin_;
+  std::map<caf::actor_addr, std::string> labels_; // live workers this actor started
+  std::unordered_map<ticket, actor_waiter> waiters_;
+  std::unordered_map<holder_id, caf::actor_addr> watched_;
+  supervision::restart_backoff backoff_;
+  std::optional<caf::actor_clock::time_point> failing_since_;
+  caf::error last_failure_;
+  std::size_t initial_failures_ = 0;
+  std::size_t started_ = 0;
+  std::size_t restarts_ = 0;
+  std::minstd_rand rng_;
+};
+
+} // namespace
+
+// -- lease --------------------------------------------------------------------
+
+lease::lease(std::shared_ptr<pool_core> core, caf::actor worker) : core_(std::move(core)), worker_(std::move(worker)) {}
+
+lease::lease(lease&& other) noexcept : core_(std::move(other.core_)), worker_(std::move(other.worker_)) {
+  other.worker_ = nullptr;
+}
+
+lease& lease::operator=(lease&& other) noexcept {
+  if (this != &other) {
+    release();
+    core_ = std::move(other.core_);
+    worker_ = std::move(other.worker_);
+    other.worker_ = nullptr;
+  }
+  return *this;
+}
+
+lease::~lease() {
+  release();
+}
+
+void lease::release() {
+  if (!worker_)
+    return;
+  std::lock_guard<std::mutex> guard{core_->mtx};
+  core_->place_from_caller(worker_, core_->book.checkin(worker_));
+  worker_ = nullptr;
+}
+
+void lease::fail() {
+  if (!worker_)
+    return;
+  std::lock_guard<std::mutex> guard{core_->mtx};
+  auto starts = core_->book.worker_down(worker_);
+  if (core_->owner) {
+    caf::anon_send(core_->owner, kill_worker_atom::value, worker_);
+    for (auto purpose : starts)
+      caf::anon_send(core_->owner, start_worker_atom::value, purpose);
+  }
+  worker_ = nullptr;
+}
+
+// -- pool_ref -----------------------------------------------------------------
+
+pool_ref::pool_ref(std::shared_ptr<pool_core> core, caf::actor actor) : core_(std::move(core)), actor_(std::move(actor)) {}
+
+caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> guard{core_->mtx};
+  if (core_->closed)
+    return make_error(pool_errc::closed, "the pool has ended");
+  auto t = core_->next_ticket++;
+  auto r = core_->book.checkout(0, block, t);
+  if (r.kind == book_type::checkout_result::got)
+    return lease{core_, std::move(r.worker)};
+  if (r.kind == book_type::checkout_result::full)
+    return make_error(pool_errc::full);
+  pool_core::thread_waiter me;
+  core_->thread_waiters.emplace(t, &me);
+  if (r.start && core_->owner)
+    caf::anon_send(core_->owner, start_worker_atom::value, start_purpose::for_pool);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!me.done) {
+    if (me.cv.wait_until(guard, deadline) == std::cv_status::timeout && !me.done && core_->book.cancel(t)) {
+      core_->thread_waiters.erase(t);
+      return make_error(pool_errc::timeout, "waited " + std::to_string(timeout.count()) + " ms");
+    }
+  }
+  core_->thread_waiters.erase(t);
+  if (me.err)
+    return me.err;
+  return lease{core_, std::move(me.worker)};
+}
+
+void pool_ref::checkin(const caf::actor& worker) const {
+  std::lock_guard<std::mutex> guard{core_->mtx};
+  core_->place_from_caller(worker, core_->book.checkin(worker));
+}
+
+pool_status pool_ref::status() const {
+  std::lock_guard<std::mutex> guard{core_->mtx};
+  return core_->book.status();
+}
+
+// -- starting -----------------------------------------------------------------
+
+caf::error validate(const pool_config& config) {
+  auto invalid = [&](const std::string& what) {
+    return supervision::make_error(supervision::errc::invalid_spec, "pool '" + config.name + "': " + what);
+  };
+  if (config.name.empty())
+    return invalid("name must not be empty");
+  if (config.size == 0 && config.max_overflow == 0)
+    return invalid("size and max_overflow are both 0: the pool could never hand out a worker");
+  if (auto why = supervision::invalid_field(config.start_backoff); !why.empty())
+    return invalid("start_" + why);
+  if (config.give_up_after.count() <= 0)
+    return invalid("give_up_after must be > 0 ms, got " + std::to_string(config.give_up_after.count()));
+  if (auto kind = find_worker_kind(config.worker); !kind)
+    return invalid(supervision::describe(kind.error()));
+  return {};
+}
+
+caf::expected<pool_ref> start_pool(caf::actor_system& sys, pool_config config) {
+  if (auto err = validate(config))
+    return err;
+  auto factory = find_worker_kind(config.worker);
+  auto core = std::make_shared<pool_core>(config);
+  auto actor = sys.spawn<pool_actor>(core, std::move(config), std::move(*factory));
+  return pool_ref{std::move(core), std::move(actor)};
+}
+
+supervision::child_spec pool_child(pool_config config) {
+  supervision::child_spec spec;
+  spec.id = config.name;
+  spec.name = config.name;
+  spec.start = [config](supervision::start_context& ctx) -> caf::expected<caf::actor> {
+    auto pool = start_pool(ctx.system(), config);
+    if (!pool)
+      return pool.error();
+    return pool->actor();
+  };
+  return spec;
+}
+
+caf::expected<pool_ref> find_pool(caf::actor_system& sys, const std::string& name) {
+  std::shared_ptr<pool_core> core;
+  {
+    auto& table = pools();
+    std::lock_guard<std::mutex> guard{table.mtx};
+    auto i = table.pools.find({&sys, name});
+    if (i != table.pools.end())
+      core = i->second.lock();
+  }
+  if (core) {
+    std::lock_guard<std::mutex> guard{core->mtx};
+    if (!core->closed && core->owner)
+      return pool_ref{core, core->owner};
+  }
+  return supervision::make_error(supervision::errc::not_found, "no running pool '" + name + "'");
+}
+
+} // namespace otpp::pool

@@ -1,0 +1,154 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
+#include <caf/expected.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "actors/pool/pool_book.hpp"
+#include "actors/pool/worker_kinds.hpp"
+#include "supervision/child_spec.hpp"
+#include "supervision/restart_backoff.hpp"
+
+namespace otpp::pool {
+
+/// Pool errors (category `pool_errc_category`), rendered by name by `describe`.
+enum class pool_errc : uint8_t {
+  full = 1,    ///< a non-blocking checkout found no worker and no room to start one
+  timeout,     ///< a blocking checkout waited its whole timeout
+  closed,      ///< the pool has ended
+  unavailable, ///< the pool could not start any worker for `give_up_after`
+};
+
+constexpr caf::atom_value pool_errc_category = caf::atom("otpp_pool");
+
+std::string to_string(pool_errc code);
+caf::error make_error(pool_errc code, std::string text = {});
+
+/// A pool's configuration; the defaults are poolboy's.
+struct pool_config {
+  std::string name;                 ///< registered name of the pool, and the `supervisor` of its reports
+  std::size_t size = 5;             ///< workers started at once and kept
+  std::size_t max_overflow = 10;    ///< extra workers started on demand, dismissed on check-in
+  pool_strategy strategy = pool_strategy::lifo;
+  std::string worker = "echo";      ///< a registered worker kind
+  worker_args args;                 ///< the kind's arguments
+  /// Delay between attempts after a worker failed to start.
+  supervision::backoff_options start_backoff{std::chrono::milliseconds{100}, std::chrono::milliseconds{5000},
+                                             2.0, 0.1, std::chrono::milliseconds{0}};
+  /// With no live worker and starts failing this long, the pool exits (reason `unavailable`).
+  std::chrono::milliseconds give_up_after{30000};
+};
+
+/// An `invalid_spec` error naming the field and value, or none.
+caf::error validate(const pool_config& config);
+
+class pool_core;
+
+/// A checked-out worker, for plain threads: checks the worker in when
+/// released or destroyed; `fail()` instead stops it and has it replaced.
+class lease {
+public:
+  lease() = default;
+  lease(std::shared_ptr<pool_core> core, caf::actor worker);
+  lease(lease&& other) noexcept;
+  lease& operator=(lease&& other) noexcept;
+  lease(const lease&) = delete;
+  lease& operator=(const lease&) = delete;
+  ~lease();
+
+  const caf::actor& worker() const { return worker_; }
+  explicit operator bool() const { return static_cast<bool>(worker_); }
+
+  /// Checks the worker in now.
+  void release();
+
+  /// Stops the worker (it may be broken) and lets the pool start another.
+  void fail();
+
+private:
+  std::shared_ptr<pool_core> core_;
+  caf::actor worker_;
+};
+
+/// A running pool: its checkout actor and the shared book behind it. Cheap to
+/// copy; every call is thread-safe. Threads check out and in without a
+/// mailbox round trip when a worker is idle; actors send the messages below.
+class pool_ref {
+public:
+  pool_ref() = default;
+  pool_ref(std::shared_ptr<pool_core> core, caf::actor actor);
+
+  /// The checkout actor (for requests from actors, and to stop the pool).
+  const caf::actor& actor() const { return actor_; }
+
+  /// poolboy's checkout. `block = false` fails at once with `pool_errc::full`;
+  /// a blocking call waits at most `timeout` in a FIFO queue (`pool_errc::timeout`).
+  caf::expected<lease> checkout(bool block = true,
+                                std::chrono::milliseconds timeout = std::chrono::milliseconds{5000}) const;
+
+  /// Checks `worker` in; unknown, idle or dead workers are ignored.
+  void checkin(const caf::actor& worker) const;
+
+  /// poolboy's status plus waiting, size and max_overflow.
+  pool_status status() const;
+
+  /// Checks a worker out, runs `fn(worker)` and always checks the worker in,
+  /// also when `fn` throws (the exception propagates unchanged). `timeout`
+  /// bounds only the checkout. Returns `fn`'s result, or the checkout's error.
+  template <class F>
+  auto transaction(F&& fn, std::chrono::milliseconds timeout = std::chrono::milliseconds{5000}) const {
+    using result_type = std::invoke_result_t<F, const caf::actor&>;
+    auto held = checkout(true, timeout);
+    if constexpr (std::is_void_v<result_type>) {
+      if (!held)
+        return held.error();
+      std::forward<F>(fn)(held->worker());
+      return caf::error{};
+    } else {
+      if (!held)
+        return caf::expected<result_type>{held.error()};
+      return caf::expected<result_type>{std::forward<F>(fn)(held->worker())};
+    }
+  }
+
+private:
+  std::shared_ptr<pool_core> core_;
+  caf::actor actor_;
+};
+
+/// Starts a pool: spawns the checkout actor, which starts `size` workers
+/// before this returns (failures are reported and retried with backoff).
+caf::expected<pool_ref> start_pool(caf::actor_system& sys, pool_config config);
+
+/// A child spec that starts the pool under a supervisor (id and registered
+/// name: `config.name`). The workers end with the pool.
+supervision::child_spec pool_child(pool_config config);
+
+/// The running pool registered as `name`, or `supervision::errc::not_found`.
+caf::expected<pool_ref> find_pool(caf::actor_system& sys, const std::string& name);
+
+/// Messages of the checkout actor, for requests from actors:
+/// - (checkout_atom, bool block, std::chrono::milliseconds timeout) -> caf::actor
+///   (the pool watches the requester: if it dies, its workers come back)
+/// - (checkin_atom, caf::actor worker) -> caf::ok_atom
+/// - (status_atom) -> pool_status
+using checkout_atom = caf::atom_constant<caf::atom("checkout")>;
+using checkin_atom = caf::atom_constant<caf::atom("checkin")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pool_status& x) {
+  return f(caf::meta::type_name("pool_status"), x.state, x.idle, x.overflow, x.busy, x.waiting, x.size,
+           x.max_overflow);
+}
+
+} // namespace otpp::pool

@@ -1,0 +1,227 @@
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace otpp::pool {
+
+/// Where checked-in workers go in the idle list (checkout always takes the head).
+enum class pool_strategy { lifo, fifo };
+
+/// poolboy's state names.
+enum class pool_state { ready, overflow, full };
+
+std::string to_string(pool_state x);
+
+/// What `status()` reports: poolboy's (state, idle, overflow, busy) plus extras.
+struct pool_status {
+  pool_state state = pool_state::ready;
+  std::size_t idle = 0;
+  std::size_t overflow = 0;
+  std::size_t busy = 0;    ///< checked-out workers
+  std::size_t waiting = 0; ///< queued blocking callers
+  std::size_t size = 0;
+  std::size_t max_overflow = 0;
+};
+
+/// Who holds or waits for a worker: an actor caller's id, or 0 for a thread.
+using holder_id = uint64_t;
+
+/// A queued caller, unique per checkout that had to wait.
+using ticket = uint64_t;
+
+/// Why the owner must start a worker; decides where it goes once running.
+enum class start_purpose {
+  for_pool,      ///< an overflow worker or a crashed busy worker's replacement: handled like a check-in
+  for_idle_head, ///< a crashed idle worker's replacement: the head of the idle list (or the oldest waiter)
+};
+
+/// poolboy's bookkeeping, without actors, threads or clocks: the idle list,
+/// the checked-out workers and their holders, the overflow count and the FIFO
+/// of waiting callers. Every operation returns what the owner must do.
+/// `Worker` is any hashable handle.
+template <class Worker>
+class pool_book {
+public:
+  /// What a checkout got.
+  struct checkout_result {
+    enum kind_t { got, wait, full } kind;
+    Worker worker{};   ///< with `got`
+    bool start = false; ///< with `wait`: start a `for_pool` worker (overflow grew)
+  };
+
+  /// What the owner must do with a worker that became free (check-in, a
+  /// started worker, or a waiter that went away holding one).
+  struct free_result {
+    enum kind_t { ignored, handed, dismissed, idled } kind;
+    ticket waiter = 0; ///< with `handed`: who gets the worker now
+  };
+
+  pool_book(std::size_t size, std::size_t max_overflow, pool_strategy strategy)
+    : size_(size), max_overflow_(max_overflow), strategy_(strategy) {}
+
+  /// A worker of the initial `size` is running: it becomes idle.
+  void add_initial(const Worker& w) {
+    idle_.push_back(w);
+  }
+
+  /// poolboy's checkout: the head of the idle list; else an overflow start
+  /// (the caller queues for it, even when not blocking); else `full` for a
+  /// non-blocking caller, or a place at the back of the queue.
+  checkout_result checkout(holder_id holder, bool block, ticket t) {
+    if (!idle_.empty()) {
+      Worker w = idle_.front();
+      idle_.pop_front();
+      busy_.emplace(w, holder);
+      return {checkout_result::got, w, false};
+    }
+    if (overflow_ < max_overflow_) {
+      ++overflow_;
+      waiters_.push_back({t, holder});
+      return {checkout_result::wait, Worker{}, true};
+    }
+    if (!block)
+      return {checkout_result::full, Worker{}, false};
+    waiters_.push_back({t, holder});
+    return {checkout_result::wait, Worker{}, false};
+  }
+
+  /// poolboy's checkin: the oldest waiter gets the worker; else an overflow
+  /// worker is dismissed; else it becomes idle (head for lifo, tail for fifo).
+  /// Unknown, idle or dead workers are ignored.
+  free_result checkin(const Worker& w) {
+    auto i = busy_.find(w);
+    if (i == busy_.end())
+      return {free_result::ignored, 0};
+    busy_.erase(i);
+    return place(w, strategy_ == pool_strategy::lifo);
+  }
+
+  /// A worker started for `purpose` is running.
+  free_result started(const Worker& w, start_purpose purpose) {
+    if (purpose == start_purpose::for_idle_head && waiters_.empty()) {
+      idle_.push_front(w);
+      return {free_result::idled, 0};
+    }
+    return place(w, strategy_ == pool_strategy::lifo);
+  }
+
+  /// Who holds `w` now (after `handed`, the waiter's holder).
+  holder_id holder_of(const Worker& w) const {
+    auto i = busy_.find(w);
+    return i == busy_.end() ? 0 : i->second;
+  }
+
+  /// A worker died (crash or kill). Returns how many workers to start and
+  /// for what: none for an unknown worker or a busy overflow worker.
+  std::vector<start_purpose> worker_down(const Worker& w) {
+    if (auto i = std::find(idle_.begin(), idle_.end(), w); i != idle_.end()) {
+      idle_.erase(i);
+      return {start_purpose::for_idle_head};
+    }
+    auto i = busy_.find(w);
+    if (i == busy_.end())
+      return {};
+    busy_.erase(i);
+    if (waiters_.empty() && overflow_ > 0) {
+      --overflow_;
+      return {};
+    }
+    return {start_purpose::for_pool};
+  }
+
+  /// A waiter gave up (timeout) or died. False if it is no longer queued:
+  /// a worker was handed to it meanwhile and it must give that one back.
+  bool cancel(ticket t) {
+    auto i = std::find_if(waiters_.begin(), waiters_.end(), [&](const waiter& x) { return x.t == t; });
+    if (i == waiters_.end())
+      return false;
+    waiters_.erase(i);
+    return true;
+  }
+
+  /// The workers `holder` still has checked out (to give back when it dies).
+  std::vector<Worker> held_by(holder_id holder) const {
+    std::vector<Worker> result;
+    for (const auto& [w, h] : busy_)
+      if (h == holder)
+        result.push_back(w);
+    return result;
+  }
+
+  /// The queued tickets of `holder` (to cancel when it dies).
+  std::vector<ticket> tickets_of(holder_id holder) const {
+    std::vector<ticket> result;
+    for (const auto& x : waiters_)
+      if (x.holder == holder)
+        result.push_back(x.t);
+    return result;
+  }
+
+  /// Live workers the book knows: idle and checked out.
+  std::vector<Worker> workers() const {
+    std::vector<Worker> result{idle_.begin(), idle_.end()};
+    for (const auto& [w, h] : busy_)
+      result.push_back(w);
+    return result;
+  }
+
+  /// True for a worker that is idle or checked out.
+  bool knows(const Worker& w) const {
+    return busy_.count(w) > 0 || std::find(idle_.begin(), idle_.end(), w) != idle_.end();
+  }
+
+  pool_status status() const {
+    pool_status s;
+    s.idle = idle_.size();
+    s.overflow = overflow_;
+    s.busy = busy_.size();
+    s.waiting = waiters_.size();
+    s.size = size_;
+    s.max_overflow = max_overflow_;
+    if (overflow_ < 1)
+      s.state = !idle_.empty() ? pool_state::ready : (max_overflow_ < 1 ? pool_state::full : pool_state::overflow);
+    else
+      s.state = overflow_ == max_overflow_ ? pool_state::full : pool_state::overflow;
+    return s;
+  }
+
+private:
+  struct waiter {
+    ticket t;
+    holder_id holder;
+  };
+
+  free_result place(const Worker& w, bool at_head) {
+    if (!waiters_.empty()) {
+      auto next = waiters_.front();
+      waiters_.pop_front();
+      busy_.emplace(w, next.holder);
+      return {free_result::handed, next.t};
+    }
+    if (overflow_ > 0) {
+      --overflow_;
+      return {free_result::dismissed, 0};
+    }
+    if (at_head)
+      idle_.push_front(w);
+    else
+      idle_.push_back(w);
+    return {free_result::idled, 0};
+  }
+
+  std::size_t size_;
+  std::size_t max_overflow_;
+  pool_strategy strategy_;
+  std::size_t overflow_ = 0;
+  std::deque<Worker> idle_;
+  std::unordered_map<Worker, holder_id> busy_;
+  std::deque<waiter> waiters_;
+};
+
+} // namespace otpp::pool

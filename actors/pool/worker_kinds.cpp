@@ -1,0 +1,112 @@
+#include "actors/pool/worker_kinds.hpp"
+
+#include <deque>
+#include <memory>
+#include <mutex>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/response_promise.hpp>
+
+#include "supervision/errors.hpp"
+
+namespace otpp::pool {
+
+namespace {
+
+caf::behavior echo_worker(caf::event_based_actor* self) {
+  self->set_default_handler([](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
+    return x.move_content_to_message();
+  });
+  return {[](int x) { return x; }};
+}
+
+using wake_atom = caf::atom_constant<caf::atom("wake")>;
+
+caf::behavior sleep_worker(caf::event_based_actor* self, std::chrono::milliseconds delay) {
+  self->set_default_handler([](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
+    return x.move_content_to_message();
+  });
+  // Equal delays fire in order, so the oldest promise is always the one due.
+  auto pending = std::make_shared<std::deque<caf::response_promise>>();
+  return {
+    [self, delay, pending](sleep_atom) {
+      pending->push_back(self->make_response_promise());
+      self->delayed_send(self, delay, wake_atom::value);
+      return pending->back();
+    },
+    [pending](wake_atom) {
+      pending->front().deliver(sleep_atom::value);
+      pending->pop_front();
+    },
+  };
+}
+
+struct kind_table {
+  std::mutex mtx;
+  std::map<std::string, worker_factory> factories;
+
+  kind_table() {
+    factories["echo"] = [](supervision::start_context& ctx, const worker_args&) -> caf::expected<caf::actor> {
+      return ctx.spawn(echo_worker);
+    };
+    factories["sleep"] = [](supervision::start_context& ctx, const worker_args& args) -> caf::expected<caf::actor> {
+      auto delay = int_arg(args, "delay_ms", 10);
+      if (!delay)
+        return delay.error();
+      return ctx.spawn(sleep_worker, std::chrono::milliseconds{*delay});
+    };
+  }
+};
+
+kind_table& table() {
+  static kind_table instance;
+  return instance;
+}
+
+} // namespace
+
+void register_worker_kind(const std::string& kind, worker_factory factory) {
+  auto& t = table();
+  std::lock_guard<std::mutex> guard{t.mtx};
+  t.factories[kind] = std::move(factory);
+}
+
+caf::expected<worker_factory> find_worker_kind(const std::string& kind) {
+  auto& t = table();
+  std::lock_guard<std::mutex> guard{t.mtx};
+  auto i = t.factories.find(kind);
+  if (i != t.factories.end())
+    return i->second;
+  std::string known;
+  for (const auto& [name, factory] : t.factories)
+    known += (known.empty() ? "" : ", ") + name;
+  return supervision::make_error(supervision::errc::invalid_spec,
+                                 "unknown worker kind '" + kind + "' (known: " + known + ")");
+}
+
+std::vector<std::string> worker_kinds() {
+  auto& t = table();
+  std::lock_guard<std::mutex> guard{t.mtx};
+  std::vector<std::string> result;
+  for (const auto& [name, factory] : t.factories)
+    result.push_back(name);
+  return result;
+}
+
+caf::expected<long long> int_arg(const worker_args& args, const std::string& key, long long fallback) {
+  auto i = args.find(key);
+  if (i == args.end())
+    return fallback;
+  try {
+    std::size_t used = 0;
+    auto value = std::stoll(i->second, &used);
+    if (used == i->second.size() && value >= 0)
+      return value;
+  } catch (const std::exception&) {
+  }
+  return supervision::make_error(supervision::errc::invalid_spec,
+                                 "worker argument " + key + " must be a non-negative integer, got '"
+                                   + i->second + "'");
+}
+
+} // namespace otpp::pool
