@@ -1,0 +1,380 @@
+#include <doctest/doctest.h>
+
+#include "supervision/supervisor.hpp"
+#include "tests/actors/pool/pool_helpers.hpp"
+#include "tests/support/log_capture.hpp"
+
+using namespace otpp;
+using namespace otpp::pool;
+using namespace otpp::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// The deterministic fixture, plus the actors a test spawns, all stopped at the end.
+struct pool_fx : deterministic {
+  ~pool_fx() {
+    for (auto& a : owned)
+      caf::anon_send_exit(a, caf::exit_reason::kill);
+    sched.run();
+  }
+  pool_ref pool(pool_config config) {
+    auto ref = test::start_pool(*this, std::move(config));
+    owned.push_back(ref.actor());
+    return ref;
+  }
+  client caller(const pool_ref& p) {
+    auto c = spawn_client(*this, p.actor());
+    owned.push_back(c.actor);
+    return c;
+  }
+  pool_status status(const pool_ref& p) {
+    auto s = ask<pool_status>(p.actor(), status_atom::value);
+    REQUIRE(s);
+    return *s;
+  }
+  std::vector<caf::actor> owned;
+};
+
+} // namespace
+
+TEST_SUITE("pool.actor") {
+
+TEST_CASE("defaults are poolboy's: size 5, max_overflow 10, lifo") {
+  pool_config config;
+  CHECK(config.size == 5);
+  CHECK(config.max_overflow == 10);
+  CHECK(config.strategy == pool_strategy::lifo);
+}
+
+TEST_CASE("at start the pool runs size idle workers") {
+  pool_fx fx;
+  auto p = fx.pool(counted_pool(3, 2));
+  CHECK(status_line(fx.status(p)) == "ready idle=3 overflow=0 busy=0 waiting=0");
+  CHECK(counted_live == 3);
+  auto s = fx.status(p);
+  CHECK(s.size == 3);
+  CHECK(s.max_overflow == 2);
+}
+
+TEST_CASE("an actor checks a worker out and in") {
+  pool_fx fx;
+  auto p = fx.pool(counted_pool(2, 0));
+  auto c = fx.caller(p);
+  ask_checkout(fx, c);
+  REQUIRE(c.rec->held.size() == 1);
+  CHECK(status_line(fx.status(p)) == "ready idle=1 overflow=0 busy=1 waiting=0");
+  give_back(fx, c, c.rec->held[0]);
+  CHECK(status_line(fx.status(p)) == "ready idle=2 overflow=0 busy=0 waiting=0");
+}
+
+TEST_CASE("a thread checks out through the fast path and the lease checks in") {
+  pool_fx fx;
+  auto p = fx.pool(counted_pool(1, 0));
+  {
+    auto held = p.checkout(false);
+    REQUIRE(held);
+    CHECK(held->worker());
+    CHECK(status_line(p.status()) == "full idle=0 overflow=0 busy=1 waiting=0");
+    auto none = p.checkout(false);
+    REQUIRE_FALSE(none);
+    CHECK(supervision::describe(none.error()) == "full");
+  }
+  CHECK(status_line(p.status()) == "ready idle=1 overflow=0 busy=0 waiting=0");
+}
+
+TEST_CASE("without an idle worker an overflow worker is started, and dismissed on checkin") {
+  pool_fx fx;
+  auto p = fx.pool(counted_pool(1, 1));
+  auto c = fx.caller(p);
+  ask_checkout(fx, c);
+  ask_checkout(fx, c, false); // non-blocking still gets an overflow worker
+  REQUIRE(c.rec->held.size() == 2);
+  CHECK(status_line(fx.status(p)) == "full idle=0 overflow=1 busy=2 waiting=0");
+  CHECK(counted_live == 2);
+  give_back(fx, c, c.rec->held[1]);
+  CHECK(status_line(fx.status(p)) == "overflow idle=0 overflow=0 busy=1 waiting=0");
+  CHECK(counted_live == 1);
+}
+
+TEST_CASE("at capacity a non-blocking checkout gets full and blocking ones queue in FIFO order") {
+  pool_fx fx;
+  auto p = fx.pool(counted_pool(1, 0));
+  auto holder = fx.caller(p);
+  auto first = fx.caller(p);
+  auto second = fx.caller(p);
+  ask_checkout(fx, holder);
+  ask_checkout(fx, first, false);
+  REQUIRE(first.rec->errors.size() == 1);
+  CHECK(supervision::describe(first.rec->errors[0]) == "full: pool 'test.pool'");
+  ask_checkout(fx, first);
+  ask_checkout(fx, second);
+  CHECK(fx.status(p).waiting == 2);
+  auto w = holder.rec->held[0];
+  give_back(fx, holder, w);
+  REQUIRE(first.rec->held.size() == 1);
+  CHECK(first.rec->held[0] == w); // the oldest waiter gets this same worker
+  CHECK(second.rec->held.empty());
+  CHECK(fx.status(p).waiting == 1);
+}
+
+TEST_CASE("a waiting caller times out with a timeout error and leaves the queue") {
+  pool_fx fx;
+  auto p = fx.pool(counted_pool(1, 0));
+  auto holder = fx.caller(p);
+  auto waiter = fx.caller(p);
+  ask_checkout(fx, holder);
+  ask_checkout(fx, waiter, true, 500ms);
+  fx.advance(499ms);
+  CHECK(waiter.rec->errors.empty());
+  fx.advance(1ms);
+  REQUIRE(waiter.rec->errors.size() == 1);
+  CHECK(supervision::describe(waiter.rec->errors[0]) == "timeout: pool 'test.pool'");
+  CHECK(fx.status(p).waiting == 0);
+  give_back(fx, holder, holder.rec->held[0]);
+  CHECK(status_line(fx.status(p)) == "ready idle=1 overflow=0 busy=0 waiting=0");
+}
+
+TEST_CASE("a worker handed over at the instant its waiter times out is not lost") {
+  pool_fx fx;
+  auto p = fx.pool(counted_pool(1, 0));
+  auto waiter = fx.caller(p);
+  auto held = p.checkout(false);
+  REQUIRE(held);
+  ask_checkout(fx, waiter, true, 500ms);
+  fx.sched.advance_time(500ms); // the expiry is queued at the pool, not yet handled
+  held->release();              // the book hands the worker to the waiter: a handover is queued too
+  fx.run();
+  REQUIRE(waiter.rec->errors.size() == 1);
+  CHECK(waiter.rec->held.empty());
+  CHECK(status_line(fx.status(p)) == "ready idle=1 overflow=0 busy=0 waiting=0");
+}
+
+TEST_CASE("a caller actor that dies gives back the workers it held and leaves the queue") {
+  pool_fx fx;
+  auto p = fx.pool(counted_pool(2, 0));
+  auto doomed = fx.caller(p);
+  auto patient = fx.caller(p);
+  ask_checkout(fx, doomed);
+  ask_checkout(fx, doomed);
+  ask_checkout(fx, doomed);
+  CHECK(status_line(fx.status(p)) == "full idle=0 overflow=0 busy=2 waiting=1");
+  caf::anon_send_exit(doomed.actor, caf::exit_reason::kill);
+  fx.run();
+  CHECK(status_line(fx.status(p)) == "ready idle=2 overflow=0 busy=0 waiting=0");
+  ask_checkout(fx, patient);
+  CHECK(patient.rec->held.size() == 1);
+}
+
+TEST_CASE("an idle worker that crashes is replaced at the head of the idle list") {
+  pool_fx fx;
+  log_capture capture;
+  auto p = fx.pool(counted_pool(3, 0, pool_strategy::fifo));
+  auto c = fx.caller(p);
+  ask_checkout(fx, c);
+  auto first = c.rec->held[0];
+  give_back(fx, c, first); // fifo: now at the tail
+  ask_checkout(fx, c);
+  auto victim = c.rec->held[0];
+  give_back(fx, c, victim);
+  caf::anon_send_exit(victim, caf::exit_reason::kill);
+  fx.run();
+  CHECK(status_line(fx.status(p)) == "ready idle=3 overflow=0 busy=0 waiting=0");
+  CHECK(counted_live == 3);
+  ask_checkout(fx, c);
+  auto replacement = c.rec->held[0];
+  CHECK(replacement != first);
+  CHECK(replacement != victim);
+  CHECK(capture.of_kind("child_terminated").size() == 1);
+  CHECK(capture.of_kind("child_started").size() == 4);
+}
+
+TEST_CASE("a checked-out worker that crashes: the oldest waiter gets a new worker") {
+  pool_fx fx;
+  auto p = fx.pool(counted_pool(1, 0));
+  auto holder = fx.caller(p);
+  auto waiter = fx.caller(p);
+  ask_checkout(fx, holder);
+  ask_checkout(fx, waiter);
+  caf::anon_send_exit(holder.rec->held[0], caf::exit_reason::kill);
+  fx.run();
+  REQUIRE(waiter.rec->held.size() == 1);
+  CHECK(waiter.rec->held[0] != holder.rec->held[0]);
+  CHECK(status_line(fx.status(p)) == "full idle=0 overflow=0 busy=1 waiting=0");
+}
+
+TEST_CASE("a checked-out worker that crashes with overflow and no waiter is not replaced") {
+  pool_fx fx;
+  auto p = fx.pool(counted_pool(1, 1));
+  auto c = fx.caller(p);
+  ask_checkout(fx, c);
+  ask_checkout(fx, c);
+  caf::anon_send_exit(c.rec->held[0], caf::exit_reason::kill);
+  fx.run();
+  CHECK(status_line(fx.status(p)) == "overflow idle=0 overflow=0 busy=1 waiting=0");
+  CHECK(counted_live == 1);
+}
+
+TEST_CASE("a checked-out worker that crashes otherwise gets an idle replacement") {
+  pool_fx fx;
+  auto p = fx.pool(counted_pool(2, 0));
+  auto c = fx.caller(p);
+  ask_checkout(fx, c);
+  caf::anon_send_exit(c.rec->held[0], caf::exit_reason::kill);
+  fx.run();
+  CHECK(status_line(fx.status(p)) == "ready idle=2 overflow=0 busy=0 waiting=0");
+  CHECK(counted_live == 2);
+}
+
+TEST_CASE("a lease released as failed stops its worker and a new one takes its place") {
+  pool_fx fx;
+  log_capture capture;
+  auto p = fx.pool(counted_pool(1, 0));
+  auto held = p.checkout(false);
+  REQUIRE(held);
+  auto broken = held->worker();
+  held->fail();
+  fx.run();
+  CHECK(status_line(p.status()) == "ready idle=1 overflow=0 busy=0 waiting=0");
+  auto next = p.checkout(false);
+  REQUIRE(next);
+  CHECK(next->worker() != broken);
+  CHECK(counted_live == 1);
+  CHECK(capture.of_kind("child_terminated").size() == 1);
+}
+
+TEST_CASE("checking in an unknown, idle or dead worker changes nothing") {
+  pool_fx fx;
+  auto p = fx.pool(counted_pool(2, 0));
+  auto stranger = fx.sys.spawn([](caf::event_based_actor*) -> caf::behavior { return {[](int) {}}; });
+  fx.owned.push_back(stranger);
+  p.checkin(stranger);
+  auto held = p.checkout(false);
+  REQUIRE(held);
+  auto other = p.checkout(false);
+  REQUIRE(other);
+  auto w = other->worker();
+  other->release();
+  p.checkin(w); // already idle
+  CHECK(status_line(p.status()) == "ready idle=1 overflow=0 busy=1 waiting=0");
+}
+
+TEST_CASE("a transaction checks the worker in even when the function throws") {
+  pool_fx fx;
+  auto p = fx.pool(counted_pool(1, 0));
+  auto answer = p.transaction([](const caf::actor& w) { return w ? 42 : 0; });
+  REQUIRE(answer);
+  CHECK(*answer == 42);
+  CHECK_THROWS_AS(p.transaction([](const caf::actor&) -> int { throw std::logic_error("inside"); }),
+                  std::logic_error);
+  CHECK(status_line(p.status()) == "ready idle=1 overflow=0 busy=0 waiting=0");
+  auto none = p.transaction([](const caf::actor&) {});
+  CHECK_FALSE(none);
+}
+
+TEST_CASE("a worker that fails to start is reported and retried with backoff while the pool serves") {
+  pool_fx fx;
+  log_capture capture;
+  register_failing_kind("test.failing_once", 1);
+  pool_config config;
+  config.name = "flaky";
+  config.size = 3;
+  config.max_overflow = 0;
+  config.worker = "test.failing_once";
+  config.start_backoff = supervision::backoff_options{100ms, 1000ms, 2.0, 0.0, 0ms};
+  auto p = fx.pool(config);
+  CHECK(capture.of_kind("start_error").size() == 1);
+  CHECK(status_line(p.status()) == "ready idle=2 overflow=0 busy=0 waiting=0");
+  fx.advance(99ms);
+  CHECK(p.status().idle == 2);
+  fx.advance(1ms);
+  CHECK(p.status().idle == 3);
+}
+
+TEST_CASE("a pool that starts no worker at all for give_up_after exits with unavailable") {
+  pool_fx fx;
+  register_failing_kind("test.failing_always", 1000000);
+  pool_config config;
+  config.name = "hopeless";
+  config.size = 2;
+  config.worker = "test.failing_always";
+  config.start_backoff = supervision::backoff_options{100ms, 100ms, 1.0, 0.0, 0ms};
+  config.give_up_after = 1000ms;
+  auto p = fx.pool(config);
+  fx.watch(p.actor());
+  fx.advance(900ms);
+  CHECK_FALSE(fx.exit_reason());
+  for (int i = 0; i < 3; ++i)
+    fx.advance(100ms);
+  auto reason = fx.exit_reason();
+  REQUIRE(reason);
+  CHECK(supervision::describe(*reason).rfind("unavailable: pool 'hopeless': no worker started for 1000 ms", 0) == 0);
+  auto late = p.checkout(false);
+  REQUIRE_FALSE(late);
+  CHECK(supervision::describe(late.error()).rfind("closed", 0) == 0);
+}
+
+TEST_CASE("invalid pool configurations are rejected naming the field") {
+  deterministic fx;
+  pool_config config;
+  auto r = pool::start_pool(fx.sys, config);
+  REQUIRE_FALSE(r);
+  CHECK(supervision::describe(r.error()) == "invalid_spec: pool '': name must not be empty");
+  config.name = "p";
+  config.worker = "nope";
+  r = pool::start_pool(fx.sys, config);
+  REQUIRE_FALSE(r);
+  CHECK(supervision::describe(r.error()).find("unknown worker kind 'nope' (known: ") != std::string::npos);
+}
+
+TEST_CASE("a pool under a supervisor is found by name and comes back after a crash") {
+  pool_fx fx;
+  supervision::supervisor_config config;
+  config.children = {pool_child(counted_pool(2, 0))};
+  auto sup = supervision::start_supervisor(fx.sys, config);
+  REQUIRE(sup);
+  fx.owned.insert(fx.owned.begin(), *sup);
+  fx.run();
+  auto p = find_pool(fx.sys, "test.pool");
+  REQUIRE(p);
+  CHECK(p->status().idle == 2);
+  caf::anon_send_exit(p->actor(), caf::exit_reason::kill);
+  fx.run();
+  auto again = find_pool(fx.sys, "test.pool");
+  REQUIRE(again);
+  CHECK(again->actor() != p->actor());
+  CHECK(again->status().idle == 2);
+  CHECK(counted_live == 2);
+  CHECK_FALSE(p->checkout(false));
+}
+
+}
+
+TEST_SUITE("pool.worker_kinds") {
+
+TEST_CASE("echo answers with what it got and sleep answers after its delay") {
+  deterministic fx;
+  supervision::start_context ctx{fx.sys, nullptr, caf::message{}};
+  auto echo = (*find_worker_kind("echo"))(ctx, {});
+  REQUIRE(echo);
+  CHECK(*fx.ask<int>(*echo, 7) == 7);
+  CHECK(*fx.ask<std::string>(*echo, std::string{"hi"}) == "hi");
+  auto sleeper = (*find_worker_kind("sleep"))(ctx, {{"delay_ms", "50"}});
+  REQUIRE(sleeper);
+  auto pending = fx.self->request(*sleeper, caf::infinite, sleep_atom::value);
+  fx.run();
+  fx.advance(49ms);
+  CHECK(fx.self->mailbox().empty());
+  fx.advance(1ms);
+  bool woke = false;
+  pending.receive([&](sleep_atom) { woke = true; }, [](caf::error&) {});
+  CHECK(woke);
+  auto bad = (*find_worker_kind("sleep"))(ctx, {{"delay_ms", "soon"}});
+  REQUIRE_FALSE(bad);
+  CHECK(supervision::describe(bad.error()) == "invalid_spec: worker argument delay_ms must be a non-negative integer, got 'soon'");
+  caf::anon_send_exit(*echo, caf::exit_reason::kill);
+  caf::anon_send_exit(*sleeper, caf::exit_reason::kill);
+  fx.run();
+}
+
+}
