@@ -1,0 +1,163 @@
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "actors/pool/pool.hpp"
+#include "supervision/errors.hpp"
+#include "supervision/reports.hpp"
+#include "supervision/system_setup.hpp"
+#include "tests/support/pool_kinds.hpp"
+
+using namespace otpp;
+using namespace otpp::pool;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct threaded_config : caf::actor_system_config {
+  threaded_config() {
+    set("logger.console", caf::atom("none"));
+    otpp::add_otpp_types(*this);
+  }
+};
+
+pool_config counted(std::size_t size, std::size_t max_overflow) {
+  test::register_counted_kind();
+  pool_config config;
+  config.name = "threaded.pool";
+  config.size = size;
+  config.max_overflow = max_overflow;
+  config.worker = "test.counted";
+  return config;
+}
+
+// Waits (bounded) until `pred` holds; a bound, not a sleep.
+template <class Pred>
+bool eventually(Pred pred) {
+  for (auto deadline = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < deadline;)
+    if (pred())
+      return true;
+    else
+      std::this_thread::yield();
+  return pred();
+}
+
+} // namespace
+
+TEST_SUITE("integration.pool") {
+
+TEST_CASE("blocked threads get checked-in workers in the order they started waiting") {
+  threaded_config cfg;
+  caf::actor_system sys{cfg};
+  auto p = start_pool(sys, counted(1, 0));
+  REQUIRE(p);
+  auto held = p->checkout();
+  REQUIRE(held);
+  std::vector<int> order;
+  std::mutex order_mtx;
+  auto wait_for_worker = [&](int who) {
+    auto got = p->checkout(true, 10s);
+    REQUIRE(got);
+    std::lock_guard<std::mutex> guard{order_mtx};
+    order.push_back(who);
+  };
+  std::thread first{wait_for_worker, 1};
+  REQUIRE(eventually([&] { return p->status().waiting == 1; }));
+  std::thread second{wait_for_worker, 2};
+  REQUIRE(eventually([&] { return p->status().waiting == 2; }));
+  held->release();
+  first.join();
+  second.join();
+  CHECK(order == std::vector<int>{1, 2});
+  CHECK(p->status().idle == 1);
+  caf::anon_send_exit(p->actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a blocked thread times out with a timeout error and no worker is lost") {
+  threaded_config cfg;
+  caf::actor_system sys{cfg};
+  auto p = start_pool(sys, counted(1, 0));
+  REQUIRE(p);
+  auto held = p->checkout();
+  REQUIRE(held);
+  auto late = p->checkout(true, 50ms);
+  REQUIRE_FALSE(late);
+  CHECK(supervision::describe(late.error()) == "timeout: waited 50 ms");
+  CHECK(p->status().waiting == 0);
+  held->release();
+  CHECK(p->status().idle == 1);
+  caf::anon_send_exit(p->actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a thread gets an overflow worker started for it, dismissed when it checks in") {
+  threaded_config cfg;
+  caf::actor_system sys{cfg};
+  auto p = start_pool(sys, counted(1, 1));
+  REQUIRE(p);
+  auto first = p->checkout();
+  auto second = p->checkout(false);
+  REQUIRE(second);
+  CHECK(p->status().overflow == 1);
+  second->release();
+  CHECK(p->status().overflow == 0);
+  CHECK(eventually([] { return test::counted_live == 1; }));
+  caf::anon_send_exit(p->actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("a pool that ends wakes its blocked threads with closed") {
+  threaded_config cfg;
+  caf::actor_system sys{cfg};
+  auto p = start_pool(sys, counted(1, 0));
+  REQUIRE(p);
+  auto held = p->checkout();
+  caf::error seen;
+  std::thread waiter{[&] {
+    auto got = p->checkout(true, 10s);
+    if (!got)
+      seen = got.error();
+  }};
+  REQUIRE(eventually([&] { return p->status().waiting == 1; }));
+  caf::anon_send_exit(p->actor(), caf::exit_reason::user_shutdown);
+  waiter.join();
+  CHECK(supervision::describe(seen) == "closed: pool 'threaded.pool' has ended");
+}
+
+TEST_CASE("sixteen threads hammering checkout, checkin and failures leave the pool whole") {
+  threaded_config cfg;
+  caf::actor_system sys{cfg};
+  auto logger = supervision::report_logger();
+  auto level = logger->level();
+  logger->set_level(spdlog::level::off);
+  auto p = start_pool(sys, counted(4, 3));
+  REQUIRE(p);
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 2000; ++i) {
+        auto held = p->checkout(i % 7 != 0, 5s);
+        if (!held)
+          continue;
+        if ((i + t) % 97 == 0) {
+          held->fail();
+          ++failures;
+        }
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  CHECK(failures > 0);
+  CHECK(eventually([&] {
+    auto s = p->status();
+    return s.idle == 4 && s.overflow == 0 && s.busy == 0 && s.waiting == 0 && test::counted_live == 4;
+  }));
+  logger->set_level(level);
+  caf::anon_send_exit(p->actor(), caf::exit_reason::user_shutdown);
+}
+
+}
