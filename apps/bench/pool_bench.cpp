@@ -1,0 +1,176 @@
+// otpp-bench: the worker pool, from plain threads and from actors.
+#include <atomic>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include <caf/all.hpp>
+
+#include "actors/pool/pool.hpp"
+#include "actors/thread_call.hpp"
+#include "apps/bench/common.hpp"
+#include "supervision/errors.hpp"
+
+namespace otpp::bench {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int sample_every = 64; // latency of one op in 64: the clock costs as much as an op
+
+pool::pool_ref start_bench_pool(caf::actor_system& sys) {
+  pool::pool_config config;
+  config.name = "bench.pool";
+  config.size = 10;
+  config.max_overflow = 5;
+  config.worker = "echo";
+  auto p = pool::start_pool(sys, config);
+  if (!p)
+    throw std::runtime_error(supervision::describe(p.error()));
+  return *p;
+}
+
+struct run_result {
+  double ops_per_s;
+  std::vector<double> latencies_ns;
+};
+
+// Runs `op` in a loop on `threads` threads for `duration`.
+template <class Op>
+run_result run_threads(int threads, std::chrono::milliseconds duration, Op op) {
+  std::atomic<bool> stop{false};
+  std::atomic<long long> total{0};
+  std::vector<std::vector<double>> samples(static_cast<std::size_t>(threads));
+  std::vector<std::thread> pool;
+  auto start = bench_clock::now();
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      long long n = 0;
+      auto& mine = samples[static_cast<std::size_t>(t)];
+      while (!stop.load(std::memory_order_relaxed)) {
+        if (n % sample_every == 0) {
+          auto t0 = bench_clock::now();
+          op();
+          mine.push_back(std::chrono::duration<double, std::nano>(bench_clock::now() - t0).count());
+        } else {
+          op();
+        }
+        ++n;
+      }
+      total += n;
+    });
+  std::this_thread::sleep_for(duration);
+  stop = true;
+  for (auto& t : pool)
+    t.join();
+  auto secs = std::chrono::duration<double>(bench_clock::now() - start).count();
+  run_result result{static_cast<double>(total.load()) / secs, {}};
+  for (auto& s : samples)
+    result.latencies_ns.insert(result.latencies_ns.end(), s.begin(), s.end());
+  return result;
+}
+
+void print(const std::string& name, const std::string& callers_key, int callers, const run_result& r) {
+  std::cout << json_line(name, {{callers_key, std::to_string(callers)},
+                                {"pool_size", "10"},
+                                {"max_overflow", "5"},
+                                {"ops_per_s", num(r.ops_per_s)},
+                                {"p50_ns", num(percentile(r.latencies_ns, 0.50))},
+                                {"p99_ns", num(percentile(r.latencies_ns, 0.99))},
+                                {"scheduler", quoted(otpp_profile().name)}})
+            << std::endl;
+}
+
+} // namespace
+
+void bench_pool_checkout_checkin(const options& opts) {
+  for (int threads : {1, 16}) {
+    bench_config cfg{otpp_profile()};
+    caf::actor_system sys{cfg};
+    auto p = start_bench_pool(sys);
+    auto r = run_threads(threads, opts.duration, [&] {
+      auto held = p.checkout(true, 5s);
+      if (!held)
+        throw std::runtime_error(supervision::describe(held.error()));
+    });
+    print("pool.checkout_checkin", "threads", threads, r);
+    caf::anon_send_exit(p.actor(), caf::exit_reason::user_shutdown);
+  }
+}
+
+namespace {
+
+using loop_atom = caf::atom_constant<caf::atom("loop")>;
+
+struct actor_totals {
+  std::atomic<long long> ops{0};
+  std::atomic<bool> stop{false};
+};
+
+// A caller actor: checkout, checkin, again, until told to stop.
+caf::behavior checkout_loop(caf::event_based_actor* self, caf::actor pool, std::shared_ptr<actor_totals> totals,
+                            std::shared_ptr<std::vector<double>> samples) {
+  self->send(self, loop_atom::value);
+  return {
+    [=](loop_atom) {
+      if (totals->stop)
+        return;
+      auto t0 = bench_clock::now();
+      self->request(pool, caf::infinite, pool::checkout_atom::value, true, std::chrono::milliseconds{5000})
+        .then([=](caf::actor& w) {
+          self->request(pool, caf::infinite, pool::checkin_atom::value, w).then([=](caf::ok_atom) {
+            if ((++totals->ops) % sample_every == 0)
+              samples->push_back(std::chrono::duration<double, std::nano>(bench_clock::now() - t0).count());
+            self->send(self, loop_atom::value);
+          });
+        });
+    },
+  };
+}
+
+} // namespace
+
+void bench_pool_checkout_checkin_actor(const options& opts) {
+  constexpr int callers = 16;
+  bench_config cfg{otpp_profile()};
+  caf::actor_system sys{cfg};
+  auto p = start_bench_pool(sys);
+  auto totals = std::make_shared<actor_totals>();
+  std::vector<std::shared_ptr<std::vector<double>>> samples;
+  std::vector<caf::actor> actors;
+  auto start = bench_clock::now();
+  for (int i = 0; i < callers; ++i) {
+    samples.push_back(std::make_shared<std::vector<double>>());
+    actors.push_back(sys.spawn(checkout_loop, p.actor(), totals, samples.back()));
+  }
+  std::this_thread::sleep_for(opts.duration);
+  totals->stop = true;
+  auto ops = totals->ops.load();
+  auto secs = std::chrono::duration<double>(bench_clock::now() - start).count();
+  for (auto& a : actors)
+    caf::anon_send_exit(a, caf::exit_reason::kill);
+  caf::anon_send_exit(p.actor(), caf::exit_reason::user_shutdown);
+  run_result r{static_cast<double>(ops) / secs, {}};
+  for (auto& s : samples)
+    r.latencies_ns.insert(r.latencies_ns.end(), s->begin(), s->end());
+  print("pool.checkout_checkin_actor", "actors", callers, r);
+}
+
+void bench_pool_transaction(const options& opts) {
+  for (int threads : {1, 16}) {
+    bench_config cfg{otpp_profile()};
+    caf::actor_system sys{cfg};
+    auto p = start_bench_pool(sys);
+    auto r = run_threads(threads, opts.duration, [&] {
+      thread_local caf::scoped_actor self{sys};
+      auto answer = p.transaction([&](const caf::actor& w) { return thread_call<int>(self, w, 5s, 1); });
+      if (!answer || !*answer || **answer != 1)
+        throw std::runtime_error("transaction failed");
+    });
+    print("pool.transaction", "threads", threads, r);
+    caf::anon_send_exit(p.actor(), caf::exit_reason::user_shutdown);
+  }
+}
+
+} // namespace otpp::bench
