@@ -1,10 +1,12 @@
 #include "actors/pool/pool.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <thread>
 #include <unordered_map>
 
 #include <caf/event_based_actor.hpp>
@@ -54,6 +56,7 @@ using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using start_worker_atom = caf::atom_constant<caf::atom("start_wkr")>;
 using dismiss_atom = caf::atom_constant<caf::atom("dismiss")>;
 using kill_worker_atom = caf::atom_constant<caf::atom("kill_wkr")>;
+using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 
 using book_type = pool_book<caf::actor>;
 
@@ -63,13 +66,17 @@ using book_type = pool_book<caf::actor>;
 /// every caller. All fields are guarded by `mtx`.
 class pool_core {
 public:
-  explicit pool_core(const pool_config& config) : book(config.size, config.max_overflow, config.strategy) {}
+  pool_core(caf::actor_system& sys, const pool_config& config, worker_factory factory)
+    : book(config.size, config.max_overflow, config.strategy),
+      sys(sys),
+      factory(std::move(factory)),
+      args(config.args) {}
 
   struct thread_waiter {
     std::condition_variable cv;
     caf::actor worker;
     caf::error err;
-    bool done = false;
+    std::atomic<bool> done{false}; ///< written under `mtx`; read without it while spinning
   };
 
   /// What remains to do after the book placed a free worker.
@@ -87,7 +94,7 @@ public:
         p.actor_waiter = r.waiter;
       } else {
         i->second->worker = w;
-        i->second->done = true;
+        i->second->done.store(true, std::memory_order_release);
         i->second->cv.notify_one();
       }
     }
@@ -106,8 +113,26 @@ public:
       caf::anon_send(owner, dismiss_atom::value, w);
   }
 
+  /// Starts an overflow worker for a caller on the caller's own thread
+  /// (without the lock): no mailbox round trip on the way.
+  caf::expected<caf::actor> start_for_caller() {
+    caf::message no_args;
+    supervision::start_context ctx{sys, nullptr, no_args};
+    try {
+      auto w = factory(ctx, args);
+      if (w && !*w)
+        return supervision::make_error(supervision::errc::start_failed, "the worker factory returned no actor");
+      return w;
+    } catch (const std::exception& x) {
+      return supervision::make_error(supervision::errc::exception, x.what());
+    }
+  }
+
   std::mutex mtx;
   book_type book;
+  caf::actor_system& sys;
+  const worker_factory factory; ///< called from several threads: factories must be thread-safe
+  const worker_args args;
   caf::actor owner; ///< the checkout actor; reset when it ends
   bool closed = false;
   ticket next_ticket = 1;
@@ -182,6 +207,7 @@ public:
       [this](expire_atom, ticket t) { expire(t); },
       [this](start_worker_atom, start_purpose purpose) { start_and_place(purpose); },
       [this](dismiss_atom, caf::actor& w) { send_exit(w, caf::exit_reason::user_shutdown); },
+      [this](adopt_atom, caf::actor& w) { adopt(w); },
       [this](kill_worker_atom, caf::actor& w) {
         auto label = labels_[w.address()];
         supervision::report_child_terminated(origin_, label, "failed: released as broken by its holder", restarts_);
@@ -206,13 +232,29 @@ private:
     watch(caller);
     if (r.kind == book_type::checkout_result::got)
       return r.worker;
+    if (r.kind == book_type::checkout_result::start) {
+      guard.unlock();
+      auto w = start_worker();
+      guard.lock();
+      if (w) {
+        core_->book.adopt(*w, holder);
+        return *w;
+      }
+      core_->book.queue(t, holder);
+      retry_later(start_purpose::for_pool);
+    }
     auto promise = make_response_promise<caf::actor>();
     waiters_.emplace(t, actor_waiter{promise});
     delayed_send(this, timeout, expire_atom::value, t);
-    guard.unlock();
-    if (r.start)
-      start_and_place(start_purpose::for_pool);
     return promise;
+  }
+
+  // A worker a thread started for itself: watch it like our own.
+  void adopt(const caf::actor& w) {
+    auto label = config_.worker + "#" + std::to_string(++started_);
+    labels_[w.address()] = label;
+    monitor(w);
+    supervision::report_child_started(origin_, label, restarts_);
   }
 
   void watch(const caf::actor& caller) {
@@ -274,12 +316,9 @@ private:
       last_failure_ = spawned.error();
       return spawned;
     }
-    auto label = config_.worker + "#" + std::to_string(++started_);
-    labels_[spawned->address()] = label;
-    monitor(*spawned);
     failing_since_.reset();
     backoff_ = supervision::restart_backoff{config_.start_backoff};
-    supervision::report_child_started(origin_, label, restarts_);
+    adopt(*spawned);
     return spawned;
   }
 
@@ -345,11 +384,13 @@ private:
     auto gone = make_error(pool_errc::closed, "pool '" + config_.name + "' has ended");
     {
       std::lock_guard<std::mutex> guard{core_->mtx};
+      for (auto& w : core_->book.workers()) // includes workers adopted by threads, not yet by us
+        send_exit(w, caf::exit_reason::kill);
       core_->closed = true;
       core_->owner = nullptr;
       for (auto& [t, waiter] : core_->thread_waiters) {
         waiter->err = gone;
-        waiter->done = true;
+        waiter->done.store(true, std::memory_order_release);
         waiter->cv.notify_one();
       }
     }
@@ -427,6 +468,12 @@ void lease::fail() {
 
 // -- pool_ref -----------------------------------------------------------------
 
+namespace {
+
+constexpr int yields_before_sleeping = 50;
+
+} // namespace
+
 pool_ref::pool_ref(std::shared_ptr<pool_core> core, caf::actor actor) : core_(std::move(core)), actor_(std::move(actor)) {}
 
 caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds timeout) const {
@@ -439,10 +486,31 @@ caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds ti
     return lease{core_, std::move(r.worker)};
   if (r.kind == book_type::checkout_result::full)
     return make_error(pool_errc::full);
+  if (r.kind == book_type::checkout_result::start) {
+    guard.unlock();
+    auto w = core_->start_for_caller();
+    guard.lock();
+    if (w && core_->closed) {
+      caf::anon_send_exit(*w, caf::exit_reason::kill);
+      return make_error(pool_errc::closed, "the pool has ended");
+    }
+    if (w) {
+      core_->book.adopt(*w, 0);
+      caf::anon_send(core_->owner, adopt_atom::value, *w);
+      return lease{core_, std::move(*w)};
+    }
+    core_->book.queue(t, 0); // the checkout actor retries, reports, and hands the worker over
+    if (core_->owner)
+      caf::anon_send(core_->owner, start_worker_atom::value, start_purpose::for_pool);
+  }
   pool_core::thread_waiter me;
   core_->thread_waiters.emplace(t, &me);
-  if (r.start && core_->owner)
-    caf::anon_send(core_->owner, start_worker_atom::value, start_purpose::for_pool);
+  // A worker usually comes back within microseconds: yield a little before
+  // sleeping, since waking a sleeping thread costs tens of microseconds here.
+  guard.unlock();
+  for (int i = 0; i < yields_before_sleeping && !me.done.load(std::memory_order_acquire); ++i)
+    std::this_thread::yield();
+  guard.lock();
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!me.done) {
     if (me.cv.wait_until(guard, deadline) == std::cv_status::timeout && !me.done && core_->book.cancel(t)) {
@@ -489,7 +557,7 @@ caf::expected<pool_ref> start_pool(caf::actor_system& sys, pool_config config) {
   if (auto err = validate(config))
     return err;
   auto factory = find_worker_kind(config.worker);
-  auto core = std::make_shared<pool_core>(config);
+  auto core = std::make_shared<pool_core>(sys, config, *factory);
   auto actor = sys.spawn<pool_actor>(core, std::move(config), std::move(*factory));
   return pool_ref{std::move(core), std::move(actor)};
 }

@@ -48,11 +48,12 @@ enum class start_purpose {
 template <class Worker>
 class pool_book {
 public:
-  /// What a checkout got.
+  /// What a checkout got: a worker, the go-ahead to start an overflow worker
+  /// for the caller (then `adopt` it, or `queue` the caller if the start
+  /// fails), a place in the queue, or `full`.
   struct checkout_result {
-    enum kind_t { got, wait, full } kind;
-    Worker worker{};   ///< with `got`
-    bool start = false; ///< with `wait`: start a `for_pool` worker (overflow grew)
+    enum kind_t { got, start, wait, full } kind;
+    Worker worker{}; ///< with `got`
   };
 
   /// What the owner must do with a worker that became free (check-in, a
@@ -70,25 +71,35 @@ public:
     idle_.push_back(w);
   }
 
-  /// poolboy's checkout: the head of the idle list; else an overflow start
-  /// (the caller queues for it, even when not blocking); else `full` for a
+  /// poolboy's checkout: the head of the idle list; else an overflow worker
+  /// (overflow grows, even for a non-blocking call); else `full` for a
   /// non-blocking caller, or a place at the back of the queue.
   checkout_result checkout(holder_id holder, bool block, ticket t) {
     if (!idle_.empty()) {
       Worker w = idle_.front();
       idle_.pop_front();
       busy_.emplace(w, holder);
-      return {checkout_result::got, w, false};
+      return {checkout_result::got, w};
     }
     if (overflow_ < max_overflow_) {
       ++overflow_;
-      waiters_.push_back({t, holder});
-      return {checkout_result::wait, Worker{}, true};
+      return {checkout_result::start, Worker{}};
     }
     if (!block)
-      return {checkout_result::full, Worker{}, false};
+      return {checkout_result::full, Worker{}};
     waiters_.push_back({t, holder});
-    return {checkout_result::wait, Worker{}, false};
+    return {checkout_result::wait, Worker{}};
+  }
+
+  /// The overflow worker started after a `start` checkout: checked out to `holder`.
+  void adopt(const Worker& w, holder_id holder) {
+    busy_.emplace(w, holder);
+  }
+
+  /// The start after a `start` checkout failed: the caller queues instead
+  /// (at the back) and the next `for_pool` worker started goes to the oldest waiter.
+  void queue(ticket t, holder_id holder) {
+    waiters_.push_back({t, holder});
   }
 
   /// poolboy's checkin: the oldest waiter gets the worker; else an overflow

@@ -27,17 +27,27 @@ TEST_CASE("checkout takes the head of the idle list") {
   CHECK(b.status().busy == 1);
 }
 
-TEST_CASE("with no idle worker an overflow worker is started, even for a blocking call") {
+TEST_CASE("with no idle worker an overflow worker is started for the caller, even for a non-blocking call") {
   auto b = with_idle(1, 2);
   b.checkout(0, true, 1);
-  auto r = b.checkout(0, true, 2);
-  CHECK(r.kind == book::checkout_result::wait);
-  CHECK(r.start);
+  auto r = b.checkout(7, false, 2);
+  CHECK(r.kind == book::checkout_result::start);
   CHECK(b.status().overflow == 1);
+  b.adopt(9, 7);
+  CHECK(b.holder_of(9) == 7);
+  CHECK(b.status().busy == 2);
+}
+
+TEST_CASE("a caller whose overflow start failed queues and gets the next started worker") {
+  auto b = with_idle(1, 1);
+  b.checkout(0, true, 1);
+  CHECK(b.checkout(7, true, 2).kind == book::checkout_result::start);
+  b.queue(2, 7);
+  CHECK(b.status().waiting == 1);
   auto placed = b.started(9, start_purpose::for_pool);
   CHECK(placed.kind == book::free_result::handed);
   CHECK(placed.waiter == 2);
-  CHECK(b.status().busy == 2);
+  CHECK(b.holder_of(9) == 7);
 }
 
 TEST_CASE("at max_overflow a non-blocking checkout is full and a blocking one queues") {
@@ -46,7 +56,6 @@ TEST_CASE("at max_overflow a non-blocking checkout is full and a blocking one qu
   CHECK(b.checkout(0, false, 2).kind == book::checkout_result::full);
   auto r = b.checkout(0, true, 3);
   CHECK(r.kind == book::checkout_result::wait);
-  CHECK_FALSE(r.start);
   CHECK(b.status().waiting == 1);
 }
 
@@ -66,7 +75,7 @@ TEST_CASE("checkin dismisses an overflow worker when nobody waits") {
   auto b = with_idle(1, 1);
   b.checkout(0, true, 1);
   b.checkout(0, true, 2);
-  b.started(2, start_purpose::for_pool);
+  b.adopt(2, 0);
   CHECK(b.checkin(2).kind == book::free_result::dismissed);
   CHECK(b.status().overflow == 0);
 }
@@ -101,8 +110,10 @@ TEST_CASE("status names follow poolboy") {
   some.checkout(0, true, 1);
   CHECK(some.status().state == pool_state::overflow); // overflow 0, none idle, max_overflow 2
   some.checkout(0, true, 2);
+  some.adopt(2, 0);
   CHECK(some.status().state == pool_state::overflow); // overflow 1 < 2
   some.checkout(0, true, 3);
+  some.adopt(3, 0);
   CHECK(some.status().state == pool_state::full); // overflow 2 == max
 }
 
@@ -128,7 +139,7 @@ TEST_CASE("a crashed busy worker: the oldest waiter gets a new one, else overflo
   auto overflowing = with_idle(1, 1);
   overflowing.checkout(0, true, 1);
   overflowing.checkout(0, true, 2);
-  overflowing.started(2, start_purpose::for_pool);
+  overflowing.adopt(2, 0);
   CHECK(overflowing.worker_down(1).empty());
   CHECK(overflowing.status().overflow == 0);
 
