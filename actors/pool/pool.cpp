@@ -62,6 +62,34 @@ using book_type = pool_book<caf::actor>;
 
 } // namespace
 
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+/// A short-held lock: spins, then yields. With many more threads than cores,
+/// a sleeping futex lock hands over in tens of microseconds; this one in a
+/// few hundred nanoseconds once the holder runs again.
+class spin_lock {
+public:
+  void lock() {
+    for (int i = 0; !try_lock(); ++i) {
+      while (held_.load(std::memory_order_relaxed)) {
+        if (++i < 64)
+          cpu_relax();
+        else
+          std::this_thread::yield();
+      }
+    }
+  }
+  bool try_lock() { return !held_.exchange(true, std::memory_order_acquire); }
+  void unlock() { held_.store(false, std::memory_order_release); }
+
+private:
+  std::atomic<bool> held_{false};
+};
+
 /// The book and the callers waiting on it, shared by the checkout actor and
 /// every caller. All fields are guarded by `mtx`.
 class pool_core {
@@ -72,8 +100,10 @@ public:
       factory(std::move(factory)),
       args(config.args) {}
 
+  using lock_type = spin_lock;
+
   struct thread_waiter {
-    std::condition_variable cv;
+    std::condition_variable_any cv;
     caf::actor worker;
     caf::error err;
     std::atomic<bool> done{false}; ///< written under `mtx`; read without it while spinning
@@ -128,7 +158,7 @@ public:
     }
   }
 
-  std::mutex mtx;
+  lock_type mtx;
   book_type book;
   caf::actor_system& sys;
   const worker_factory factory; ///< called from several threads: factories must be thread-safe
@@ -172,7 +202,7 @@ public:
     attach_functor([this] { on_end(); });
     for (std::size_t i = 0; i < config_.size; ++i) {
       if (auto w = start_worker()) {
-        std::lock_guard<std::mutex> guard{core_->mtx};
+        std::lock_guard<pool_core::lock_type> guard{core_->mtx};
         core_->book.add_initial(*w);
       } else {
         ++initial_failures_;
@@ -192,16 +222,16 @@ public:
         return checkout(block, timeout);
       },
       [this](checkin_atom, caf::actor& w) {
-        std::lock_guard<std::mutex> guard{core_->mtx};
+        std::lock_guard<pool_core::lock_type> guard{core_->mtx};
         serve(w, core_->book.checkin(w));
         return caf::ok_atom::value;
       },
       [this](status_atom) {
-        std::lock_guard<std::mutex> guard{core_->mtx};
+        std::lock_guard<pool_core::lock_type> guard{core_->mtx};
         return core_->book.status();
       },
       [this](handover_atom, ticket t, caf::actor& w) {
-        std::lock_guard<std::mutex> guard{core_->mtx};
+        std::lock_guard<pool_core::lock_type> guard{core_->mtx};
         deliver(t, w);
       },
       [this](expire_atom, ticket t) { expire(t); },
@@ -224,7 +254,7 @@ private:
   caf::result<caf::actor> checkout(bool block, std::chrono::milliseconds timeout) {
     auto caller = caf::actor_cast<caf::actor>(current_sender());
     holder_id holder = caller ? caller.id() : 0;
-    std::unique_lock<std::mutex> guard{core_->mtx};
+    std::unique_lock<pool_core::lock_type> guard{core_->mtx};
     auto t = core_->next_ticket++;
     auto r = core_->book.checkout(holder, block, t);
     if (r.kind == book_type::checkout_result::full)
@@ -291,7 +321,7 @@ private:
     auto promise = i->second.promise;
     waiters_.erase(i);
     {
-      std::lock_guard<std::mutex> guard{core_->mtx};
+      std::lock_guard<pool_core::lock_type> guard{core_->mtx};
       core_->book.cancel(t); // if a handover is in flight, `deliver` checks it back in
     }
     promise.deliver(make_error(pool_errc::timeout, "pool '" + config_.name + "'"));
@@ -329,7 +359,7 @@ private:
       give_up_if_starved();
       return;
     }
-    std::lock_guard<std::mutex> guard{core_->mtx};
+    std::lock_guard<pool_core::lock_type> guard{core_->mtx};
     serve(*w, core_->book.started(*w, purpose));
   }
 
@@ -353,7 +383,7 @@ private:
       labels_.erase(label);
       std::vector<start_purpose> starts;
       {
-        std::lock_guard<std::mutex> guard{core_->mtx};
+        std::lock_guard<pool_core::lock_type> guard{core_->mtx};
         auto w = caf::actor_cast<caf::actor>(msg.source);
         if (!core_->book.knows(w))
           return; // dismissed, or released as broken
@@ -371,7 +401,7 @@ private:
       return;
     auto holder = watched->first;
     watched_.erase(watched);
-    std::lock_guard<std::mutex> guard{core_->mtx};
+    std::lock_guard<pool_core::lock_type> guard{core_->mtx};
     for (auto t : core_->book.tickets_of(holder)) {
       core_->book.cancel(t);
       waiters_.erase(t);
@@ -383,7 +413,7 @@ private:
   void on_end() {
     auto gone = make_error(pool_errc::closed, "pool '" + config_.name + "' has ended");
     {
-      std::lock_guard<std::mutex> guard{core_->mtx};
+      std::lock_guard<pool_core::lock_type> guard{core_->mtx};
       for (auto& w : core_->book.workers()) // includes workers adopted by threads, not yet by us
         send_exit(w, caf::exit_reason::kill);
       core_->closed = true;
@@ -448,7 +478,7 @@ lease::~lease() {
 void lease::release() {
   if (!worker_)
     return;
-  std::lock_guard<std::mutex> guard{core_->mtx};
+  std::lock_guard<pool_core::lock_type> guard{core_->mtx};
   core_->place_from_caller(worker_, core_->book.checkin(worker_));
   worker_ = nullptr;
 }
@@ -456,7 +486,7 @@ void lease::release() {
 void lease::fail() {
   if (!worker_)
     return;
-  std::lock_guard<std::mutex> guard{core_->mtx};
+  std::lock_guard<pool_core::lock_type> guard{core_->mtx};
   auto starts = core_->book.worker_down(worker_);
   if (core_->owner) {
     caf::anon_send(core_->owner, kill_worker_atom::value, worker_);
@@ -477,7 +507,7 @@ constexpr int yields_before_sleeping = 50;
 pool_ref::pool_ref(std::shared_ptr<pool_core> core, caf::actor actor) : core_(std::move(core)), actor_(std::move(actor)) {}
 
 caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds timeout) const {
-  std::unique_lock<std::mutex> guard{core_->mtx};
+  std::unique_lock<pool_core::lock_type> guard{core_->mtx};
   if (core_->closed)
     return make_error(pool_errc::closed, "the pool has ended");
   auto t = core_->next_ticket++;
@@ -525,12 +555,12 @@ caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds ti
 }
 
 void pool_ref::checkin(const caf::actor& worker) const {
-  std::lock_guard<std::mutex> guard{core_->mtx};
+  std::lock_guard<pool_core::lock_type> guard{core_->mtx};
   core_->place_from_caller(worker, core_->book.checkin(worker));
 }
 
 pool_status pool_ref::status() const {
-  std::lock_guard<std::mutex> guard{core_->mtx};
+  std::lock_guard<pool_core::lock_type> guard{core_->mtx};
   return core_->book.status();
 }
 
@@ -585,7 +615,7 @@ caf::expected<pool_ref> find_pool(caf::actor_system& sys, const std::string& nam
       core = i->second.lock();
   }
   if (core) {
-    std::lock_guard<std::mutex> guard{core->mtx};
+    std::lock_guard<pool_core::lock_type> guard{core->mtx};
     if (!core->closed && core->owner)
       return pool_ref{core, core->owner};
   }
