@@ -37,8 +37,8 @@ public:
   caf::actor spawn(F fun, Ts&&... xs) {
     auto body = keeping_exceptions<std::decay_t<Ts>...>(fun);
     if (supervisor_ != nullptr)
-      return supervisor_->spawn(body, std::forward<Ts>(xs)...);
-    return sys_.spawn(body, std::forward<Ts>(xs)...);
+      return supervisor_->spawn(body, caf::unit, std::forward<Ts>(xs)...);
+    return sys_.spawn(body, caf::unit, std::forward<Ts>(xs)...);
   }
 
 private:

@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 
+#include "supervision/exceptions.hpp"
 #include "supervision/reports.hpp"
 #include "tests/actors/pool/pool_helpers.hpp"
 
@@ -111,7 +112,8 @@ void run_sequence(unsigned seed, int steps) {
     clients.push_back(spawn_client(fx, p.actor()));
     fx.owned.push_back(clients.back().actor);
   }
-  auto stranger = fx.sys.spawn([](caf::event_based_actor*) -> caf::behavior { return {[](int) {}}; });
+  auto stranger = supervision::spawn_keeping_exceptions(
+    fx.sys, [](caf::event_based_actor*) -> caf::behavior { return {[](int) {}}; });
   fx.owned.push_back(stranger);
   pool_model model{size, max_overflow, callers};
   std::ostringstream history;

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "supervision/exceptions.hpp"
 #include "supervision/supervisor.hpp"
 #include "tests/actors/pool/pool_helpers.hpp"
 #include "tests/support/log_capture.hpp"
@@ -246,7 +247,8 @@ TEST_CASE("a lease released as failed stops its worker and a new one takes its p
 TEST_CASE("checking in an unknown, idle or dead worker changes nothing") {
   pool_fx fx;
   auto p = fx.pool(counted_pool(2, 0));
-  auto stranger = fx.sys.spawn([](caf::event_based_actor*) -> caf::behavior { return {[](int) {}}; });
+  auto stranger = supervision::spawn_keeping_exceptions(
+    fx.sys, [](caf::event_based_actor*) -> caf::behavior { return {[](int) {}}; });
   fx.owned.push_back(stranger);
   p.checkin(stranger);
   auto held = p.checkout(false);

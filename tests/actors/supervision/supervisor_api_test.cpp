@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "supervision/errors.hpp"
+#include "supervision/exceptions.hpp"
 #include "tests/actors/supervision/helpers.hpp"
 
 using namespace otpp::supervision;
@@ -161,7 +162,7 @@ TEST_CASE("an actor uses the API with asynchronous requests") {
   auto log = std::make_shared<event_log>();
   auto sup = start(fx, workers(log, flags_of(strategy::one_for_one), {"a", "b"}));
   auto seen = std::make_shared<child_counts>();
-  auto client = fx.sys.spawn([sup, seen](caf::event_based_actor* self) -> caf::behavior {
+  auto client = spawn_keeping_exceptions(fx.sys, [sup, seen](caf::event_based_actor* self) -> caf::behavior {
     self->request(sup, std::chrono::seconds(1), terminate_child_atom::value, std::string{"a"})
       .then([self, sup, seen](caf::ok_atom) {
         self->request(sup, std::chrono::seconds(1), count_children_atom::value)
