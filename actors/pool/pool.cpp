@@ -8,6 +8,7 @@
 #include <random>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
@@ -57,6 +58,7 @@ using start_worker_atom = caf::atom_constant<caf::atom("start_wkr")>;
 using dismiss_atom = caf::atom_constant<caf::atom("dismiss")>;
 using kill_worker_atom = caf::atom_constant<caf::atom("kill_wkr")>;
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
+using watch_atom = caf::atom_constant<caf::atom("watch")>;
 
 using book_type = pool_book<caf::actor>;
 
@@ -166,6 +168,7 @@ public:
   caf::actor owner; ///< the checkout actor; reset when it ends
   bool closed = false;
   ticket next_ticket = 1;
+  std::unordered_set<holder_id> watched; ///< actor callers the checkout actor monitors
   std::unordered_map<ticket, thread_waiter*> thread_waiters;
 };
 
@@ -238,6 +241,10 @@ public:
       [this](start_worker_atom, start_purpose purpose) { start_and_place(purpose); },
       [this](dismiss_atom, caf::actor& w) { send_exit(w, caf::exit_reason::user_shutdown); },
       [this](adopt_atom, caf::actor& w) { adopt(w); },
+      [this](watch_atom, caf::actor& caller) {
+        std::lock_guard<pool_core::lock_type> guard{core_->mtx};
+        watch(caller);
+      },
       [this](kill_worker_atom, caf::actor& w) {
         auto label = labels_[w.address()];
         supervision::report_child_terminated(origin_, label, "failed: released as broken by its holder", restarts_);
@@ -288,8 +295,10 @@ private:
   }
 
   void watch(const caf::actor& caller) {
-    if (caller && watched_.emplace(caller.id(), caller.address()).second)
+    if (caller && watched_.emplace(caller.id(), caller.address()).second) {
+      core_->watched.insert(caller.id()); // under the core's lock in every caller
       monitor(caller);
+    }
   }
 
   // Under the core's lock: carries out the book's decision for a free worker.
@@ -402,6 +411,7 @@ private:
     auto holder = watched->first;
     watched_.erase(watched);
     std::lock_guard<pool_core::lock_type> guard{core_->mtx};
+    core_->watched.erase(holder);
     for (auto t : core_->book.tickets_of(holder)) {
       core_->book.cancel(t);
       waiters_.erase(t);
@@ -552,6 +562,19 @@ caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds ti
   if (me.err)
     return me.err;
   return lease{core_, std::move(me.worker)};
+}
+
+caf::expected<caf::actor> pool_ref::try_checkout(const caf::actor& caller) const {
+  std::lock_guard<pool_core::lock_type> guard{core_->mtx};
+  if (core_->closed)
+    return make_error(pool_errc::closed, "the pool has ended");
+  if (core_->book.status().idle == 0)
+    return make_error(pool_errc::full, "no idle worker");
+  auto holder = caller.id();
+  auto r = core_->book.checkout(holder, false, 0);
+  if (core_->watched.insert(holder).second)
+    caf::anon_send(core_->owner, watch_atom::value, caller);
+  return std::move(r.worker);
 }
 
 void pool_ref::checkin(const caf::actor& worker) const {

@@ -95,6 +95,13 @@ public:
   caf::expected<lease> checkout(bool block = true,
                                 std::chrono::milliseconds timeout = std::chrono::milliseconds{5000}) const;
 
+  /// For actors: takes an idle worker for `caller` (usually `self`) without a
+  /// mailbox round trip, or fails at once with `pool_errc::full` when none is
+  /// idle (then send the checkout request, which may start an overflow worker
+  /// or queue). The pool watches `caller` and takes the worker back if it dies.
+  /// Check the worker in with `checkin`.
+  caf::expected<caf::actor> try_checkout(const caf::actor& caller) const;
+
   /// Checks `worker` in; unknown, idle or dead workers are ignored.
   void checkin(const caf::actor& worker) const;
 

@@ -84,6 +84,30 @@ TEST_CASE("a thread checks out through the fast path and the lease checks in") {
   CHECK(status_line(p.status()) == "ready idle=1 overflow=0 busy=0 waiting=0");
 }
 
+TEST_CASE("an actor takes an idle worker without a round trip and the pool takes it back when the actor dies") {
+  pool_fx fx;
+  auto p = fx.pool(counted_pool(1, 0));
+  auto got = std::make_shared<std::vector<caf::error>>();
+  auto taker = supervision::spawn_keeping_exceptions(fx.sys, [p, got](caf::event_based_actor* self) -> caf::behavior {
+    return {[=](int) {
+      auto first = p.try_checkout(caf::actor_cast<caf::actor>(self));
+      auto second = p.try_checkout(caf::actor_cast<caf::actor>(self));
+      got->push_back(first ? caf::error{} : first.error());
+      got->push_back(second ? caf::error{} : second.error());
+    }};
+  });
+  fx.owned.push_back(taker);
+  caf::anon_send(taker, 1);
+  fx.run();
+  REQUIRE(got->size() == 2);
+  CHECK_FALSE((*got)[0]);
+  CHECK(supervision::describe((*got)[1]) == "full: no idle worker");
+  CHECK(status_line(p.status()) == "full idle=0 overflow=0 busy=1 waiting=0");
+  caf::anon_send_exit(taker, caf::exit_reason::kill);
+  fx.run();
+  CHECK(status_line(p.status()) == "ready idle=1 overflow=0 busy=0 waiting=0");
+}
+
 TEST_CASE("without an idle worker an overflow worker is started, and dismissed on checkin") {
   pool_fx fx;
   auto p = fx.pool(counted_pool(1, 1));
