@@ -145,11 +145,12 @@ public:
       caf::anon_send(owner, dismiss_atom::value, w);
   }
 
-  /// Starts an overflow worker for a caller on the caller's own thread
-  /// (without the lock): no mailbox round trip on the way.
-  caf::expected<caf::actor> start_for_caller() {
+  /// Starts a worker (without the lock): from the checkout actor, or from a
+  /// caller's thread (`supervisor` null) for an overflow worker, with no
+  /// mailbox round trip on the way.
+  caf::expected<caf::actor> start_worker(caf::local_actor* supervisor) {
     caf::message no_args;
-    supervision::start_context ctx{sys, nullptr, no_args};
+    supervision::start_context ctx{sys, supervisor, no_args};
     try {
       auto w = factory(ctx, args);
       if (w && !*w)
@@ -186,11 +187,10 @@ pool_table& pools() {
 
 class pool_actor : public caf::event_based_actor {
 public:
-  pool_actor(caf::actor_config& cfg, std::shared_ptr<pool_core> core, pool_config config, worker_factory factory)
+  pool_actor(caf::actor_config& cfg, std::shared_ptr<pool_core> core, pool_config config)
     : caf::event_based_actor(cfg),
       core_(std::move(core)),
       config_(std::move(config)),
-      factory_(std::move(factory)),
       origin_{config_.name, "pool"},
       backoff_(config_.start_backoff),
       rng_(std::random_device{}()) {
@@ -337,16 +337,7 @@ private:
   }
 
   caf::expected<caf::actor> start_worker() {
-    caf::expected<caf::actor> spawned{caf::actor{}};
-    caf::message no_args;
-    supervision::start_context ctx{system(), this, no_args};
-    try {
-      spawned = factory_(ctx, config_.args);
-    } catch (const std::exception& x) {
-      spawned = supervision::make_error(supervision::errc::exception, x.what());
-    }
-    if (spawned && !*spawned)
-      spawned = supervision::make_error(supervision::errc::start_failed, "the worker factory returned no actor");
+    auto spawned = core_->start_worker(this);
     auto now = clock().now();
     if (!spawned) {
       supervision::report_start_error(origin_, config_.worker, supervision::describe(spawned.error()), restarts_);
@@ -447,7 +438,6 @@ private:
 
   std::shared_ptr<pool_core> core_;
   pool_config config_;
-  worker_factory factory_;
   supervision::report_origin origin_;
   std::map<caf::actor_addr, std::string> labels_; // live workers this actor started
   std::unordered_map<ticket, actor_waiter> waiters_;
@@ -528,7 +518,7 @@ caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds ti
     return make_error(pool_errc::full);
   if (r.kind == book_type::checkout_result::start) {
     guard.unlock();
-    auto w = core_->start_for_caller();
+    auto w = core_->start_worker(nullptr);
     guard.lock();
     if (w && core_->closed) {
       caf::anon_send_exit(*w, caf::exit_reason::kill);
@@ -611,7 +601,7 @@ caf::expected<pool_ref> start_pool(caf::actor_system& sys, pool_config config) {
     return err;
   auto factory = find_worker_kind(config.worker);
   auto core = std::make_shared<pool_core>(sys, config, *factory);
-  auto actor = sys.spawn<pool_actor>(core, std::move(config), std::move(*factory));
+  auto actor = sys.spawn<pool_actor>(core, std::move(config));
   return pool_ref{std::move(core), std::move(actor)};
 }
 
