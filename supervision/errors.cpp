@@ -27,11 +27,14 @@ std::string to_string(errc code) {
   return "unknown_errc";
 }
 
-caf::error make_error(errc code, std::string text) {
+caf::error make_categorized_error(caf::atom_value category, uint8_t code, std::string text) {
   if (text.empty())
-    return caf::error{static_cast<uint8_t>(code), errc_category};
-  return caf::error{static_cast<uint8_t>(code), errc_category,
-                    caf::make_message(std::move(text))};
+    return caf::error{code, category};
+  return caf::error{code, category, caf::make_message(std::move(text))};
+}
+
+caf::error make_error(errc code, std::string text) {
+  return make_categorized_error(errc_category, static_cast<uint8_t>(code), std::move(text));
 }
 
 bool is(const caf::error& reason, errc code) {

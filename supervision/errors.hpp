@@ -33,6 +33,9 @@ constexpr caf::atom_value errc_category = caf::atom("otpp_sup");
 /// The enumerator's name, e.g. "not_found".
 std::string to_string(errc code);
 
+/// A `caf::error` of any otpp category; `text` (if any) says what it concerns.
+caf::error make_categorized_error(caf::atom_value category, uint8_t code, std::string text);
+
 /// Builds a `caf::error` of category `errc_category`; `text` says what it concerns.
 caf::error make_error(errc code, std::string text = {});
 

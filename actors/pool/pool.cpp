@@ -39,9 +39,7 @@ std::string to_string(pool_errc code) {
 }
 
 caf::error make_error(pool_errc code, std::string text) {
-  if (text.empty())
-    return caf::error{static_cast<uint8_t>(code), pool_errc_category};
-  return caf::error{static_cast<uint8_t>(code), pool_errc_category, caf::make_message(std::move(text))};
+  return supervision::make_categorized_error(pool_errc_category, static_cast<uint8_t>(code), std::move(text));
 }
 
 namespace {

@@ -10,7 +10,7 @@
 #include "actors/pool/pool.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/reports.hpp"
-#include "supervision/system_setup.hpp"
+#include "tests/support/threaded.hpp"
 #include "tests/support/pool_kinds.hpp"
 
 using namespace otpp;
@@ -18,13 +18,6 @@ using namespace otpp::pool;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct threaded_config : caf::actor_system_config {
-  threaded_config() {
-    set("logger.console", caf::atom("none"));
-    otpp::add_otpp_types(*this);
-  }
-};
 
 pool_config counted(std::size_t size, std::size_t max_overflow) {
   test::register_counted_kind();
@@ -52,7 +45,7 @@ bool eventually(Pred pred) {
 TEST_SUITE("integration.pool") {
 
 TEST_CASE("blocked threads get checked-in workers in the order they started waiting") {
-  threaded_config cfg;
+  test::threaded_config cfg;
   caf::actor_system sys{cfg};
   auto p = start_pool(sys, counted(1, 0));
   REQUIRE(p);
@@ -79,7 +72,7 @@ TEST_CASE("blocked threads get checked-in workers in the order they started wait
 }
 
 TEST_CASE("a blocked thread times out with a timeout error and no worker is lost") {
-  threaded_config cfg;
+  test::threaded_config cfg;
   caf::actor_system sys{cfg};
   auto p = start_pool(sys, counted(1, 0));
   REQUIRE(p);
@@ -95,7 +88,7 @@ TEST_CASE("a blocked thread times out with a timeout error and no worker is lost
 }
 
 TEST_CASE("a thread gets an overflow worker started for it, dismissed when it checks in") {
-  threaded_config cfg;
+  test::threaded_config cfg;
   caf::actor_system sys{cfg};
   auto p = start_pool(sys, counted(1, 1));
   REQUIRE(p);
@@ -110,7 +103,7 @@ TEST_CASE("a thread gets an overflow worker started for it, dismissed when it ch
 }
 
 TEST_CASE("a pool that ends wakes its blocked threads with closed") {
-  threaded_config cfg;
+  test::threaded_config cfg;
   caf::actor_system sys{cfg};
   auto p = start_pool(sys, counted(1, 0));
   REQUIRE(p);
@@ -128,7 +121,7 @@ TEST_CASE("a pool that ends wakes its blocked threads with closed") {
 }
 
 TEST_CASE("sixteen threads hammering checkout, checkin and failures leave the pool whole") {
-  threaded_config cfg;
+  test::threaded_config cfg;
   caf::actor_system sys{cfg};
   auto logger = supervision::report_logger();
   auto level = logger->level();

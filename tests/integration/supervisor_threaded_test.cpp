@@ -7,7 +7,7 @@
 #include "supervision/registry.hpp"
 #include "supervision/supervisor.hpp"
 #include "supervision/supervisor_api.hpp"
-#include "supervision/system_setup.hpp"
+#include "tests/support/threaded.hpp"
 #include "tests/support/scripted_worker.hpp"
 
 using namespace otpp::supervision;
@@ -15,13 +15,6 @@ using namespace otpp::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct threaded_config : caf::actor_system_config {
-  threaded_config() {
-    set("logger.console", caf::atom("none"));
-    otpp::add_otpp_types(*this);
-  }
-};
 
 constexpr auto patience = 10s; // a bound, not a sleep: waits end as soon as the event happens
 
