@@ -1,0 +1,173 @@
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "actors/rate_limit/decision.hpp"
+
+namespace otpp::rate_limit {
+
+/// Bucket arithmetic in exact integers: amounts in billionths of a token,
+/// rates in billionths of a token per millisecond, 128 bits wide, so that
+/// fractional refill is never lost and nothing overflows for any uint64
+/// capacity or cost and any time span.
+namespace bucket_math {
+
+__extension__ typedef __int128 amount; // 128 bits: products of two 64-bit values fit
+constexpr amount per_token = 1'000'000'000;
+
+inline amount tokens(uint64_t n) { return static_cast<amount>(n) * per_token; }
+
+/// A rate in tokens per second as billionths of a token per millisecond.
+inline amount per_ms(double per_second) {
+  return static_cast<amount>(std::llround(per_second * 1e6));
+}
+
+/// `elapsed` ms at `rate`, capped at `cap` (no overflow: both factors < 2^64).
+inline amount flow(millis elapsed, amount rate, amount cap) {
+  if (elapsed <= 0 || rate <= 0)
+    return 0;
+  auto limit = cap / rate + 1; // beyond this many ms the flow exceeds cap anyway
+  return elapsed >= limit ? cap : static_cast<amount>(elapsed) * rate;
+}
+
+/// Milliseconds until `missing` has flowed in at `rate`: ceil(missing / rate), at least 1.
+inline int64_t wait_ms(amount missing, amount rate) {
+  auto ms = (missing + rate - 1) / rate;
+  if (ms > std::numeric_limits<int64_t>::max())
+    return std::numeric_limits<int64_t>::max();
+  return ms < 1 ? 1 : static_cast<int64_t>(ms);
+}
+
+inline double to_tokens(amount a) {
+  return static_cast<double>(a / per_token) + static_cast<double>(a % per_token) / 1e9;
+}
+
+} // namespace bucket_math
+
+/// Token bucket: starts full, refills continuously at `refill_per_s`, capped
+/// at `capacity`; allowed iff tokens >= cost. A rate above the capacity is
+/// sustained (the refill is continuous, not per second). Pure.
+class token_bucket {
+public:
+  /// Per-key state (32 bytes).
+  struct state {
+    bucket_math::amount tokens = 0;
+    millis last = std::numeric_limits<millis>::min(); ///< min: unknown key, a full bucket
+    millis latest_seen = std::numeric_limits<millis>::min();
+  };
+
+  token_bucket(uint64_t capacity, double refill_per_s)
+    : cap_(bucket_math::tokens(capacity)), rate_(bucket_math::per_ms(refill_per_s)) {}
+
+  decision hit(state& s, millis now, uint64_t cost) const {
+    now = clamp_time(s.latest_seen, now);
+    auto have = level(s, now);
+    auto need = bucket_math::tokens(cost);
+    if (have >= need) {
+      s.tokens = have - need;
+      s.last = now;
+      return decision::allow(static_cast<uint64_t>(s.tokens / bucket_math::per_token));
+    }
+    if (need > cap_ || rate_ <= 0)
+      return decision::deny_forever();
+    return decision::deny(bucket_math::wait_ms(need - have, rate_));
+  }
+
+  /// Tokens at `now`; a full bucket for an unknown key.
+  double get(const state& s, millis now) const { return bucket_math::to_tokens(level(s, at(s, now))); }
+
+  void set(state& s, millis now, uint64_t tokens) const {
+    s.last = clamp_time(s.latest_seen, now);
+    s.tokens = std::min(cap_, bucket_math::tokens(tokens));
+  }
+
+  /// When the bucket is full again (a sweep may then drop the key).
+  millis expires_at(const state& s) const {
+    if (s.last == std::numeric_limits<millis>::min() || s.tokens >= cap_ || rate_ <= 0)
+      return s.last;
+    auto ms = bucket_math::wait_ms(cap_ - s.tokens, rate_);
+    return s.last > std::numeric_limits<millis>::max() - ms ? std::numeric_limits<millis>::max() : s.last + ms;
+  }
+
+  bool expired(const state& s, millis now) const { return level(s, at(s, now)) >= cap_; }
+
+private:
+  static millis at(const state& s, millis now) { return now < s.latest_seen ? s.latest_seen : now; }
+
+  bucket_math::amount level(const state& s, millis now) const {
+    if (s.last == std::numeric_limits<millis>::min())
+      return cap_;
+    auto refill = bucket_math::flow(now - s.last, rate_, cap_);
+    return std::min(cap_, s.tokens + refill);
+  }
+
+  bucket_math::amount cap_;
+  bucket_math::amount rate_;
+};
+
+/// Leaky bucket: starts empty, drains continuously at `leak_per_s`; allowed
+/// iff level + cost <= capacity (Hammer admits while level < capacity and
+/// overfills). Pure.
+class leaky_bucket {
+public:
+  /// Per-key state (32 bytes).
+  struct state {
+    bucket_math::amount level = 0;
+    millis last = std::numeric_limits<millis>::min();
+    millis latest_seen = std::numeric_limits<millis>::min();
+  };
+
+  leaky_bucket(uint64_t capacity, double leak_per_s)
+    : cap_(bucket_math::tokens(capacity)), rate_(bucket_math::per_ms(leak_per_s)) {}
+
+  decision hit(state& s, millis now, uint64_t cost) const {
+    now = clamp_time(s.latest_seen, now);
+    auto current = level(s, now);
+    auto add = bucket_math::tokens(cost);
+    if (add > cap_)
+      return decision::deny_forever();
+    if (current + add <= cap_) {
+      s.level = current + add;
+      s.last = now;
+      return decision::allow(static_cast<uint64_t>((s.level + bucket_math::per_token - 1) / bucket_math::per_token));
+    }
+    if (rate_ <= 0)
+      return decision::deny_forever();
+    return decision::deny(bucket_math::wait_ms(current + add - cap_, rate_));
+  }
+
+  /// The level at `now`; 0 for an unknown key.
+  double get(const state& s, millis now) const { return bucket_math::to_tokens(level(s, at(s, now))); }
+
+  void set(state& s, millis now, uint64_t level) const {
+    s.last = clamp_time(s.latest_seen, now);
+    s.level = std::min(cap_, bucket_math::tokens(level));
+  }
+
+  /// When the bucket is drained (a sweep may then drop the key).
+  millis expires_at(const state& s) const {
+    if (s.level <= 0 || rate_ <= 0)
+      return s.last;
+    auto ms = bucket_math::wait_ms(s.level, rate_);
+    return s.last > std::numeric_limits<millis>::max() - ms ? std::numeric_limits<millis>::max() : s.last + ms;
+  }
+
+  bool expired(const state& s, millis now) const { return level(s, at(s, now)) <= 0; }
+
+private:
+  static millis at(const state& s, millis now) { return now < s.latest_seen ? s.latest_seen : now; }
+
+  bucket_math::amount level(const state& s, millis now) const {
+    if (s.last == std::numeric_limits<millis>::min())
+      return 0;
+    auto drained = bucket_math::flow(now - s.last, rate_, s.level);
+    return s.level - drained;
+  }
+
+  bucket_math::amount cap_;
+  bucket_math::amount rate_;
+};
+
+} // namespace otpp::rate_limit

@@ -1,0 +1,96 @@
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <deque>
+#include <limits>
+
+#include "actors/rate_limit/decision.hpp"
+
+namespace otpp::rate_limit {
+
+/// An exact sliding log: a hit at t with cost c weighs c while now is in
+/// [t, t + scale). Allowed iff weight + cost <= limit; denied hits are not
+/// recorded. O(log n) per hit: entries keep running sums. Pure.
+class sliding_window {
+public:
+  struct entry {
+    millis at;
+    uint64_t cost;
+    uint64_t running; ///< sum of costs up to and including this entry (mod 2^64)
+  };
+
+  /// Per-key state: the unexpired allowed hits, oldest first.
+  struct state {
+    std::deque<entry> log;
+    uint64_t expired_running = 0; ///< running sum of the last expired entry
+    millis latest_seen = std::numeric_limits<millis>::min();
+  };
+
+  sliding_window(millis scale_ms, uint64_t limit) : scale_(scale_ms), limit_(limit) {}
+
+  decision hit(state& s, millis now, uint64_t cost) const {
+    now = clamp_time(s.latest_seen, now);
+    expire(s, now);
+    if (cost > limit_)
+      return decision::deny_forever();
+    auto w = weight(s);
+    if (w + cost <= limit_) { // w <= limit and cost <= limit: no overflow
+      record(s, now, cost);
+      return decision::allow(w + cost);
+    }
+    // The earliest instant enough weight has expired: the first entry whose
+    // running sum covers what must go; it stops counting at its time + scale.
+    auto must_expire = w + cost - limit_;
+    auto i = std::partition_point(s.log.begin(), s.log.end(), [&](const entry& e) {
+      return e.running - s.expired_running < must_expire;
+    });
+    return decision::deny(until(i->at, now));
+  }
+
+  /// The weight of unexpired hits at `now`.
+  uint64_t get(state& s, millis now) const {
+    expire(s, now < s.latest_seen ? s.latest_seen : now);
+    return weight(s);
+  }
+
+  /// The instant the newest hit stops counting (the key is empty from then on).
+  millis expires_at(const state& s) const {
+    return s.log.empty() ? s.latest_seen : end_of(s.log.back().at);
+  }
+
+  bool expired(state& s, millis now) const { return get(s, now) == 0; }
+
+private:
+  millis end_of(millis at) const {
+    return at > std::numeric_limits<millis>::max() - scale_ ? std::numeric_limits<millis>::max() : at + scale_;
+  }
+
+  int64_t until(millis at, millis now) const { return end_of(at) - now; }
+
+  static uint64_t weight(const state& s) {
+    return s.log.empty() ? 0 : s.log.back().running - s.expired_running;
+  }
+
+  void expire(state& s, millis now) const {
+    while (!s.log.empty() && end_of(s.log.front().at) <= now) {
+      s.expired_running = s.log.front().running;
+      s.log.pop_front();
+    }
+  }
+
+  static void record(state& s, millis now, uint64_t cost) {
+    auto running = (s.log.empty() ? s.expired_running : s.log.back().running) + cost; // mod 2^64 on purpose
+    if (!s.log.empty() && s.log.back().at == now) {
+      s.log.back().cost += cost;
+      s.log.back().running = running;
+    } else {
+      s.log.push_back({now, cost, running});
+    }
+  }
+
+  millis scale_;
+  uint64_t limit_;
+};
+
+} // namespace otpp::rate_limit
