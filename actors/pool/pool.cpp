@@ -1,5 +1,7 @@
 #include "actors/pool/pool.hpp"
 
+#include "actors/spin_lock.hpp"
+
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -62,34 +64,6 @@ using book_type = pool_book<caf::actor>;
 
 } // namespace
 
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
-/// A short-held lock: spins, then yields. With many more threads than cores,
-/// a sleeping futex lock hands over in tens of microseconds; this one in a
-/// few hundred nanoseconds once the holder runs again.
-class spin_lock {
-public:
-  void lock() {
-    for (int i = 0; !try_lock(); ++i) {
-      while (held_.load(std::memory_order_relaxed)) {
-        if (++i < 64)
-          cpu_relax();
-        else
-          std::this_thread::yield();
-      }
-    }
-  }
-  bool try_lock() { return !held_.exchange(true, std::memory_order_acquire); }
-  void unlock() { held_.store(false, std::memory_order_release); }
-
-private:
-  std::atomic<bool> held_{false};
-};
-
 /// The book and the callers waiting on it, shared by the checkout actor and
 /// every caller. All fields are guarded by `mtx`.
 class pool_core {
@@ -100,7 +74,7 @@ public:
       factory(std::move(factory)),
       args(config.args) {}
 
-  using lock_type = spin_lock;
+  using lock_type = otpp::spin_lock;
 
   struct thread_waiter {
     std::condition_variable_any cv;

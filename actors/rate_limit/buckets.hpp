@@ -83,6 +83,14 @@ public:
     s.tokens = std::min(cap_, bucket_math::tokens(tokens));
   }
 
+  /// Adds `tokens` (capped at capacity); returns the tokens now.
+  double inc(state& s, millis now, uint64_t tokens) const {
+    now = clamp_time(s.latest_seen, now);
+    s.tokens = std::min(cap_, level(s, now) + bucket_math::tokens(tokens));
+    s.last = now;
+    return bucket_math::to_tokens(s.tokens);
+  }
+
   /// When the bucket is full again (a sweep may then drop the key).
   millis expires_at(const state& s) const {
     if (s.last == std::numeric_limits<millis>::min() || s.tokens >= cap_ || rate_ <= 0)
@@ -144,6 +152,14 @@ public:
   void set(state& s, millis now, uint64_t level) const {
     s.last = clamp_time(s.latest_seen, now);
     s.level = std::min(cap_, bucket_math::tokens(level));
+  }
+
+  /// Adds `amount` to the level (capped at capacity); returns the level now.
+  double inc(state& s, millis now, uint64_t amount) const {
+    now = clamp_time(s.latest_seen, now);
+    s.level = std::min(cap_, level(s, now) + bucket_math::tokens(amount));
+    s.last = now;
+    return bucket_math::to_tokens(s.level);
   }
 
   /// When the bucket is drained (a sweep may then drop the key).

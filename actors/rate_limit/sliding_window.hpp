@@ -61,6 +61,22 @@ public:
 
   bool expired(state& s, millis now) const { return get(s, now) == 0; }
 
+  /// Replaces the log by one hit of weight `weight` at `now`.
+  void set(state& s, millis now, uint64_t weight) const {
+    now = clamp_time(s.latest_seen, now);
+    s.log.clear();
+    if (weight > 0)
+      record(s, now, weight);
+  }
+
+  /// Records `weight` at `now` without checking the limit; returns the new weight.
+  uint64_t inc(state& s, millis now, uint64_t weight) const {
+    now = clamp_time(s.latest_seen, now);
+    expire(s, now);
+    record(s, now, std::min(weight, std::numeric_limits<uint64_t>::max() - this->weight(s)));
+    return this->weight(s);
+  }
+
 private:
   millis end_of(millis at) const {
     return at > std::numeric_limits<millis>::max() - scale_ ? std::numeric_limits<millis>::max() : at + scale_;

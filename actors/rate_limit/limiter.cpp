@@ -1,0 +1,140 @@
+#include "actors/rate_limit/limiter.hpp"
+
+#include <chrono>
+
+#include "actors/rate_limit/buckets.hpp"
+#include "actors/rate_limit/fixed_window.hpp"
+#include "actors/rate_limit/memory_store.hpp"
+#include "actors/rate_limit/sliding_window.hpp"
+#include "supervision/errors.hpp"
+
+namespace otpp::rate_limit {
+
+std::string to_string(algorithm x) {
+  switch (x) {
+    case algorithm::fixed_window: return "fixed_window";
+    case algorithm::sliding_window: return "sliding_window";
+    case algorithm::token_bucket: return "token_bucket";
+    case algorithm::leaky_bucket: return "leaky_bucket";
+  }
+  return "?";
+}
+
+std::string to_string(limit_errc code) {
+  return code == limit_errc::invalid_argument ? "invalid_argument" : "unknown_limit_errc";
+}
+
+caf::error make_error(limit_errc code, std::string text) {
+  return supervision::make_categorized_error(limit_errc_category, static_cast<uint8_t>(code), std::move(text));
+}
+
+namespace {
+
+const bool limit_errors_named = [] {
+  supervision::add_error_names(limit_errc_category,
+                               [](uint8_t code) { return to_string(static_cast<limit_errc>(code)); });
+  return true;
+}();
+
+bool windowed(algorithm x) {
+  return x == algorithm::fixed_window || x == algorithm::sliding_window;
+}
+
+// Adapts one algorithm and its in-memory store to the limiter interface.
+template <class Algorithm>
+class memory_limiter final : public limiter {
+public:
+  memory_limiter(limiter_config config, Algorithm algorithm, clock now)
+    : limiter(std::move(config)), store_(std::move(algorithm)), now_(std::move(now)) {}
+
+  caf::expected<decision> hit(const std::string& key, int64_t cost) override {
+    if (cost < 0)
+      return make_error(limit_errc::invalid_argument, "cost must be >= 0, got " + std::to_string(cost));
+    return store_.hit(key, now_(), static_cast<uint64_t>(cost));
+  }
+
+  double get(const std::string& key) override {
+    auto now = now_();
+    return store_.peek(key, [&](const Algorithm& a, typename Algorithm::state* s) {
+      typename Algorithm::state fresh;
+      return static_cast<double>(a.get(s ? *s : fresh, now));
+    });
+  }
+
+  void set(const std::string& key, uint64_t value) override {
+    auto now = now_();
+    store_.update(key, [&](const Algorithm& a, typename Algorithm::state& s) { a.set(s, now, value); });
+  }
+
+  double inc(const std::string& key, uint64_t by) override {
+    auto now = now_();
+    return store_.update(key, [&](const Algorithm& a, typename Algorithm::state& s) {
+      return static_cast<double>(a.inc(s, now, by));
+    });
+  }
+
+  millis expires_at(const std::string& key) override {
+    auto now = now_();
+    return store_.peek(key, [&](const Algorithm& a, typename Algorithm::state* s) {
+      return s ? a.expires_at(*s) : now;
+    });
+  }
+
+  void reset(const std::string& key) override { store_.reset(key); }
+
+  std::size_t sweep() override { return store_.sweep(now_()); }
+
+  std::size_t size() override { return store_.size(); }
+
+private:
+  memory_store<Algorithm> store_;
+  clock now_;
+};
+
+} // namespace
+
+caf::error validate(const limiter_config& c) {
+  auto invalid = [&](const std::string& what) {
+    return make_error(limit_errc::invalid_argument, "limiter '" + c.name + "': " + what);
+  };
+  if (c.name.empty())
+    return invalid("name must not be empty");
+  if (windowed(c.algorithm)) {
+    if (c.scale_ms <= 0)
+      return invalid("scale_ms must be > 0, got " + std::to_string(c.scale_ms));
+    if (c.limit < 0)
+      return invalid("limit must be >= 0, got " + std::to_string(c.limit));
+  } else {
+    if (c.capacity < 0)
+      return invalid("capacity must be >= 0, got " + std::to_string(c.capacity));
+    if (!(c.rate_per_s >= 0) || c.rate_per_s > 1e12)
+      return invalid(std::string{c.algorithm == algorithm::token_bucket ? "refill_per_s" : "leak_per_s"}
+                     + " must be in [0, 1e12], got " + std::to_string(c.rate_per_s));
+  }
+  return {};
+}
+
+millis system_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+caf::expected<std::shared_ptr<limiter>> limiter::in_memory(limiter_config c, clock now) {
+  if (auto err = validate(c))
+    return err;
+  auto limit = static_cast<uint64_t>(c.limit);
+  auto capacity = static_cast<uint64_t>(c.capacity);
+  switch (c.algorithm) {
+    case algorithm::fixed_window:
+      return std::make_shared<memory_limiter<fixed_window>>(c, fixed_window{c.scale_ms, limit}, now);
+    case algorithm::sliding_window:
+      return std::make_shared<memory_limiter<sliding_window>>(c, sliding_window{c.scale_ms, limit}, now);
+    case algorithm::token_bucket:
+      return std::make_shared<memory_limiter<token_bucket>>(c, token_bucket{capacity, c.rate_per_s}, now);
+    case algorithm::leaky_bucket:
+      return std::make_shared<memory_limiter<leaky_bucket>>(c, leaky_bucket{capacity, c.rate_per_s}, now);
+  }
+  return make_error(limit_errc::invalid_argument, "unknown algorithm");
+}
+
+} // namespace otpp::rate_limit

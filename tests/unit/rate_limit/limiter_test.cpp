@@ -1,0 +1,141 @@
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "actors/rate_limit/limiter.hpp"
+#include "supervision/errors.hpp"
+
+using namespace otpp::rate_limit;
+
+namespace {
+
+struct fake_clock {
+  std::shared_ptr<std::atomic<millis>> now = std::make_shared<std::atomic<millis>>(0);
+  limiter::clock fn() const {
+    return [t = now] { return t->load(); };
+  }
+};
+
+std::shared_ptr<limiter> make(limiter_config config, const fake_clock& clock) {
+  auto l = limiter::in_memory(std::move(config), clock.fn());
+  REQUIRE_MESSAGE(l, otpp::supervision::describe(l.error()));
+  return *l;
+}
+
+limiter_config windowed(algorithm a, millis scale, int64_t limit) {
+  limiter_config c;
+  c.name = "test";
+  c.algorithm = a;
+  c.scale_ms = scale;
+  c.limit = limit;
+  return c;
+}
+
+limiter_config bucket(algorithm a, int64_t capacity, double rate) {
+  limiter_config c;
+  c.name = "test";
+  c.algorithm = a;
+  c.capacity = capacity;
+  c.rate_per_s = rate;
+  return c;
+}
+
+} // namespace
+
+TEST_SUITE("rate_limit.limiter") {
+
+TEST_CASE("parameters are validated when a limiter is created") {
+  auto scale0 = limiter::in_memory(windowed(algorithm::fixed_window, 0, 5));
+  REQUIRE_FALSE(scale0);
+  CHECK(otpp::supervision::describe(scale0.error()) == "invalid_argument: limiter 'test': scale_ms must be > 0, got 0");
+  CHECK_FALSE(limiter::in_memory(windowed(algorithm::sliding_window, 1000, -1)));
+  CHECK_FALSE(limiter::in_memory(bucket(algorithm::token_bucket, -1, 1.0)));
+  auto rate = limiter::in_memory(bucket(algorithm::leaky_bucket, 5, -0.5));
+  REQUIRE_FALSE(rate);
+  CHECK(otpp::supervision::describe(rate.error()).find("leak_per_s must be in [0, 1e12], got -0.5") != std::string::npos);
+}
+
+TEST_CASE("a negative cost is an invalid argument that changes nothing") {
+  fake_clock clock;
+  auto l = make(windowed(algorithm::fixed_window, 1000, 5), clock);
+  l->hit("k", 2);
+  auto bad = l->hit("k", -1);
+  REQUIRE_FALSE(bad);
+  CHECK(otpp::supervision::describe(bad.error()) == "invalid_argument: cost must be >= 0, got -1");
+  CHECK(l->get("k") == 2.0);
+}
+
+TEST_CASE("limiters and keys are isolated, whatever the bytes of the key") {
+  fake_clock clock;
+  auto a = make(windowed(algorithm::fixed_window, 1000, 1), clock);
+  auto b = make(windowed(algorithm::fixed_window, 1000, 1), clock);
+  std::string binary{"\0x\xff", 3};
+  std::string long_key(100000, 'k');
+  for (auto key : {std::string{}, binary, long_key, std::string{"x"}}) {
+    CHECK(a->hit(key)->allowed);
+    CHECK(b->hit(key)->allowed);
+    CHECK_FALSE(a->hit(key)->allowed);
+  }
+  CHECK(a->size() == 4);
+}
+
+TEST_CASE("get, set, inc, expires_at and reset work per key") {
+  fake_clock clock;
+  auto tb = make(bucket(algorithm::token_bucket, 10, 1.0), clock);
+  CHECK(tb->get("new") == 10.0); // an unknown key is a full bucket
+  tb->set("k", 3);
+  CHECK(tb->get("k") == 3.0);
+  CHECK(tb->inc("k", 2) == 5.0);
+  CHECK(tb->expires_at("k") == 5000); // five tokens missing at one per second
+  tb->reset("k");
+  CHECK(tb->get("k") == 10.0);
+  auto fw = make(windowed(algorithm::fixed_window, 1000, 5), clock);
+  CHECK(fw->get("k") == 0.0);
+  CHECK(fw->inc("k", 4) == 4.0);
+  clock.now->store(250);
+  CHECK(fw->expires_at("k") == 1000);
+}
+
+TEST_CASE("a sweep drops only keys that no longer change a decision") {
+  fake_clock clock;
+  auto fw = make(windowed(algorithm::fixed_window, 1000, 1), clock);
+  auto sw = make(windowed(algorithm::sliding_window, 1000, 1), clock);
+  auto tb = make(bucket(algorithm::token_bucket, 2, 1.0), clock);
+  auto lb = make(bucket(algorithm::leaky_bucket, 2, 1.0), clock);
+  for (auto& l : {fw, sw, tb, lb})
+    l->hit("k");
+  clock.now->store(999);
+  for (auto& l : {fw, sw, tb, lb})
+    CHECK(l->sweep() == 0);
+  CHECK_FALSE(fw->hit("k")->allowed); // still limited: nothing was lost
+  clock.now->store(1000);
+  CHECK(fw->sweep() == 1); // the window ended
+  CHECK(sw->sweep() == 1); // the hit expired
+  CHECK(tb->sweep() == 1); // full again
+  CHECK(lb->sweep() == 1); // drained
+}
+
+TEST_CASE("sixteen threads hitting one hot key with a frozen clock never admit more than the limit") {
+  fake_clock clock;
+  clock.now->store(123456);
+  for (auto config : {windowed(algorithm::fixed_window, 60000, 1000), windowed(algorithm::sliding_window, 60000, 1000),
+                      bucket(algorithm::token_bucket, 1000, 0.0), bucket(algorithm::leaky_bucket, 1000, 0.0)}) {
+    auto l = make(config, clock);
+    std::atomic<int> admitted{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 16; ++t)
+      threads.emplace_back([&] {
+        for (int i = 0; i < 500; ++i)
+          if (l->hit("hot")->allowed)
+            ++admitted;
+      });
+    for (auto& t : threads)
+      t.join();
+    CAPTURE(to_string(config.algorithm));
+    CHECK(admitted == 1000);
+  }
+}
+
+}
