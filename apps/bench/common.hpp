@@ -54,5 +54,6 @@ void bench_idle_cpu(const options& opts);
 void bench_pool_checkout_checkin(const options& opts);
 void bench_pool_checkout_checkin_actor(const options& opts);
 void bench_pool_transaction(const options& opts);
+void bench_limiter(const options& opts);
 
 } // namespace otpp::bench
