@@ -1,0 +1,64 @@
+#include <doctest/doctest.h>
+
+#include <atomic>
+
+#include "actors/rate_limit/limiter_owner.hpp"
+#include "supervision/errors.hpp"
+#include "supervision/registry.hpp"
+#include "supervision/supervisor.hpp"
+#include "tests/support/deterministic.hpp"
+
+using namespace otpp;
+using namespace otpp::rate_limit;
+using namespace std::chrono_literals;
+
+TEST_SUITE("rate_limit.owner") {
+
+TEST_CASE("a supervised owner sweeps expired keys on its timer and a restart starts an empty store") {
+  test::deterministic fx;
+  auto now = std::make_shared<std::atomic<millis>>(0);
+  limiter_config config;
+  config.name = "api.calls";
+  config.algorithm = algorithm::fixed_window;
+  config.scale_ms = 1000;
+  config.limit = 5;
+  supervision::supervisor_config root;
+  root.children = {limiter_child(config, 30000ms, [now] { return now->load(); })};
+  auto sup = supervision::start_supervisor(fx.sys, root);
+  REQUIRE(sup);
+  fx.run();
+  auto l = find_limiter(fx.sys, "api.calls");
+  REQUIRE(l);
+  (*l)->hit("user:42");
+  now->store(1500); // the window ended, the key is still held
+  CHECK((*l)->size() == 1);
+  fx.advance(29999ms);
+  CHECK((*l)->size() == 1);
+  fx.advance(1ms); // the sweep
+  CHECK((*l)->size() == 0);
+  auto owner = supervision::whereis(fx.sys, "api.calls");
+  REQUIRE(owner);
+  caf::anon_send_exit(owner, caf::exit_reason::kill);
+  fx.run();
+  auto again = find_limiter(fx.sys, "api.calls");
+  REQUIRE(again);
+  CHECK(again->get() != l->get());
+  fx.stop(*sup);
+  CHECK_FALSE(find_limiter(fx.sys, "api.calls"));
+}
+
+TEST_CASE("an invalid limiter fails its owner's start with the reason") {
+  test::deterministic fx;
+  limiter_config config;
+  config.name = "bad";
+  config.algorithm = algorithm::token_bucket;
+  config.capacity = -1;
+  supervision::supervisor_config root;
+  root.children = {limiter_child(config, 1000ms)};
+  auto sup = supervision::start_supervisor(fx.sys, root);
+  REQUIRE_FALSE(sup);
+  CHECK(supervision::describe(sup.error())
+        == "start_failed: child 'bad': invalid_argument: limiter 'bad': capacity must be >= 0, got -1");
+}
+
+}
