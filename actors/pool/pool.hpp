@@ -80,8 +80,9 @@ private:
 };
 
 /// A running pool: its checkout actor and the shared book behind it. Cheap to
-/// copy; every call is thread-safe. Threads check out and in without a
-/// mailbox round trip when a worker is idle; actors send the messages below.
+/// copy; every call is thread-safe. Threads (`checkout`) and actors
+/// (`try_checkout`) take an idle worker and give it back without a mailbox
+/// round trip; only waiting goes through the checkout actor.
 class pool_ref {
 public:
   pool_ref() = default;
