@@ -1,0 +1,34 @@
+#pragma once
+
+#include <string>
+
+#include <sys/types.h>
+
+namespace otpp::test {
+
+/// A private redis-server for one test: started on a free loopback port with
+/// no persistence, in a fresh temporary directory, and stopped (and its
+/// directory removed) on destruction. The constructor returns once the
+/// server accepts connections, or throws std::runtime_error after 10 s.
+class redis_server {
+public:
+  redis_server();
+  ~redis_server();
+  redis_server(const redis_server&) = delete;
+  redis_server& operator=(const redis_server&) = delete;
+
+  int port() const { return port_; }
+  std::string host() const { return "127.0.0.1"; }
+  /// redis://127.0.0.1:PORT
+  std::string url() const;
+
+private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string dir_;
+};
+
+/// A loopback TCP port that nothing listens on right now.
+int free_loopback_port();
+
+} // namespace otpp::test
