@@ -218,8 +218,11 @@ public:
         watch(caller);
       },
       [this](kill_worker_atom, caf::actor& w) {
-        auto label = labels_[w.address()];
-        supervision::report_child_terminated(origin_, label, "failed: released as broken by its holder", restarts_);
+        auto label = labels_.find(w.address());
+        if (label == labels_.end())
+          return; // already gone
+        supervision::report_child_terminated(origin_, label->second, "failed: released as broken by its holder",
+                                             restarts_);
         send_exit(w, caf::exit_reason::kill);
       },
     };
@@ -228,6 +231,7 @@ public:
 private:
   struct actor_waiter {
     caf::typed_response_promise<caf::actor> promise;
+    holder_id holder;
   };
 
   caf::result<caf::actor> checkout(bool block, std::chrono::milliseconds timeout) {
@@ -249,11 +253,16 @@ private:
         core_->book.adopt(*w, holder);
         return *w;
       }
+      if (!block) {
+        core_->book.unreserve();
+        return make_error(pool_errc::full, "pool '" + config_.name + "': the overflow worker failed to start: "
+                                             + supervision::describe(w.error()));
+      }
       core_->book.queue(t, holder);
       retry_later(start_purpose::for_pool);
     }
     auto promise = make_response_promise<caf::actor>();
-    waiters_.emplace(t, actor_waiter{promise});
+    waiters_.emplace(t, actor_waiter{promise, holder});
     delayed_send(this, timeout, expire_atom::value, t);
     return promise;
   }
@@ -287,7 +296,7 @@ private:
   void deliver(ticket t, const caf::actor& w) {
     auto i = waiters_.find(t);
     if (i == waiters_.end()) {
-      serve(w, core_->book.checkin(w));
+      serve(w, core_->book.checkin_handed(w, t));
       return;
     }
     auto promise = i->second.promise;
@@ -375,10 +384,10 @@ private:
     watched_.erase(watched);
     std::lock_guard<pool_core::lock_type> guard{core_->mtx};
     core_->watched.erase(holder);
-    for (auto t : core_->book.tickets_of(holder)) {
+    for (auto t : core_->book.tickets_of(holder))
       core_->book.cancel(t);
-      waiters_.erase(t);
-    }
+    for (auto i = waiters_.begin(); i != waiters_.end();) // also those with a handover in flight
+      i = i->second.holder == holder ? waiters_.erase(i) : std::next(i);
     for (auto& w : core_->book.held_by(holder))
       serve(w, core_->book.checkin(w));
   }
@@ -500,6 +509,12 @@ caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds ti
       core_->book.adopt(*w, 0);
       caf::anon_send(core_->owner, adopt_atom::value, *w);
       return lease{core_, std::move(*w)};
+    }
+    if (!block || core_->closed) {
+      core_->book.unreserve();
+      if (core_->closed)
+        return make_error(pool_errc::closed, "the pool has ended");
+      return make_error(pool_errc::full, "the overflow worker failed to start: " + supervision::describe(w.error()));
     }
     core_->book.queue(t, 0); // the checkout actor retries, reports, and hands the worker over
     if (core_->owner)

@@ -135,6 +135,9 @@ private:
 
 /// Starts a pool: spawns the checkout actor, which starts `size` workers
 /// before this returns (failures are reported and retried with backoff).
+/// Like any actor it runs until stopped: stop it with
+/// `caf::anon_send_exit(ref.actor(), caf::exit_reason::user_shutdown)`, or
+/// start it under a supervisor with `pool_child`.
 caf::expected<pool_ref> start_pool(caf::actor_system& sys, pool_config config);
 
 /// A child spec that starts the pool under a supervisor (id and registered

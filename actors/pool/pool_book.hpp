@@ -78,7 +78,7 @@ public:
     if (!idle_.empty()) {
       Worker w = idle_.front();
       idle_.pop_front();
-      busy_.emplace(w, holder);
+      busy_.emplace(w, lease_of{holder, 0});
       return {checkout_result::got, w};
     }
     if (overflow_ < max_overflow_) {
@@ -93,7 +93,13 @@ public:
 
   /// The overflow worker started after a `start` checkout: checked out to `holder`.
   void adopt(const Worker& w, holder_id holder) {
-    busy_.emplace(w, holder);
+    busy_.emplace(w, lease_of{holder, 0});
+  }
+
+  /// The start after a non-blocking `start` checkout failed: the overflow
+  /// slot is given back and the caller gets nothing.
+  void unreserve() {
+    --overflow_;
   }
 
   /// The start after a `start` checkout failed: the caller queues instead
@@ -113,6 +119,16 @@ public:
     return place(w, strategy_ == pool_strategy::lifo);
   }
 
+  /// Checks `w` in only if it is still out under the hand-over to waiter `t`
+  /// (that waiter went away before receiving it); otherwise it was already
+  /// taken back and perhaps checked out again, and nothing happens.
+  free_result checkin_handed(const Worker& w, ticket t) {
+    auto i = busy_.find(w);
+    if (i == busy_.end() || i->second.handed_to != t)
+      return {free_result::ignored, 0};
+    return checkin(w);
+  }
+
   /// A worker started for `purpose` is running.
   free_result started(const Worker& w, start_purpose purpose) {
     if (purpose == start_purpose::for_idle_head && waiters_.empty()) {
@@ -125,7 +141,7 @@ public:
   /// Who holds `w` now (after `handed`, the waiter's holder).
   holder_id holder_of(const Worker& w) const {
     auto i = busy_.find(w);
-    return i == busy_.end() ? 0 : i->second;
+    return i == busy_.end() ? 0 : i->second.holder;
   }
 
   /// A worker died (crash or kill). Returns how many workers to start and
@@ -159,8 +175,8 @@ public:
   /// The workers `holder` still has checked out (to give back when it dies).
   std::vector<Worker> held_by(holder_id holder) const {
     std::vector<Worker> result;
-    for (const auto& [w, h] : busy_)
-      if (h == holder)
+    for (const auto& [w, out] : busy_)
+      if (out.holder == holder)
         result.push_back(w);
     return result;
   }
@@ -177,7 +193,7 @@ public:
   /// Live workers the book knows: idle and checked out.
   std::vector<Worker> workers() const {
     std::vector<Worker> result{idle_.begin(), idle_.end()};
-    for (const auto& [w, h] : busy_)
+    for (const auto& [w, out] : busy_)
       result.push_back(w);
     return result;
   }
@@ -208,11 +224,17 @@ private:
     holder_id holder;
   };
 
+  /// Who has a checked-out worker, and the waiter's ticket if it was handed over.
+  struct lease_of {
+    holder_id holder;
+    ticket handed_to;
+  };
+
   free_result place(const Worker& w, bool at_head) {
     if (!waiters_.empty()) {
       auto next = waiters_.front();
       waiters_.pop_front();
-      busy_.emplace(w, next.holder);
+      busy_.emplace(w, lease_of{next.holder, next.t});
       return {free_result::handed, next.t};
     }
     if (overflow_ > 0) {
@@ -231,7 +253,7 @@ private:
   pool_strategy strategy_;
   std::size_t overflow_ = 0;
   std::deque<Worker> idle_;
-  std::unordered_map<Worker, holder_id> busy_;
+  std::unordered_map<Worker, lease_of> busy_;
   std::deque<waiter> waiters_;
 };
 

@@ -175,6 +175,50 @@ TEST_CASE("a worker handed over at the instant its waiter times out is not lost"
   CHECK(status_line(fx.status(p)) == "ready idle=1 overflow=0 busy=0 waiting=0");
 }
 
+TEST_CASE("a worker handed to a waiter that timed out and died is taken back once, not twice") {
+  pool_fx fx;
+  auto p = fx.pool(counted_pool(1, 0));
+  auto doomed = fx.caller(p);
+  auto held = p.checkout(false);
+  REQUIRE(held);
+  ask_checkout(fx, doomed, true, 500ms);
+  fx.sched.advance_time(500ms);  // the waiter's expiry is queued at the pool
+  caf::anon_send_exit(doomed.actor, caf::exit_reason::kill);
+  REQUIRE(fx.sched.try_run_once_lifo()); // the caller dies first: its down queues behind the expiry
+  held->release();                       // the book hands the worker to the dead waiter: a handover queues last
+  REQUIRE(fx.step());                    // expiry: the waiter is answered with timeout
+  REQUIRE(fx.step());                    // down: the pool takes the worker back
+  auto other = p.checkout(false);
+  REQUIRE(other);                        // someone else takes it
+  fx.run();                              // the stale handover must not check it in again
+  CHECK(status_line(p.status()) == "full idle=0 overflow=0 busy=1 waiting=0");
+  other->release();
+  CHECK(status_line(p.status()) == "ready idle=1 overflow=0 busy=0 waiting=0");
+}
+
+TEST_CASE("a non-blocking checkout whose overflow worker fails to start fails at once and gives the slot back") {
+  pool_fx fx;
+  auto starts = std::make_shared<int>(0);
+  register_worker_kind("test.one_then_fail", [starts](supervision::start_context& ctx, const worker_args&)
+                                               -> caf::expected<caf::actor> {
+    if ((*starts)++ > 0)
+      return supervision::make_error(supervision::errc::start_failed, "scripted");
+    return ctx.spawn([](caf::event_based_actor*) -> caf::behavior { return {[](int x) { return x; }}; });
+  });
+  pool_config config;
+  config.name = "overflow.failing";
+  config.size = 1;
+  config.max_overflow = 1;
+  config.worker = "test.one_then_fail";
+  auto p = fx.pool(config);
+  auto held = p.checkout(false);
+  REQUIRE(held);
+  auto none = p.checkout(false);
+  REQUIRE_FALSE(none);
+  CHECK(supervision::describe(none.error()).rfind("full: the overflow worker failed to start", 0) == 0);
+  CHECK(status_line(p.status()) == "overflow idle=0 overflow=0 busy=1 waiting=0");
+}
+
 TEST_CASE("a caller actor that dies gives back the workers it held and leaves the queue") {
   pool_fx fx;
   auto p = fx.pool(counted_pool(2, 0));

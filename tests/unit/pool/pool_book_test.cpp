@@ -163,6 +163,18 @@ TEST_CASE("a cancelled waiter leaves the queue and a handed one must give its wo
   CHECK(b.status().busy == 1);
 }
 
+TEST_CASE("a handed-over worker is checked back in under its ticket only once") {
+  auto b = with_idle(1, 0);
+  b.checkout(0, true, 1);
+  b.checkout(5, true, 2);
+  b.checkin(1); // handed to ticket 2
+  CHECK(b.checkin_handed(1, 3).kind == book::free_result::ignored);
+  CHECK(b.checkin_handed(1, 2).kind == book::free_result::idled);
+  b.checkout(0, true, 4); // checked out again by someone else
+  CHECK(b.checkin_handed(1, 2).kind == book::free_result::ignored);
+  CHECK(b.status().busy == 1);
+}
+
 TEST_CASE("a dead holder's workers and tickets are found") {
   auto b = with_idle(2, 0);
   b.checkout(4, true, 1);
