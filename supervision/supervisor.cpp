@@ -7,6 +7,7 @@
 #include <random>
 
 #include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/response_promise.hpp>
 
 #include "supervision/errors.hpp"
@@ -75,9 +76,12 @@ public:
     set_exit_handler([this](caf::exit_msg& msg) { shutdown(msg.reason); });
     set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
     attach_functor([this](const caf::error& reason) {
+      // Anonymous: sending as `this` from inside our own destruction would
+      // take a strong reference to an actor whose count already reached zero.
       for (auto& c : children_)
         if (c.handle)
-          send_exit(c.handle, reason ? reason : caf::error{caf::exit_reason::user_shutdown});
+          caf::anon_send(c.handle, caf::exit_msg{caf::actor_addr{},
+                                                 reason ? reason : caf::error{caf::exit_reason::user_shutdown}});
     });
     if (flags_.strategy == strategy::simple_one_for_one) {
       template_ = std::move(config.children.front());
@@ -304,11 +308,17 @@ private:
     if (job_ && std::find(job_->keys.begin() + job_->next, job_->keys.end(), c->key) != job_->keys.end()) {
       c->handle = nullptr; // died before its turn to be stopped
       c->last_reason = msg.reason;
+      if (c->spec.restart == restart_type::temporary)
+        erase(c->key);
       return;
     }
     if (busy()) {
-      deferred_.emplace_back([this, source = msg.source, reason = msg.reason](const caf::error* abort) {
-        if (auto* dead = abort ? nullptr : find_addr(source))
+      // Dead now, handled after the job: no stop may wait for it meanwhile,
+      // and the API sees it as restarting until then.
+      c->handle = nullptr;
+      c->restarting = true;
+      deferred_.emplace_back([this, key = c->key, reason = msg.reason](const caf::error* abort) {
+        if (auto* dead = abort ? nullptr : find(key); dead != nullptr && !dead->handle)
           on_child_exit(*dead, reason);
       });
       return;
@@ -318,6 +328,7 @@ private:
 
   void on_child_exit(child& c, const caf::error& reason) {
     c.handle = nullptr;
+    c.restarting = false;
     c.last_reason = reason;
     if (c.backoff)
       c.backoff->child_stopped(
@@ -395,6 +406,7 @@ private:
         continue;
       job_->awaiting = c->handle.address();
       job_->timed_out = false;
+      job_->timer = 0; // a late timer of the previous child must not kill this one
       auto policy = effective_shutdown(c->spec);
       if (policy.how == shutdown_policy::kind::brutal_kill) {
         send_exit(c->handle, caf::exit_reason::kill);

@@ -96,6 +96,46 @@ TEST_CASE("infinity waits for the child however long it takes") {
   REQUIRE(fx.exit_reason());
 }
 
+TEST_CASE("the stop timer of one child never kills the next child being stopped") {
+  deterministic fx;
+  auto log = std::make_shared<event_log>();
+  supervisor_config config;
+  auto quick = worker_spec(log, "quick");
+  quick.shutdown = shutdown_policy::after(100ms);
+  config.children = {stubborn(log, "patient", shutdown_policy::infinity()), quick};
+  auto sup = start(fx, config);
+  fx.watch(sup);
+  auto patient = child_of(fx, sup, "patient").handle;
+  fx.stop(sup); // quick stops at once; patient is asked next and ignores it
+  CHECK(log->count("stop:quick:shutdown") == 1);
+  fx.advance(100ms); // quick's stop timer fires now
+  CHECK(log->count("stop:patient:killed") == 0);
+  caf::anon_send(patient, finish_atom::value);
+  fx.run();
+  CHECK(log->count("stop:patient:normal") == 1);
+  REQUIRE(fx.exit_reason());
+}
+
+TEST_CASE("a child that crashes while another is being stopped is not waited for later") {
+  deterministic fx;
+  auto log = std::make_shared<event_log>();
+  supervisor_config config;
+  config.flags.intensity = 5;
+  config.children = {stubborn(log, "slow", shutdown_policy::after(1000ms)), worker_spec(log, "other")};
+  auto sup = start(fx, config);
+  fx.watch(sup);
+  auto other = child_of(fx, sup, "other").handle;
+  fx.self->send(sup, terminate_child_atom::value, std::string{"slow"});
+  fx.run(); // the supervisor now waits for "slow"
+  caf::anon_send(other, crash_atom::value);
+  fx.run(); // "other" dies meanwhile: its exit is handled after the stop
+  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+  fx.advance(1000ms); // "slow" is killed; then the restart and the shutdown run
+  fx.run();
+  REQUIRE(fx.exit_reason());
+  CHECK(log->count("stop:slow:killed") == 1);
+}
+
 TEST_CASE("requests that arrive while children are being stopped are answered afterwards") {
   deterministic fx;
   auto log = std::make_shared<event_log>();
