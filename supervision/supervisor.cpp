@@ -130,15 +130,17 @@ public:
       [this](count_children_atom) {
         return when_idle([this](caf::response_promise& rp) { rp.deliver(count_children()); });
       },
-      [this](try_again_atom, uint64_t key) {
-        defer_while_busy([this, key] {
-          if (auto* c = find(key); c && c->restarting)
+      // Both carry the child's restart count when sent: a message from an
+      // earlier restart of the same child (cancelled or superseded) does nothing.
+      [this](try_again_atom, uint64_t key, std::size_t restarts) {
+        defer_while_busy([this, key, restarts] {
+          if (auto* c = find(key); c && c->restarting && c->restarts == restarts)
             restart(*c);
         });
       },
-      [this](restart_due_atom, uint64_t key) {
-        defer_while_busy([this, key] {
-          if (auto* c = find(key); c && c->restarting)
+      [this](restart_due_atom, uint64_t key, std::size_t restarts) {
+        defer_while_busy([this, key, restarts] {
+          if (auto* c = find(key); c && c->restarting && c->restarts == restarts)
             start_group(key);
         });
       },
@@ -289,7 +291,7 @@ private:
       if (c == nullptr || !c->restarting)
         continue;
       if (start(*c)) {
-        send(this, try_again_atom::value, k);
+        send(this, try_again_atom::value, k, c->restarts);
         return;
       }
     }
@@ -381,12 +383,12 @@ private:
     for (auto i = group.rbegin(); i != group.rend(); ++i)
       if (auto* member = find(*i); member != nullptr && member->handle)
         running.push_back(*i);
-    stop_children(std::move(running), [this, key, group, delay] {
+    stop_children(std::move(running), [this, key, group, delay, restarts = c.restarts] {
       for (auto k : group)
         if (auto* member = find(k))
           member->restarting = true;
       if (delay.count() > 0)
-        delayed_send(this, delay, restart_due_atom::value, key);
+        delayed_send(this, delay, restart_due_atom::value, key, restarts);
       else
         start_group(key);
     });

@@ -268,6 +268,27 @@ TEST_CASE("with backoff a crashed child is restarted after the delay, not before
   fx.stop(sup);
 }
 
+TEST_CASE("a delayed restart cancelled by terminate_child does not cut a later backoff short") {
+  deterministic fx;
+  auto log = std::make_shared<event_log>();
+  supervisor_config config;
+  config.flags.intensity = 5;
+  auto spec = worker_spec(log, "slow");
+  spec.backoff = backoff_options{1000ms, 1000ms, 1.0, 0.0, 60000ms};
+  config.children = {spec};
+  auto sup = start(fx, config);
+  crash(fx, sup, "slow"); // a restart is due at 1000 ms
+  CHECK(fx.ask<caf::ok_atom>(sup, terminate_child_atom::value, std::string{"slow"}));
+  CHECK(fx.ask<caf::actor>(sup, restart_child_atom::value, std::string{"slow"}));
+  fx.advance(500ms);
+  crash(fx, sup, "slow"); // a new restart is due at 1500 ms
+  fx.advance(500ms);      // the cancelled one's timer fires at 1000 ms
+  CHECK(child_of(fx, sup, "slow").state == child_state::restarting);
+  fx.advance(500ms);
+  CHECK(child_of(fx, sup, "slow").state == child_state::running);
+  fx.stop(sup);
+}
+
 TEST_CASE("any_significant: a significant child ending normally shuts the supervisor down") {
   deterministic fx;
   auto log = std::make_shared<event_log>();
