@@ -37,8 +37,8 @@ using ticket = uint64_t;
 
 /// Why the owner must start a worker; decides where it goes once running.
 enum class start_purpose {
-  for_pool,      ///< an overflow worker or a crashed busy worker's replacement: handled like a check-in
-  for_idle_head, ///< a crashed idle worker's replacement: the head of the idle list (or the oldest waiter)
+  for_pool,      ///< a retried start (initial or overflow): handled like a check-in
+  for_idle_head, ///< a crashed worker's replacement: the oldest waiter, else the head of the idle list
 };
 
 /// poolboy's bookkeeping, without actors, threads or clocks: the idle list,
@@ -159,7 +159,7 @@ public:
       --overflow_;
       return {};
     }
-    return {start_purpose::for_pool};
+    return {start_purpose::for_idle_head}; // poolboy 1.5.2: the oldest waiter, else the head of the idle list
   }
 
   /// A waiter gave up (timeout) or died. False if it is no longer queued:
