@@ -96,7 +96,7 @@ public:
     if (s.last == std::numeric_limits<millis>::min() || s.tokens >= cap_ || rate_ <= 0)
       return s.last;
     auto ms = bucket_math::wait_ms(cap_ - s.tokens, rate_);
-    return s.last > std::numeric_limits<millis>::max() - ms ? std::numeric_limits<millis>::max() : s.last + ms;
+    return later(s.last, ms);
   }
 
   bool expired(const state& s, millis now) const { return level(s, at(s, now)) >= cap_; }
@@ -167,7 +167,7 @@ public:
     if (s.level <= 0 || rate_ <= 0)
       return s.last;
     auto ms = bucket_math::wait_ms(s.level, rate_);
-    return s.last > std::numeric_limits<millis>::max() - ms ? std::numeric_limits<millis>::max() : s.last + ms;
+    return later(s.last, ms);
   }
 
   bool expired(const state& s, millis now) const { return level(s, at(s, now)) <= 0; }

@@ -25,6 +25,11 @@ inline uint64_t saturating_add(uint64_t a, uint64_t b) {
   return a > std::numeric_limits<uint64_t>::max() - b ? std::numeric_limits<uint64_t>::max() : a + b;
 }
 
+/// t + d for d >= 0, saturating at the end of time.
+inline millis later(millis t, int64_t d) {
+  return t > std::numeric_limits<millis>::max() - d ? std::numeric_limits<millis>::max() : t + d;
+}
+
 /// Per key, time never goes back: the latest time seen wins.
 inline millis clamp_time(millis& latest_seen, millis now) {
   if (now > latest_seen)

@@ -38,7 +38,7 @@ public:
   /// The first instant at which the current window no longer counts (the key was hit).
   millis expires_at(const state& s) const {
     auto start = s.window * scale_; // the window's start <= the latest time seen: no overflow
-    return start > std::numeric_limits<millis>::max() - scale_ ? std::numeric_limits<millis>::max() : start + scale_;
+    return later(start, scale_);
   }
 
   /// True when a sweep may drop the key: its window has ended.

@@ -79,7 +79,7 @@ public:
 
 private:
   millis end_of(millis at) const {
-    return at > std::numeric_limits<millis>::max() - scale_ ? std::numeric_limits<millis>::max() : at + scale_;
+    return later(at, scale_);
   }
 
   int64_t until(millis at, millis now) const { return end_of(at) - now; }
