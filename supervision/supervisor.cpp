@@ -54,6 +54,7 @@ struct stop_job {
   bool timed_out = false;
   uint64_t timer = 0;
   std::function<void()> done;
+  std::optional<caf::response_promise> reply; ///< a request answered by `done`
 };
 
 // A deferred action; called with an error instead when the supervisor ends first.
@@ -100,6 +101,18 @@ public:
 
   const char* name() const override {
     return "otpp_supervisor";
+  }
+
+  // Killed or crashed mid-way: answer what is still waiting, so that no
+  // requester waits forever (CAF 0.17 does not fail dropped promises).
+  void on_exit() override {
+    auto gone = make_error(errc::shutdown, "supervisor '" + origin_.supervisor + "' has ended");
+    for (auto& action : deferred_)
+      action(&gone);
+    deferred_.clear();
+    if (job_ && job_->reply)
+      job_->reply->deliver(gone);
+    job_.reset();
   }
 
   caf::behavior make_behavior() override {
@@ -396,8 +409,9 @@ private:
 
   // -- stopping
 
-  void stop_children(std::vector<uint64_t> keys, std::function<void()> done) {
-    job_ = stop_job{std::move(keys), 0, {}, false, 0, std::move(done)};
+  void stop_children(std::vector<uint64_t> keys, std::function<void()> done,
+                     std::optional<caf::response_promise> reply = std::nullopt) {
+    job_ = stop_job{std::move(keys), 0, {}, false, 0, std::move(done), std::move(reply)};
     stop_next();
   }
 
@@ -515,11 +529,14 @@ private:
         erase(key);
       return rp.deliver(caf::ok_atom::value);
     }
-    stop_children({key}, [this, rp, key]() mutable {
-      if (auto* stopped = find(key))
-        stopped->restarting = false;
-      rp.deliver(caf::ok_atom::value);
-    });
+    stop_children(
+      {key},
+      [this, rp, key]() mutable {
+        if (auto* stopped = find(key))
+          stopped->restarting = false;
+        rp.deliver(caf::ok_atom::value);
+      },
+      rp);
   }
 
   void terminate_dynamic(caf::response_promise& rp, const caf::actor& who) {
@@ -527,10 +544,13 @@ private:
     if (c == nullptr)
       return rp.deliver(make_error(errc::not_found, "no child with handle " + caf::to_string(who.address())));
     auto key = c->key;
-    stop_children({key}, [this, rp, key]() mutable {
-      erase(key);
-      rp.deliver(caf::ok_atom::value);
-    });
+    stop_children(
+      {key},
+      [this, rp, key]() mutable {
+        erase(key);
+        rp.deliver(caf::ok_atom::value);
+      },
+      rp);
   }
 
   caf::error check_terminated(const child& c) {

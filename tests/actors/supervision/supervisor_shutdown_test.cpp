@@ -136,6 +136,24 @@ TEST_CASE("a child that crashes while another is being stopped is not waited for
   CHECK(log->count("stop:slow:killed") == 1);
 }
 
+TEST_CASE("requests still waiting when a supervisor is killed are answered with an error") {
+  deterministic fx;
+  auto log = std::make_shared<event_log>();
+  supervisor_config config;
+  config.children = {stubborn(log, "slow", shutdown_policy::after(1000ms))};
+  auto sup = start(fx, config);
+  auto stopping = fx.self->request(sup, caf::infinite, terminate_child_atom::value, std::string{"slow"});
+  auto waiting = fx.self->request(sup, caf::infinite, which_children_atom::value);
+  fx.run(); // the first waits for "slow", the second waits behind it
+  caf::anon_send_exit(sup, caf::exit_reason::kill);
+  fx.run();
+  std::vector<std::string> errors;
+  stopping.receive([](caf::ok_atom) {}, [&](caf::error& e) { errors.push_back(describe(e)); });
+  waiting.receive([](std::vector<child_info>&) {}, [&](caf::error& e) { errors.push_back(describe(e)); });
+  CHECK(errors == std::vector<std::string>{"shutdown: supervisor 'supervisor' has ended",
+                                           "shutdown: supervisor 'supervisor' has ended"});
+}
+
 TEST_CASE("requests that arrive while children are being stopped are answered afterwards") {
   deterministic fx;
   auto log = std::make_shared<event_log>();
