@@ -1,11 +1,11 @@
 #include "actors/pool/pool.hpp"
 
+#include "actors/named_table.hpp"
 #include "actors/spin_lock.hpp"
 
 #include <atomic>
 #include <condition_variable>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
@@ -147,13 +147,8 @@ public:
 
 namespace {
 
-struct pool_table {
-  std::mutex mtx;
-  std::map<std::pair<caf::actor_system*, std::string>, std::weak_ptr<pool_core>> pools;
-};
-
-pool_table& pools() {
-  static pool_table table;
+named_table<pool_core>& pools() {
+  static named_table<pool_core> table;
   return table;
 }
 
@@ -168,11 +163,7 @@ public:
       rng_(std::random_device{}()) {
     supervision::keep_exception_text(this);
     core_->owner = caf::actor_cast<caf::actor>(this);
-    {
-      auto& table = pools();
-      std::lock_guard<std::mutex> guard{table.mtx};
-      table.pools[{&system(), config_.name}] = core_;
-    }
+    pools().put(system(), config_.name, core_);
     set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
     attach_functor([this] { on_end(); });
     for (std::size_t i = 0; i < config_.size; ++i) {
@@ -410,11 +401,7 @@ private:
       send_exit(addr, caf::exit_reason::kill);
     for (auto& [t, waiter] : waiters_)
       waiter.promise.deliver(gone);
-    auto& table = pools();
-    std::lock_guard<std::mutex> guard{table.mtx};
-    auto i = table.pools.find({&system(), config_.name});
-    if (i != table.pools.end() && i->second.lock() == core_)
-      table.pools.erase(i);
+    pools().erase(system(), config_.name, core_.get());
   }
 
   std::shared_ptr<pool_core> core_;
@@ -606,14 +593,7 @@ supervision::child_spec pool_child(pool_config config) {
 }
 
 caf::expected<pool_ref> find_pool(caf::actor_system& sys, const std::string& name) {
-  std::shared_ptr<pool_core> core;
-  {
-    auto& table = pools();
-    std::lock_guard<std::mutex> guard{table.mtx};
-    auto i = table.pools.find({&sys, name});
-    if (i != table.pools.end())
-      core = i->second.lock();
-  }
+  auto core = pools().find(sys, name);
   if (core) {
     std::lock_guard<pool_core::lock_type> guard{core->mtx};
     if (!core->closed && core->owner)

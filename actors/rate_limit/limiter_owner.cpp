@@ -1,10 +1,8 @@
 #include "actors/rate_limit/limiter_owner.hpp"
 
-#include <map>
-#include <mutex>
-
 #include <caf/event_based_actor.hpp>
 
+#include "actors/named_table.hpp"
 #include "supervision/errors.hpp"
 
 namespace otpp::rate_limit {
@@ -13,28 +11,16 @@ namespace {
 
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 
-struct limiter_table {
-  std::mutex mtx;
-  std::map<std::pair<caf::actor_system*, std::string>, std::weak_ptr<limiter>> limiters;
-};
-
-limiter_table& table() {
-  static limiter_table instance;
-  return instance;
+named_table<limiter>& limiters() {
+  static named_table<limiter> table;
+  return table;
 }
 
 caf::behavior limiter_owner(caf::event_based_actor* self, std::shared_ptr<limiter> owned,
                             std::chrono::milliseconds interval) {
-  auto key = std::make_pair(&self->system(), owned->config().name);
-  {
-    std::lock_guard<std::mutex> guard{table().mtx};
-    table().limiters[key] = owned;
-  }
-  self->attach_functor([key, weak = std::weak_ptr<limiter>{owned}] {
-    std::lock_guard<std::mutex> guard{table().mtx};
-    auto i = table().limiters.find(key);
-    if (i != table().limiters.end() && i->second.lock() == weak.lock())
-      table().limiters.erase(i);
+  limiters().put(self->system(), owned->config().name, owned);
+  self->attach_functor([sys = &self->system(), name = owned->config().name, object = owned.get()] {
+    limiters().erase(*sys, name, object);
   });
   self->delayed_send(self, interval, sweep_atom::value);
   return {
@@ -65,11 +51,8 @@ supervision::child_spec limiter_child(limiter_config config, std::chrono::millis
 }
 
 caf::expected<std::shared_ptr<limiter>> find_limiter(caf::actor_system& sys, const std::string& name) {
-  std::lock_guard<std::mutex> guard{table().mtx};
-  auto i = table().limiters.find({&sys, name});
-  if (i != table().limiters.end())
-    if (auto l = i->second.lock())
-      return l;
+  if (auto l = limiters().find(sys, name))
+    return l;
   return supervision::make_error(supervision::errc::not_found, "no running limiter '" + name + "'");
 }
 
