@@ -1,11 +1,12 @@
 // otpp-bench: the in-memory rate limiter, every hit on the allow path (as the Hammer reference).
 #include <atomic>
 #include <iostream>
-#include <thread>
+#include <stdexcept>
 #include <vector>
 
 #include "actors/rate_limit/limiter.hpp"
 #include "apps/bench/common.hpp"
+#include "apps/bench/run_threads.hpp"
 
 namespace otpp::bench {
 
@@ -26,32 +27,19 @@ double hits_per_second(rate_limit::limiter& l, int threads, int keys, std::chron
   std::vector<std::string> names;
   for (int i = 0; i < keys; ++i)
     names.push_back("key:" + std::to_string(i));
-  std::atomic<bool> stop{false};
-  std::atomic<long long> total{0};
-  std::atomic<long long> denied{0};
-  std::vector<std::thread> pool;
-  auto start = bench_clock::now();
+  constexpr std::size_t stride = 8; // one cache line per thread's cursor
+  std::vector<std::size_t> cursor(static_cast<std::size_t>(threads) * stride);
   for (int t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] {
-      long long n = 0;
-      long long no = 0;
-      auto k = static_cast<std::size_t>(t);
-      while (!stop.load(std::memory_order_relaxed)) {
-        if (!l.hit(names[k % names.size()])->allowed)
-          ++no;
-        k += 7;
-        ++n;
-      }
-      total += n;
-      denied += no;
-    });
-  std::this_thread::sleep_for(duration);
-  stop = true;
-  for (auto& t : pool)
-    t.join();
+    cursor[static_cast<std::size_t>(t) * stride] = static_cast<std::size_t>(t); // threads start on different keys
+  std::atomic<long long> denied{0};
+  auto r = run_threads(threads, duration, [&](int t) {
+    auto& k = cursor[static_cast<std::size_t>(t) * stride];
+    if (!l.hit(names[(k += 7) % names.size()])->allowed)
+      ++denied;
+  });
   if (denied > 0)
     throw std::runtime_error("a hit took the deny path");
-  return static_cast<double>(total.load()) / std::chrono::duration<double>(bench_clock::now() - start).count();
+  return r.ops_per_s;
 }
 
 } // namespace

@@ -9,6 +9,7 @@
 #include "actors/pool/pool.hpp"
 #include "actors/thread_call.hpp"
 #include "apps/bench/common.hpp"
+#include "apps/bench/run_threads.hpp"
 #include "supervision/errors.hpp"
 
 namespace otpp::bench {
@@ -16,8 +17,6 @@ namespace otpp::bench {
 using namespace std::chrono_literals;
 
 namespace {
-
-constexpr int sample_every = 64; // latency of one op in 64: the clock costs as much as an op
 
 pool::pool_ref start_bench_pool(caf::actor_system& sys) {
   pool::pool_config config;
@@ -29,46 +28,6 @@ pool::pool_ref start_bench_pool(caf::actor_system& sys) {
   if (!p)
     throw std::runtime_error(supervision::describe(p.error()));
   return *p;
-}
-
-struct run_result {
-  double ops_per_s;
-  std::vector<double> latencies_ns;
-};
-
-// Runs `op` in a loop on `threads` threads for `duration`.
-template <class Op>
-run_result run_threads(int threads, std::chrono::milliseconds duration, Op op) {
-  std::atomic<bool> stop{false};
-  std::atomic<long long> total{0};
-  std::vector<std::vector<double>> samples(static_cast<std::size_t>(threads));
-  std::vector<std::thread> pool;
-  auto start = bench_clock::now();
-  for (int t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] {
-      long long n = 0;
-      auto& mine = samples[static_cast<std::size_t>(t)];
-      while (!stop.load(std::memory_order_relaxed)) {
-        if (n % sample_every == 0) {
-          auto t0 = bench_clock::now();
-          op();
-          mine.push_back(std::chrono::duration<double, std::nano>(bench_clock::now() - t0).count());
-        } else {
-          op();
-        }
-        ++n;
-      }
-      total += n;
-    });
-  std::this_thread::sleep_for(duration);
-  stop = true;
-  for (auto& t : pool)
-    t.join();
-  auto secs = std::chrono::duration<double>(bench_clock::now() - start).count();
-  run_result result{static_cast<double>(total.load()) / secs, {}};
-  for (auto& s : samples)
-    result.latencies_ns.insert(result.latencies_ns.end(), s.begin(), s.end());
-  return result;
 }
 
 void print(const std::string& name, const std::string& callers_key, int callers, const run_result& r) {
@@ -89,7 +48,7 @@ void bench_pool_checkout_checkin(const options& opts) {
     bench_config cfg{otpp_profile()};
     caf::actor_system sys{cfg};
     auto p = start_bench_pool(sys);
-    auto r = run_threads(threads, opts.duration, [&] {
+    auto r = run_threads(threads, opts.duration, [&](int) {
       auto held = p.checkout(true, 5s);
       if (!held)
         throw std::runtime_error(supervision::describe(held.error()));
@@ -169,7 +128,7 @@ void bench_pool_transaction(const options& opts) {
     bench_config cfg{otpp_profile()};
     caf::actor_system sys{cfg};
     auto p = start_bench_pool(sys);
-    auto r = run_threads(threads, opts.duration, [&] {
+    auto r = run_threads(threads, opts.duration, [&](int) {
       thread_local caf::scoped_actor self{sys};
       auto answer = p.transaction([&](const caf::actor& w) { return thread_call<int>(self, w, 5s, 1); });
       if (!answer || !*answer || **answer != 1)
