@@ -130,12 +130,10 @@ public:
   }
 
   /// A worker started for `purpose` is running.
+  /// Placed like a check-in (an overflow worker started meanwhile is made
+  /// up for by dismissing this one), idle at the head for a replacement.
   free_result started(const Worker& w, start_purpose purpose) {
-    if (purpose == start_purpose::for_idle_head && waiters_.empty()) {
-      idle_.push_front(w);
-      return {free_result::idled, 0};
-    }
-    return place(w, strategy_ == pool_strategy::lifo);
+    return place(w, purpose == start_purpose::for_idle_head || strategy_ == pool_strategy::lifo);
   }
 
   /// Who holds `w` now (after `handed`, the waiter's holder).

@@ -145,10 +145,14 @@ TEST_CASE("sixteen threads hammering checkout, checkin and failures leave the po
   for (auto& t : threads)
     t.join();
   CHECK(failures > 0);
-  CHECK(eventually([&] {
+  bool whole = eventually([&] {
     auto s = p->status();
     return s.idle == 4 && s.overflow == 0 && s.busy == 0 && s.waiting == 0 && test::counted_live == 4;
-  }));
+  });
+  auto s = p->status();
+  INFO("idle=" << s.idle << " overflow=" << s.overflow << " busy=" << s.busy << " waiting=" << s.waiting
+                << " live=" << test::counted_live.load());
+  CHECK(whole);
   logger->set_level(level);
   caf::anon_send_exit(p->actor(), caf::exit_reason::user_shutdown);
 }

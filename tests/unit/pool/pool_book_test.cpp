@@ -152,6 +152,19 @@ TEST_CASE("a crashed busy worker: the oldest waiter gets a new one, else overflo
   CHECK(plain.checkout(0, true, 2).worker == 9); // at the head, as poolboy 1.5.2 does, even for fifo
 }
 
+TEST_CASE("a replacement that arrives after an overflow worker covered the gap is dismissed") {
+  auto b = with_idle(1, 1);
+  b.checkout(0, true, 1);
+  auto starts = b.worker_down(1); // overflow 0: a replacement is started
+  REQUIRE(starts.size() == 1);
+  CHECK(b.checkout(0, true, 2).kind == book::checkout_result::start); // meanwhile: overflow 1
+  b.adopt(8, 0);
+  CHECK(b.started(9, starts[0]).kind == book::free_result::dismissed);
+  CHECK(b.status().overflow == 0);
+  CHECK(b.status().idle == 0);
+  CHECK(b.checkin(8).kind == book::free_result::idled); // back to size
+}
+
 TEST_CASE("a cancelled waiter leaves the queue and a handed one must give its worker back") {
   auto b = with_idle(1, 0);
   b.checkout(0, true, 1);
