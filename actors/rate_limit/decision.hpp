@@ -14,10 +14,13 @@ struct decision {
   uint64_t count = 0;        ///< allow: the count, weight or level after the hit
   int64_t retry_after_ms = 0; ///< deny: >= 1; meaningless when `never`
   bool never = false;         ///< deny: the cost can never fit (sliding window, buckets)
+  bool degraded = false;      ///< the backend failed: this answer is the limiter's failure policy
 
-  static decision allow(uint64_t count) { return {true, count, 0, false}; }
-  static decision deny(int64_t retry_after_ms) { return {false, 0, retry_after_ms < 1 ? 1 : retry_after_ms, false}; }
-  static decision deny_forever() { return {false, 0, std::numeric_limits<int64_t>::max(), true}; }
+  static decision allow(uint64_t count) { return {true, count, 0, false, false}; }
+  static decision deny(int64_t retry_after_ms) {
+    return {false, 0, retry_after_ms < 1 ? 1 : retry_after_ms, false, false};
+  }
+  static decision deny_forever() { return {false, 0, std::numeric_limits<int64_t>::max(), true, false}; }
 };
 
 /// a + b, saturating at the maximum.

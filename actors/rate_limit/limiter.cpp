@@ -1,5 +1,6 @@
 #include "actors/rate_limit/limiter.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include "actors/rate_limit/buckets.hpp"
@@ -18,6 +19,10 @@ std::string to_string(algorithm x) {
     case algorithm::leaky_bucket: return "leaky_bucket";
   }
   return "?";
+}
+
+std::string to_string(failure_policy x) {
+  return x == failure_policy::fail_open ? "fail_open" : "fail_closed";
 }
 
 std::string to_string(limit_errc code) {
@@ -53,7 +58,7 @@ public:
     return store_.hit(key, now_(), static_cast<uint64_t>(cost));
   }
 
-  double get(const std::string& key) override {
+  caf::expected<double> get(const std::string& key) override {
     auto now = now_();
     return store_.peek(key, [&](const Algorithm& a, typename Algorithm::state* s) {
       typename Algorithm::state fresh;
@@ -61,30 +66,34 @@ public:
     });
   }
 
-  void set(const std::string& key, uint64_t value) override {
+  caf::error set(const std::string& key, uint64_t value) override {
     auto now = now_();
     store_.update(key, [&](const Algorithm& a, typename Algorithm::state& s) { a.set(s, now, value); });
+    return {};
   }
 
-  double inc(const std::string& key, uint64_t by) override {
+  caf::expected<double> inc(const std::string& key, uint64_t by) override {
     auto now = now_();
     return store_.update(key, [&](const Algorithm& a, typename Algorithm::state& s) {
       return static_cast<double>(a.inc(s, now, by));
     });
   }
 
-  millis expires_at(const std::string& key) override {
+  caf::expected<millis> expires_at(const std::string& key) override {
     auto now = now_();
     return store_.peek(key, [&](const Algorithm& a, typename Algorithm::state* s) {
-      return s ? a.expires_at(*s) : now;
+      return s ? std::max({a.expires_at(*s), now, s->latest_seen}) : now; // never in the past
     });
   }
 
-  void reset(const std::string& key) override { store_.reset(key); }
+  caf::error reset(const std::string& key) override {
+    store_.reset(key);
+    return {};
+  }
 
   std::size_t sweep() override { return store_.sweep(now_()); }
 
-  std::size_t size() override { return store_.size(); }
+  caf::expected<std::size_t> size() override { return store_.size(); }
 
 private:
   memory_store<Algorithm> store_;

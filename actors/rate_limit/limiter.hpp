@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -28,6 +29,22 @@ struct limiter_config {
   double rate_per_s = 0;  ///< buckets: refill (token) or leak (leaky) per second, >= 0
 };
 
+/// How a limiter answers hits while its backend fails or is slower than its timeout.
+enum class failure_policy {
+  fail_closed, ///< deny, retry after the next attempt to reach the backend (the default)
+  fail_open,   ///< allow (count 0)
+};
+
+std::string to_string(failure_policy x);
+
+/// A limiter's Redis backend.
+struct redis_options {
+  std::string url = "redis://127.0.0.1:6379"; ///< redis://[[user]:password@]host[:port][/db]
+  std::string prefix = "otpp";                ///< namespaces the keys of this application
+  std::chrono::milliseconds timeout{200};     ///< bound on one hit, connecting included; > 0
+  failure_policy on_error = failure_policy::fail_closed;
+};
+
 /// Rate-limit errors (category `limit_errc_category`), rendered by name.
 enum class limit_errc : uint8_t {
   invalid_argument = 1, ///< a parameter or a cost out of range
@@ -54,32 +71,47 @@ public:
   /// A limiter with an in-memory store; `now` is the injectable clock.
   static caf::expected<std::shared_ptr<limiter>> in_memory(limiter_config config, clock now = system_clock_ms);
 
+  /// A limiter whose keys live in Redis (>= 7), shared by every process
+  /// that uses the same URL, prefix, limiter name and algorithm. Each
+  /// operation is one atomic Lua script; time is Redis's `TIME` unless `now`
+  /// is given (tests). Counts, limits and capacities are exact up to 2^53.
+  /// Fails with `invalid_argument` for bad options; never connects here.
+  static caf::expected<std::shared_ptr<limiter>> on_redis(limiter_config config, redis_options options,
+                                                          clock now = nullptr);
+
   virtual ~limiter() = default;
 
-  /// allow(count) or deny(retry_after_ms); a cost below 0 is `invalid_argument` and changes nothing.
+  /// allow(count) or deny(retry_after_ms); a cost below 0 is `invalid_argument`
+  /// and changes nothing. A backend failure is answered by the failure
+  /// policy (`decision::degraded`), never as an error.
   virtual caf::expected<decision> hit(const std::string& key, int64_t cost = 1) = 0;
 
   /// Token bucket: tokens (a full bucket for an unknown key); others: the
   /// current count, weight or level (0 when unknown).
-  virtual double get(const std::string& key) = 0;
+  virtual caf::expected<double> get(const std::string& key) = 0;
 
   /// Sets the count, weight, tokens or level of `key`.
-  virtual void set(const std::string& key, uint64_t value) = 0;
+  virtual caf::error set(const std::string& key, uint64_t value) = 0;
 
   /// Adds to the count, weight, tokens or level without a decision; returns the new value.
-  virtual double inc(const std::string& key, uint64_t by) = 0;
+  virtual caf::expected<double> inc(const std::string& key, uint64_t by) = 0;
 
-  /// When `key` stops mattering: its window ends, its hits expire, its bucket is full or drained.
-  virtual millis expires_at(const std::string& key) = 0;
+  /// When `key` stops mattering: its window ends, its hits expire, its bucket
+  /// is full or drained; never before now (now: it no longer matters).
+  virtual caf::expected<millis> expires_at(const std::string& key) = 0;
 
   /// Forgets `key`.
-  virtual void reset(const std::string& key) = 0;
+  virtual caf::error reset(const std::string& key) = 0;
 
   /// Drops every key that no longer changes a decision; returns how many.
+  /// Redis drops them by itself (every key has a TTL): 0.
   virtual std::size_t sweep() = 0;
 
   /// Keys held.
-  virtual std::size_t size() = 0;
+  virtual caf::expected<std::size_t> size() = 0;
+
+  /// Hits answered by the failure policy since the limiter was created.
+  virtual uint64_t degraded_hits() const { return 0; }
 
   const limiter_config& config() const { return config_; }
 

@@ -33,21 +33,38 @@ caf::behavior limiter_owner(caf::event_based_actor* self, std::shared_ptr<limite
 
 } // namespace
 
-supervision::child_spec limiter_child(limiter_config config, std::chrono::milliseconds cleanup_interval,
-                                      limiter::clock now) {
+namespace {
+
+using factory = std::function<caf::expected<std::shared_ptr<limiter>>()>;
+
+supervision::child_spec owner_child(const std::string& name, factory create, std::chrono::milliseconds cleanup_interval) {
   supervision::child_spec spec;
-  spec.id = config.name;
-  spec.name = config.name;
-  spec.start = [config, cleanup_interval, now](supervision::start_context& ctx) -> caf::expected<caf::actor> {
+  spec.id = name;
+  spec.name = name;
+  spec.start = [name, create, cleanup_interval](supervision::start_context& ctx) -> caf::expected<caf::actor> {
     if (cleanup_interval.count() <= 0)
-      return make_error(limit_errc::invalid_argument, "limiter '" + config.name + "': cleanup_interval must be > 0 ms, got "
+      return make_error(limit_errc::invalid_argument, "limiter '" + name + "': cleanup_interval must be > 0 ms, got "
                                                         + std::to_string(cleanup_interval.count()));
-    auto created = limiter::in_memory(config, now);
+    auto created = create();
     if (!created)
       return created.error();
     return ctx.spawn(limiter_owner, *created, cleanup_interval);
   };
   return spec;
+}
+
+} // namespace
+
+supervision::child_spec limiter_child(limiter_config config, std::chrono::milliseconds cleanup_interval,
+                                      limiter::clock now) {
+  auto name = config.name;
+  return owner_child(name, [config, now] { return limiter::in_memory(config, now); }, cleanup_interval);
+}
+
+supervision::child_spec limiter_child(limiter_config config, redis_options redis,
+                                      std::chrono::milliseconds cleanup_interval, limiter::clock now) {
+  auto name = config.name;
+  return owner_child(name, [config, redis, now] { return limiter::on_redis(config, redis, now); }, cleanup_interval);
 }
 
 caf::expected<std::shared_ptr<limiter>> find_limiter(caf::actor_system& sys, const std::string& name) {

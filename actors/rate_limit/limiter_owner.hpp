@@ -20,6 +20,11 @@ namespace otpp::rate_limit {
 supervision::child_spec limiter_child(limiter_config config, std::chrono::milliseconds cleanup_interval,
                                       limiter::clock now = system_clock_ms);
 
+/// As above, with the keys in Redis (`limiter::on_redis`): the actor owns the
+/// connections; Redis expires the keys by itself. `now` empty: Redis's clock.
+supervision::child_spec limiter_child(limiter_config config, redis_options redis,
+                                      std::chrono::milliseconds cleanup_interval, limiter::clock now = nullptr);
+
 /// The limiter of the running owner named `name`, or `supervision::errc::not_found`.
 caf::expected<std::shared_ptr<limiter>> find_limiter(caf::actor_system& sys, const std::string& name);
 

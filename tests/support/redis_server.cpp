@@ -41,6 +41,12 @@ redis_server::redis_server() : port_(free_loopback_port()) {
   if (::mkdtemp(pattern) == nullptr)
     throw std::runtime_error("cannot create a directory for redis-server");
   dir_ = pattern;
+  start();
+}
+
+void redis_server::start() {
+  if (pid_ > 0)
+    throw std::logic_error("redis-server is already running");
   int out[2];
   if (::pipe(out) != 0)
     throw std::runtime_error("cannot create a pipe for redis-server");
@@ -60,6 +66,7 @@ redis_server::redis_server() : port_(free_loopback_port()) {
   ::close(out[1]);
   if (rc != 0) {
     ::close(out[0]);
+    pid_ = -1;
     throw std::runtime_error("cannot start redis-server (is it installed?)");
   }
   // Wait for its "Ready to accept connections" line: an event, bounded.
@@ -73,6 +80,7 @@ redis_server::redis_server() : port_(free_loopback_port()) {
     if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0
         || (n = ::read(out[0], buf, sizeof buf)) <= 0) {
       ::close(out[0]);
+      stop();
       throw std::runtime_error("redis-server did not become ready on port " + port + ": " + seen);
     }
     seen.append(buf, static_cast<std::size_t>(n));
@@ -80,12 +88,26 @@ redis_server::redis_server() : port_(free_loopback_port()) {
   ::close(out[0]); // later log lines go nowhere; redis ignores SIGPIPE
 }
 
+void redis_server::stop() {
+  if (pid_ <= 0)
+    return;
+  ::kill(pid_, SIGCONT); // in case it was paused
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+void redis_server::pause() {
+  ::kill(pid_, SIGSTOP);
+}
+
+void redis_server::resume() {
+  ::kill(pid_, SIGCONT);
+}
+
 redis_server::~redis_server() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
+  stop();
   std::error_code ignored;
   std::filesystem::remove_all(dir_, ignored);
 }

@@ -17,6 +17,15 @@ public:
   redis_server(const redis_server&) = delete;
   redis_server& operator=(const redis_server&) = delete;
 
+  /// Stops the server (SIGTERM, then waits): clients see it down.
+  void stop();
+  /// Starts it again on the same port, after `stop`; returns once it accepts connections.
+  void start();
+  /// Freezes it (SIGSTOP): connections stay open, nothing answers.
+  void pause();
+  /// Unfreezes it (SIGCONT).
+  void resume();
+
   int port() const { return port_; }
   std::string host() const { return "127.0.0.1"; }
   /// redis://127.0.0.1:PORT

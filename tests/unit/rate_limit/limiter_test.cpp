@@ -6,40 +6,19 @@
 
 #include "actors/rate_limit/limiter.hpp"
 #include "supervision/errors.hpp"
+#include "tests/support/limiter_fixtures.hpp"
 
 using namespace otpp::rate_limit;
+using otpp::test::bucket;
+using otpp::test::fake_clock;
+using otpp::test::windowed;
 
 namespace {
-
-struct fake_clock {
-  std::shared_ptr<std::atomic<millis>> now = std::make_shared<std::atomic<millis>>(0);
-  limiter::clock fn() const {
-    return [t = now] { return t->load(); };
-  }
-};
 
 std::shared_ptr<limiter> make(limiter_config config, const fake_clock& clock) {
   auto l = limiter::in_memory(std::move(config), clock.fn());
   REQUIRE_MESSAGE(l, otpp::supervision::describe(l.error()));
   return *l;
-}
-
-limiter_config windowed(algorithm a, millis scale, int64_t limit) {
-  limiter_config c;
-  c.name = "test";
-  c.algorithm = a;
-  c.scale_ms = scale;
-  c.limit = limit;
-  return c;
-}
-
-limiter_config bucket(algorithm a, int64_t capacity, double rate) {
-  limiter_config c;
-  c.name = "test";
-  c.algorithm = a;
-  c.capacity = capacity;
-  c.rate_per_s = rate;
-  return c;
 }
 
 } // namespace
