@@ -25,7 +25,9 @@ const bench benches[] = {
   {"pool.checkout_checkin", bench_pool_checkout_checkin},
   {"pool.checkout_checkin_actor", bench_pool_checkout_checkin_actor},
   {"pool.transaction", bench_pool_transaction},
-  {"limiter.memory_hits", bench_limiter},
+  {"limiter.hits", bench_limiter},
+  {"limiter.memory", bench_limiter_memory},
+  {"limiter.redis", bench_limiter_redis},
 };
 
 } // namespace

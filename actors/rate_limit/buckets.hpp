@@ -24,12 +24,26 @@ inline amount per_ms(double per_second) {
   return static_cast<amount>(std::llround(per_second * 1e6));
 }
 
-/// `elapsed` ms at `rate`, capped at `cap` (no overflow: both factors < 2^64).
+/// `elapsed` ms at `rate`, capped at `cap`. No overflow: elapsed < 2^63 and
+/// rate <= per_ms(1e12) < 2^60 (the limiter's validation), so the product < 2^123.
 inline amount flow(millis elapsed, amount rate, amount cap) {
   if (elapsed <= 0 || rate <= 0)
     return 0;
-  auto limit = cap / rate + 1; // beyond this many ms the flow exceeds cap anyway
-  return elapsed >= limit ? cap : static_cast<amount>(elapsed) * rate;
+  auto f = static_cast<amount>(elapsed) * rate;
+  return f < cap ? f : cap;
+}
+
+/// floor(a / per_token), in 64 bits when it fits (no 128-bit division call).
+inline uint64_t whole_tokens(amount a) {
+  if (a >= 0 && a <= static_cast<amount>(std::numeric_limits<uint64_t>::max()))
+    return static_cast<uint64_t>(a) / static_cast<uint64_t>(per_token);
+  return static_cast<uint64_t>(a / per_token);
+}
+
+/// ceil(a / per_token) for a >= 0.
+inline uint64_t tokens_rounded_up(amount a) {
+  auto whole = whole_tokens(a);
+  return tokens(whole) < a ? whole + 1 : whole;
 }
 
 /// Milliseconds until `missing` has flowed in at `rate`: ceil(missing / rate), at least 1.
@@ -68,7 +82,7 @@ public:
     if (have >= need) {
       s.tokens = have - need;
       s.last = now;
-      return decision::allow(static_cast<uint64_t>(s.tokens / bucket_math::per_token));
+      return decision::allow(bucket_math::whole_tokens(s.tokens));
     }
     if (need > cap_ || rate_ <= 0)
       return decision::deny_forever();
@@ -139,7 +153,7 @@ public:
     if (current + add <= cap_) {
       s.level = current + add;
       s.last = now;
-      return decision::allow(static_cast<uint64_t>((s.level + bucket_math::per_token - 1) / bucket_math::per_token));
+      return decision::allow(bucket_math::tokens_rounded_up(s.level));
     }
     if (rate_ <= 0)
       return decision::deny_forever();

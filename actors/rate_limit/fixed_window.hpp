@@ -12,8 +12,10 @@ namespace otpp::rate_limit {
 class fixed_window {
 public:
   /// Per-key state (24 bytes).
+  static constexpr int64_t none = std::numeric_limits<int64_t>::min();
+
   struct state {
-    int64_t window = std::numeric_limits<int64_t>::min();
+    int64_t window = none;
     uint64_t count = 0;
     millis latest_seen = std::numeric_limits<millis>::min();
   };
@@ -66,6 +68,9 @@ private:
   }
 
   void roll(state& s, millis now) const {
+    int64_t start;
+    if (s.window != none && !__builtin_mul_overflow(s.window, scale_, &start) && now >= start && now - start < scale_)
+      return; // still the same window: no division on the hot path
     auto w = window_of(now);
     if (w != s.window) {
       s.window = w;

@@ -7,6 +7,7 @@
 #include "actors/rate_limit/fixed_window.hpp"
 #include "actors/rate_limit/memory_store.hpp"
 #include "actors/rate_limit/sliding_window.hpp"
+#include "actors/wall_clock.hpp"
 #include "supervision/errors.hpp"
 
 namespace otpp::rate_limit {
@@ -124,8 +125,7 @@ caf::error validate(const limiter_config& c) {
 }
 
 millis system_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-    .count();
+  return wall_clock_ms();
 }
 
 caf::expected<std::shared_ptr<limiter>> limiter::in_memory(limiter_config c, clock now) {

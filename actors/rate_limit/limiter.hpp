@@ -58,7 +58,7 @@ caf::error make_error(limit_errc code, std::string text = {});
 /// An `invalid_argument` error naming the limiter, field and value, or none.
 caf::error validate(const limiter_config& config);
 
-/// Milliseconds since the epoch from the system clock.
+/// Milliseconds since the epoch from the system clock (`wall_clock_ms`).
 millis system_clock_ms();
 
 /// A limiter's keys, checked and updated by any thread without a mailbox.

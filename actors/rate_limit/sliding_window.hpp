@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <deque>
 #include <limits>
+#include <vector>
 
 #include "actors/rate_limit/decision.hpp"
 
@@ -20,9 +20,38 @@ public:
     uint64_t running; ///< sum of costs up to and including this entry (mod 2^64)
   };
 
+  /// A queue in one vector: popped entries are skipped, then compacted away
+  /// (a deque would take half a kilobyte per key).
+  class log_queue {
+  public:
+    bool empty() const { return head_ == items_.size(); }
+    const entry& front() const { return items_[head_]; }
+    entry& back() { return items_.back(); }
+    const entry& back() const { return items_.back(); }
+    auto begin() const { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
+    auto end() const { return items_.end(); }
+    void push_back(const entry& e) { items_.push_back(e); }
+    void pop_front() {
+      if (++head_ == items_.size()) {
+        clear();
+      } else if (head_ >= 16 && head_ * 2 >= items_.size()) {
+        items_.erase(items_.begin(), begin());
+        head_ = 0;
+      }
+    }
+    void clear() {
+      items_.clear();
+      head_ = 0;
+    }
+
+  private:
+    std::vector<entry> items_;
+    std::size_t head_ = 0;
+  };
+
   /// Per-key state: the unexpired allowed hits, oldest first.
   struct state {
-    std::deque<entry> log;
+    log_queue log;
     uint64_t expired_running = 0; ///< running sum of the last expired entry
     millis latest_seen = std::numeric_limits<millis>::min();
   };
