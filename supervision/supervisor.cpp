@@ -524,7 +524,12 @@ private:
       return;
     auto key = c->key;
     if (!c->handle) {
-      c->restarting = false;
+      // Cancels a pending restart; the rest of its group, stopped for it and
+      // waiting for it, stays terminated as in OTP (restart_child starts them).
+      if (c->restarting)
+        for (auto k : restart_group(key))
+          if (auto* member = find(k); member != nullptr && !member->handle)
+            member->restarting = false;
       if (c->spec.restart == restart_type::temporary)
         erase(key);
       return rp.deliver(caf::ok_atom::value);

@@ -289,6 +289,29 @@ TEST_CASE("a delayed restart cancelled by terminate_child does not cut a later b
   fx.stop(sup);
 }
 
+TEST_CASE("one_for_all: cancelling the crashed child's delayed restart leaves its group terminated, not restarting") {
+  deterministic fx;
+  auto log = std::make_shared<event_log>();
+  supervisor_config config;
+  config.flags.strategy = strategy::one_for_all;
+  config.flags.intensity = 5;
+  auto slow = worker_spec(log, "slow");
+  slow.backoff = backoff_options{1000ms, 1000ms, 1.0, 0.0, 60000ms};
+  config.children = {worker_spec(log, "first"), slow, worker_spec(log, "last")};
+  auto sup = start(fx, config);
+  crash(fx, sup, "slow"); // the group is stopped; its restart is due at 1000 ms
+  CHECK(child_of(fx, sup, "first").state == child_state::restarting);
+  CHECK(fx.ask<caf::ok_atom>(sup, terminate_child_atom::value, std::string{"slow"}));
+  fx.advance(1000ms); // the cancelled restart's timer fires and does nothing
+  for (auto id : {"first", "slow", "last"}) {
+    CAPTURE(id);
+    CHECK(child_of(fx, sup, id).state == child_state::terminated);
+  }
+  CHECK(fx.ask<caf::actor>(sup, restart_child_atom::value, std::string{"first"}));
+  CHECK(child_of(fx, sup, "first").state == child_state::running);
+  fx.stop(sup);
+}
+
 TEST_CASE("any_significant: a significant child ending normally shuts the supervisor down") {
   deterministic fx;
   auto log = std::make_shared<event_log>();
