@@ -1,0 +1,109 @@
+#include "actors/breaker/breaker_owner.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+
+#include "actors/named_table.hpp"
+#include "supervision/errors.hpp"
+#include "supervision/reports.hpp"
+
+namespace otpp::breaker {
+
+namespace {
+
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+named_table<circuit_breaker>& breakers() {
+  static named_table<circuit_breaker> table;
+  return table;
+}
+
+named_table<fuse>& fuses() {
+  static named_table<fuse> table;
+  return table;
+}
+
+void log_transition(const std::string& name, const breaker_event& e) {
+  auto level = e.to == breaker_state::open || e.to == breaker_state::forced_open ? spdlog::level::warn
+                                                                                  : spdlog::level::info;
+  supervision::report_logger()->log(level, "breaker_state_changed breaker={} from={} to={}", name,
+                                    to_string(e.from), to_string(e.to));
+}
+
+caf::behavior breaker_owner(caf::event_based_actor* self, std::shared_ptr<circuit_breaker> owned,
+                            circuit_breaker::clock now) {
+  auto name = owned->config().name;
+  breakers().put(self->system(), name, owned);
+  // State changes wake the actor (from whichever thread caused them), which
+  // then runs the breaker's timers; the listener holds the actor weakly.
+  auto listener = owned->subscribe([me = caf::actor_addr{self->address()}, name](const breaker_event& e) {
+    if (e.kind != event_kind::state_transition)
+      return;
+    log_transition(name, e);
+    if (auto owner = caf::actor_cast<caf::actor>(me))
+      caf::anon_send(owner, tick_atom::value);
+  });
+  self->attach_functor([sys = &self->system(), name, owned, listener] {
+    owned->unsubscribe(listener);
+    breakers().erase(*sys, name, owned.get());
+  });
+  return {
+    [self, owned, now](tick_atom) {
+      if (auto due = owned->tick())
+        self->delayed_send(self, std::chrono::milliseconds(std::max<int64_t>(0, *due - now())), tick_atom::value);
+    },
+  };
+}
+
+caf::behavior fuse_owner(caf::event_based_actor* self, std::shared_ptr<fuse> owned) {
+  fuses().put(self->system(), owned->config().name, owned);
+  self->attach_functor([sys = &self->system(), name = owned->config().name, object = owned.get()] {
+    fuses().erase(*sys, name, object);
+  });
+  return {
+    [owned](caf::get_atom) { return owned->ask(); },
+  };
+}
+
+} // namespace
+
+supervision::child_spec breaker_child(breaker_config config, circuit_breaker::clock now) {
+  supervision::child_spec spec;
+  spec.id = config.name;
+  spec.name = config.name;
+  spec.start = [config, now](supervision::start_context& ctx) -> caf::expected<caf::actor> {
+    auto created = circuit_breaker::make(config, now);
+    if (!created)
+      return created.error();
+    return ctx.spawn(breaker_owner, *created, now);
+  };
+  return spec;
+}
+
+caf::expected<std::shared_ptr<circuit_breaker>> find_breaker(caf::actor_system& sys, const std::string& name) {
+  if (auto b = breakers().find(sys, name))
+    return b;
+  return supervision::make_error(supervision::errc::not_found, "no running breaker '" + name + "'");
+}
+
+supervision::child_spec fuse_child(fuse_config config, fuse::clock now) {
+  supervision::child_spec spec;
+  spec.id = config.name;
+  spec.name = config.name;
+  spec.start = [config, now](supervision::start_context& ctx) -> caf::expected<caf::actor> {
+    auto created = fuse::make(config, now);
+    if (!created)
+      return created.error();
+    return ctx.spawn(fuse_owner, *created);
+  };
+  return spec;
+}
+
+caf::expected<std::shared_ptr<fuse>> find_fuse(caf::actor_system& sys, const std::string& name) {
+  if (auto f = fuses().find(sys, name))
+    return f;
+  return supervision::make_error(supervision::errc::not_found, "no running fuse '" + name + "'");
+}
+
+} // namespace otpp::breaker

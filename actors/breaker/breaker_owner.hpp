@@ -1,0 +1,33 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+
+#include "actors/breaker/circuit_breaker.hpp"
+#include "actors/breaker/fuse.hpp"
+#include "supervision/child_spec.hpp"
+
+namespace otpp::breaker {
+
+/// A child spec for the actor that owns a circuit breaker: it creates the
+/// breaker (CLOSED) when it starts, runs its timers (`automatic_half_open`,
+/// `max_wait_in_half_open`), logs its state changes (`breaker_state_changed`
+/// on the "otpp" logger) and ends with its supervisor. Callers reach the
+/// breaker with `find_breaker`, never through the mailbox. Id and registered
+/// name: `config.name`.
+supervision::child_spec breaker_child(breaker_config config, circuit_breaker::clock now = steady_ms);
+
+/// The breaker of the running owner named `name`, or `supervision::errc::not_found`.
+caf::expected<std::shared_ptr<circuit_breaker>> find_breaker(caf::actor_system& sys, const std::string& name);
+
+/// A child spec for the actor that owns a fuse (the count mode); callers
+/// reach it with `find_fuse`. Id and registered name: `config.name`.
+supervision::child_spec fuse_child(fuse_config config, fuse::clock now = steady_ms);
+
+/// The fuse of the running owner named `name`, or `supervision::errc::not_found`.
+caf::expected<std::shared_ptr<fuse>> find_fuse(caf::actor_system& sys, const std::string& name);
+
+} // namespace otpp::breaker

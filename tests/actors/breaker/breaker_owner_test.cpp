@@ -1,0 +1,208 @@
+#include <doctest/doctest.h>
+
+#include <atomic>
+
+#include <caf/event_based_actor.hpp>
+
+#include "actors/breaker/breaker_owner.hpp"
+#include "supervision/errors.hpp"
+#include "supervision/registry.hpp"
+#include "supervision/supervisor.hpp"
+#include "tests/support/deterministic.hpp"
+#include "tests/support/log_capture.hpp"
+
+using namespace otpp;
+using namespace otpp::breaker;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct fake_clock {
+  std::shared_ptr<std::atomic<int64_t>> now = std::make_shared<std::atomic<int64_t>>(1'000'000);
+  circuit_breaker::clock fn() const {
+    return [t = now] { return t->load(); };
+  }
+};
+
+breaker_config config_named(const std::string& name) {
+  breaker_config c;
+  c.name = name;
+  c.window_size = 2;
+  c.minimum_calls = 2;
+  c.wait_in_open = 1000ms;
+  c.half_open_permits = 1;
+  return c;
+}
+
+void trip(circuit_breaker& b) {
+  for (int i = 0; i < 2; ++i)
+    if (auto p = b.try_acquire())
+      b.on_error(*p, 1ms);
+  REQUIRE(b.state() == breaker_state::open);
+}
+
+// Moves the breaker's clock and CAF's test clock together.
+void advance(test::deterministic& fx, const fake_clock& clock, std::chrono::milliseconds d) {
+  *clock.now += d.count();
+  fx.advance(d);
+}
+
+} // namespace
+
+TEST_SUITE("breaker.owner") {
+
+TEST_CASE("the owner moves OPEN to HALF_OPEN on its timer with automatic_half_open, and logs state changes") {
+  test::deterministic fx;
+  test::log_capture log;
+  fake_clock clock;
+  auto config = config_named("payments");
+  config.automatic_half_open = true;
+  supervision::supervisor_config root;
+  root.children = {breaker_child(config, clock.fn())};
+  auto sup = supervision::start_supervisor(fx.sys, root);
+  REQUIRE(sup);
+  fx.run();
+  auto b = find_breaker(fx.sys, "payments");
+  REQUIRE(b);
+  trip(**b);
+  fx.run(); // the owner hears of the transition and arms its timer
+  advance(fx, clock, 999ms);
+  CHECK((*b)->state() == breaker_state::open);
+  advance(fx, clock, 1ms);
+  CHECK((*b)->state() == breaker_state::half_open); // no call was needed
+  CHECK(log.of_kind("breaker_state_changed").size() == 2);
+  CHECK(log.of_kind("breaker_state_changed")[1] == "breaker_state_changed breaker=payments from=open to=half_open");
+  fx.stop(*sup);
+  CHECK_FALSE(find_breaker(fx.sys, "payments"));
+}
+
+TEST_CASE("the owner sends a HALF_OPEN breaker back to OPEN after max_wait_in_half_open") {
+  test::deterministic fx;
+  fake_clock clock;
+  auto config = config_named("search");
+  config.max_wait_in_half_open = 500ms;
+  supervision::supervisor_config root;
+  root.children = {breaker_child(config, clock.fn())};
+  auto sup = supervision::start_supervisor(fx.sys, root);
+  REQUIRE(sup);
+  fx.run();
+  auto b = *find_breaker(fx.sys, "search");
+  trip(*b);
+  *clock.now += 1001;
+  auto p = b->try_acquire(); // HALF_OPEN; this caller never reports
+  REQUIRE(p);
+  fx.run();
+  advance(fx, clock, 500ms);
+  CHECK(b->state() == breaker_state::open);
+  fx.stop(*sup);
+}
+
+TEST_CASE("a half-open permit held by an actor that dies without reporting is released") {
+  test::deterministic fx;
+  fake_clock clock;
+  auto created = circuit_breaker::make(config_named("db"), clock.fn());
+  REQUIRE(created);
+  auto b = *created;
+  trip(*b);
+  *clock.now += 1001;
+  auto p = b->try_acquire();
+  REQUIRE(p);
+  auto holder = fx.sys.spawn([b, p](caf::event_based_actor*) -> caf::behavior {
+    auto held = std::make_shared<scoped_permit>(b, *p);
+    return {[held](caf::ok_atom) {}};
+  });
+  fx.run();
+  CHECK_FALSE(b->try_acquire()); // the only permit is held
+  caf::anon_send_exit(holder, caf::exit_reason::kill);
+  fx.run();
+  CHECK(b->try_acquire()); // released as if ignored: HALF_OPEN is not stuck
+}
+
+TEST_CASE("a restarted owner starts a fresh CLOSED breaker") {
+  test::deterministic fx;
+  fake_clock clock;
+  supervision::supervisor_config root;
+  root.children = {breaker_child(config_named("mail"), clock.fn())};
+  auto sup = supervision::start_supervisor(fx.sys, root);
+  REQUIRE(sup);
+  fx.run();
+  auto first = *find_breaker(fx.sys, "mail");
+  trip(*first);
+  caf::anon_send_exit(supervision::whereis(fx.sys, "mail"), caf::exit_reason::kill);
+  fx.run();
+  auto second = find_breaker(fx.sys, "mail");
+  REQUIRE(second);
+  CHECK(second->get() != first.get());
+  CHECK((*second)->state() == breaker_state::closed);
+  fx.stop(*sup);
+}
+
+TEST_CASE("an invalid breaker fails its owner's start with the reason") {
+  test::deterministic fx;
+  auto config = config_named("bad");
+  config.half_open_permits = 0;
+  supervision::supervisor_config root;
+  root.children = {breaker_child(config)};
+  auto sup = supervision::start_supervisor(fx.sys, root);
+  REQUIRE_FALSE(sup);
+  CHECK(supervision::describe(sup.error())
+        == "start_failed: child 'bad': invalid_argument: breaker 'bad': half_open_permits must be >= 1");
+}
+
+}
+
+TEST_SUITE("breaker.fuse") {
+
+TEST_CASE("a fuse blows when more than max_melts melts happen within the period") {
+  fake_clock clock;
+  auto f = *fuse::make({"f", 2, 1000ms, 5000ms}, clock.fn());
+  f->melt();
+  f->melt();
+  CHECK(f->ask()); // two melts are tolerated
+  *clock.now += 1000;
+  f->melt(); // the first two left the period
+  CHECK(f->ask());
+  *clock.now += 10;
+  f->melt();
+  CHECK(f->ask()); // two within the period
+  f->melt();
+  CHECK_FALSE(f->ask()); // three within the period: blown
+}
+
+TEST_CASE("a blown fuse heals after heal_after, and melts while blown do not extend it") {
+  fake_clock clock;
+  auto f = *fuse::make({"f", 0, 1000ms, 5000ms}, clock.fn());
+  f->melt();
+  CHECK_FALSE(f->ask());
+  *clock.now += 4999;
+  f->melt();
+  CHECK_FALSE(f->ask());
+  *clock.now += 1;
+  CHECK(f->ask()); // healed 5000 ms after blowing, not after the later melt
+  f->melt();
+  CHECK_FALSE(f->ask()); // the history was cleared: one melt blows it again
+  f->reset();
+  CHECK(f->ask());
+  f->disable();
+  CHECK_FALSE(f->ask());
+  *clock.now += 100000;
+  CHECK_FALSE(f->ask()); // disabled stays blown
+  f->enable();
+  CHECK(f->ask());
+}
+
+TEST_CASE("a supervised fuse is found by name, and bad settings are refused") {
+  test::deterministic fx;
+  supervision::supervisor_config root;
+  root.children = {fuse_child({"ldap", 3, 1000ms, 1000ms})};
+  auto sup = supervision::start_supervisor(fx.sys, root);
+  REQUIRE(sup);
+  fx.run();
+  auto f = find_fuse(fx.sys, "ldap");
+  REQUIRE(f);
+  CHECK((*f)->ask());
+  fx.stop(*sup);
+  CHECK_FALSE(fuse::make({"x", 1, 0ms, 1000ms}, steady_ms));
+}
+
+}
