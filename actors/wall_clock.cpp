@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <chrono>
 #include <fstream>
 #include <string>
 
@@ -58,7 +59,24 @@ thread_local anchor here;
 
 #endif
 
+int64_t steady_clock_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
 } // namespace
+
+int64_t steady_ns() {
+#if OTPP_HAVE_TSC
+  if (auto rate = ns_per_tick(); rate > 0) {
+    static const uint64_t base_tsc = __rdtsc();
+    static const int64_t base_ns = steady_clock_ns();
+    auto t = __rdtsc();
+    return t <= base_tsc ? base_ns : base_ns + static_cast<int64_t>(static_cast<double>(t - base_tsc) * rate);
+  }
+#endif
+  return steady_clock_ns();
+}
 
 int64_t wall_clock_ms() {
 #if OTPP_HAVE_TSC

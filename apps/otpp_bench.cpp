@@ -26,6 +26,7 @@ const bench benches[] = {
   {"pool.checkout_checkin_actor", bench_pool_checkout_checkin_actor},
   {"pool.transaction", bench_pool_transaction},
   {"limiter.hits", bench_limiter},
+  {"breaker.closed_call", bench_breaker_closed_call},
   {"limiter.memory", bench_limiter_memory},
   {"limiter.redis", bench_limiter_redis},
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "actors/wall_clock.hpp"
 #include "supervision/errors.hpp"
 
 namespace otpp::breaker {
@@ -90,8 +91,7 @@ caf::error validate(const breaker_config& c) {
 }
 
 int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-    .count();
+  return steady_ns() / 1'000'000;
 }
 
 caf::expected<std::shared_ptr<circuit_breaker>> circuit_breaker::make(breaker_config config, clock now) {

@@ -91,7 +91,7 @@ struct permit {
   bool trial;     ///< one of the half-open permits
 };
 
-/// Milliseconds of std::chrono::steady_clock.
+/// Milliseconds of a monotonic clock (`otpp::steady_ns`).
 int64_t steady_ms();
 
 /// A circuit breaker with Resilience4j's semantics, used by any thread
@@ -169,8 +169,8 @@ private:
 
   breaker_config config_;
   clock now_;
-  std::atomic<uint64_t> phase_; ///< generation << 3 | state
-  spin_lock lock_;
+  alignas(64) std::atomic<uint64_t> phase_; ///< generation << 3 | state; read by every check
+  alignas(64) spin_lock lock_;
   outcome_window window_;  ///< CLOSED
   outcome_window trials_;  ///< HALF_OPEN
   uint32_t permits_left_ = 0;

@@ -22,4 +22,20 @@ TEST_CASE("the TSC wall clock stays within a millisecond of the system clock, ac
   CHECK(checks > 100);
 }
 
+TEST_CASE("the TSC steady clock never goes back and keeps pace with steady_clock") {
+  using namespace std::chrono;
+  auto start_fast = otpp::steady_ns();
+  auto start = steady_clock::now();
+  auto last = start_fast;
+  while (steady_clock::now() - start < milliseconds(50)) {
+    auto now = otpp::steady_ns();
+    REQUIRE(now >= last);
+    last = now;
+  }
+  auto real = duration_cast<nanoseconds>(steady_clock::now() - start).count();
+  auto fast = otpp::steady_ns() - start_fast;
+  CHECK(fast >= real * 99 / 100);
+  CHECK(fast <= real * 101 / 100 + 100'000);
+}
+
 }
