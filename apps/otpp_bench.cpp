@@ -27,6 +27,7 @@ const bench benches[] = {
   {"pool.transaction", bench_pool_transaction},
   {"limiter.hits", bench_limiter},
   {"breaker.closed_call", bench_breaker_closed_call},
+  {"memory.check", bench_memory_check},
   {"limiter.memory", bench_limiter_memory},
   {"limiter.redis", bench_limiter_redis},
 };

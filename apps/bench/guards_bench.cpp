@@ -1,10 +1,11 @@
-// otpp-bench: a no-op call through a CLOSED circuit breaker (permit, call,
-// outcome recorded), against the same loop without the breaker and with the
-// permit check alone, from 1 and 16 threads.
+// otpp-bench: the guards on a call's hot path, against the same loop without
+// them, from 1 and 16 threads: a no-op call through a CLOSED circuit breaker
+// (the permit check alone, and with the outcome recorded), and the memory check.
 #include <iostream>
 #include <stdexcept>
 
 #include "actors/breaker/circuit_breaker.hpp"
+#include "actors/memory/memory_manager.hpp"
 #include "actors/wall_clock.hpp"
 #include "apps/bench/common.hpp"
 #include "apps/bench/run_threads.hpp"
@@ -52,6 +53,29 @@ void bench_breaker_closed_call(const options& opts) {
                                                    {"bare_ops_per_s", num(bare.ops_per_s)},
                                                    {"added_ns_per_call", num(added_ns)},
                                                    {"check_only_added_ns", num(check_ns)}})
+              << std::endl;
+  }
+}
+
+void bench_memory_check(const options& opts) {
+  memory::memory_config config;
+  config.limit_mb = 1024 * 1024; // a terabyte: the level stays normal
+  auto created = memory::memory_manager::make(config);
+  if (!created)
+    throw std::runtime_error("cannot create the memory manager");
+  auto& m = **created;
+  m.sample();
+  for (int threads : {1, 16}) {
+    auto bare = run_threads(threads, opts.duration, [](int) { asm volatile("" ::: "memory"); });
+    auto checked = run_threads(threads, opts.duration, [&](int) {
+      if (m.check())
+        throw std::runtime_error("the memory check refused");
+    });
+    std::cout << json_line("memory.check", {{"threads", std::to_string(threads)},
+                                            {"ops_per_s", num(checked.ops_per_s)},
+                                            {"p99_ns", num(percentile(checked.latencies_ns, 0.99))},
+                                            {"bare_ops_per_s", num(bare.ops_per_s)},
+                                            {"added_ns_per_call", num(1e9 / checked.ops_per_s - 1e9 / bare.ops_per_s)}})
               << std::endl;
   }
 }

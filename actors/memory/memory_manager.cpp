@@ -1,0 +1,251 @@
+#include "actors/memory/memory_manager.hpp"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <caf/event_based_actor.hpp>
+
+#include "actors/named_table.hpp"
+#include "supervision/errors.hpp"
+#include "supervision/reports.hpp"
+
+namespace otpp::memory {
+
+std::string to_string(pressure x) {
+  switch (x) {
+    case pressure::normal: return "normal";
+    case pressure::elevated: return "elevated";
+    case pressure::high: return "high";
+    case pressure::critical: return "critical";
+  }
+  return "?";
+}
+
+std::string to_string(memory_errc code) {
+  switch (code) {
+    case memory_errc::invalid_argument: return "invalid_argument";
+    case memory_errc::memory_pressure: return "memory_pressure";
+  }
+  return "unknown_memory_errc";
+}
+
+caf::error make_error(memory_errc code, std::string text) {
+  return supervision::make_categorized_error(memory_errc_category, static_cast<uint8_t>(code), std::move(text));
+}
+
+namespace {
+
+const bool memory_errors_named = [] {
+  supervision::add_error_names(memory_errc_category,
+                               [](uint8_t code) { return to_string(static_cast<memory_errc>(code)); });
+  return true;
+}();
+
+using sample_atom = caf::atom_constant<caf::atom("sample")>;
+
+named_table<memory_manager>& managers() {
+  static named_table<memory_manager> table;
+  return table;
+}
+
+double threshold_of(const memory_config& c, pressure p) {
+  switch (p) {
+    case pressure::normal: return 0;
+    case pressure::elevated: return c.elevated_percent;
+    case pressure::high: return c.high_percent;
+    case pressure::critical: return c.critical_percent;
+  }
+  return 0;
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in{path};
+  if (!in)
+    return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+uint64_t machine_total() {
+  auto pages = sysconf(_SC_PHYS_PAGES);
+  auto page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : 0;
+}
+
+// A cgroup limit file's bytes; none for "max" or v1's "unlimited" (near 2^63).
+std::optional<uint64_t> parse_limit(const std::optional<std::string>& text) {
+  if (!text)
+    return std::nullopt;
+  std::istringstream in{*text};
+  uint64_t bytes = 0;
+  if (!(in >> bytes) || bytes >= (uint64_t{1} << 62))
+    return std::nullopt;
+  return bytes;
+}
+
+std::optional<uint64_t> cgroup_limit(const file_reader& read) {
+  auto groups = read("/proc/self/cgroup");
+  if (!groups)
+    return std::nullopt;
+  std::istringstream lines{*groups};
+  for (std::string line; std::getline(lines, line);) {
+    auto first = line.find(':');
+    auto second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos)
+      continue;
+    auto controllers = line.substr(first + 1, second - first - 1);
+    auto path = line.substr(second + 1);
+    std::optional<uint64_t> found;
+    if (line.compare(0, 3, "0::") == 0)
+      found = parse_limit(read("/sys/fs/cgroup" + path + "/memory.max"));
+    else if (("," + controllers + ",").find(",memory,") != std::string::npos)
+      found = parse_limit(read("/sys/fs/cgroup/memory" + path + "/memory.limit_in_bytes"));
+    if (found)
+      return found;
+  }
+  // Inside a cgroup namespace the own group is the mount's root.
+  if (auto v2 = parse_limit(read("/sys/fs/cgroup/memory.max")))
+    return v2;
+  return parse_limit(read("/sys/fs/cgroup/memory/memory.limit_in_bytes"));
+}
+
+caf::behavior memory_owner(caf::event_based_actor* self, std::shared_ptr<memory_manager> owned) {
+  managers().put(self->system(), "memory", owned);
+  self->attach_functor([sys = &self->system(), object = owned.get()] { managers().erase(*sys, "memory", object); });
+  owned->sample();
+  auto interval = owned->config().sample_interval;
+  self->delayed_send(self, interval, sample_atom::value);
+  return {
+    [self, owned, interval](sample_atom) {
+      owned->sample();
+      self->delayed_send(self, interval, sample_atom::value);
+    },
+  };
+}
+
+} // namespace
+
+caf::error validate(const memory_config& c) {
+  auto invalid = [](const std::string& what) { return make_error(memory_errc::invalid_argument, "memory: " + what); };
+  if (!(c.elevated_percent > 0 && c.elevated_percent < c.high_percent && c.high_percent < c.critical_percent
+        && c.critical_percent <= 100))
+    return invalid("thresholds must satisfy 0 < elevated < high < critical <= 100, got "
+                   + std::to_string(c.elevated_percent) + ", " + std::to_string(c.high_percent) + ", "
+                   + std::to_string(c.critical_percent));
+  if (!(c.hysteresis_percent >= 0 && c.hysteresis_percent < c.elevated_percent))
+    return invalid("hysteresis_percent must be in [0, elevated_percent), got " + std::to_string(c.hysteresis_percent));
+  if (c.sample_interval.count() <= 0)
+    return invalid("sample_interval must be > 0 ms, got " + std::to_string(c.sample_interval.count()));
+  return {};
+}
+
+pressure next_level(const memory_config& c, pressure current, double usage) {
+  auto target = pressure::normal;
+  for (auto p : {pressure::elevated, pressure::high, pressure::critical})
+    if (usage >= threshold_of(c, p))
+      target = p;
+  if (target >= current)
+    return target;
+  while (current != pressure::normal && usage < threshold_of(c, current) - c.hysteresis_percent)
+    current = static_cast<pressure>(static_cast<uint8_t>(current) - 1);
+  return current;
+}
+
+uint64_t resolve_limit(const memory_config& config, const file_reader& read) {
+  auto total = machine_total();
+  if (config.limit_mb > 0)
+    return config.limit_mb * 1024 * 1024;
+  auto limit = cgroup_limit(read ? read : file_reader{read_file});
+  return limit && (*limit < total || total == 0) ? *limit : total;
+}
+
+uint64_t resident_bytes() {
+  auto statm = read_file("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  if (statm) {
+    std::istringstream in{*statm};
+    in >> size >> resident;
+  }
+  return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+caf::expected<std::shared_ptr<memory_manager>> memory_manager::make(memory_config config, sampler sample,
+                                                                    const file_reader& read) {
+  if (auto err = validate(config))
+    return err;
+  auto limit = resolve_limit(config, read);
+  if (limit == 0)
+    return make_error(memory_errc::invalid_argument, "memory: cannot tell the memory limit; set limit_mb");
+  return std::make_shared<memory_manager>(std::move(config), limit, std::move(sample));
+}
+
+memory_manager::memory_manager(memory_config config, uint64_t limit, sampler sample)
+  : config_(std::move(config)), limit_(limit), sample_(std::move(sample)) {}
+
+caf::error memory_manager::refusal(pressure l) const {
+  return make_error(memory_errc::memory_pressure, "level " + to_string(l) + " (" + std::to_string(usage_percent())
+                                                    + " % of " + std::to_string(limit_ / (1024 * 1024)) + " MiB)");
+}
+
+pressure memory_manager::sample() {
+  std::lock_guard<std::mutex> guard{mutex_};
+  auto usage = 100.0 * static_cast<double>(sample_()) / static_cast<double>(limit_);
+  usage_.store(usage, std::memory_order_relaxed);
+  auto from = level();
+  auto to = next_level(config_, from, usage);
+  if (to == from)
+    return to;
+  level_.store(to, std::memory_order_release);
+  auto severity = to == pressure::critical ? spdlog::level::err
+                  : to > from            ? spdlog::level::warn
+                                         : spdlog::level::info;
+  supervision::report_logger()->log(severity, "memory_level_changed from={} to={} usage_percent={:.1f} limit_mb={}",
+                                    to_string(from), to_string(to), usage, limit_ / (1024 * 1024));
+  auto guarded = [](auto&& fn) {
+    try {
+      fn();
+    } catch (...) {
+      // a subscriber's failure changes nothing
+    }
+  };
+  for (auto& fn : listeners_)
+    guarded([&] { fn(from, to, usage); });
+  for (auto& [at, action] : actions_)
+    if (from < at && at <= to)
+      guarded(action);
+  return to;
+}
+
+void memory_manager::on_level(pressure at, std::function<void()> action) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  actions_.emplace_back(at, std::move(action));
+}
+
+void memory_manager::subscribe(std::function<void(pressure, pressure, double)> fn) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  listeners_.push_back(std::move(fn));
+}
+
+supervision::child_spec memory_child(memory_config config, memory_manager::sampler sample) {
+  supervision::child_spec spec;
+  spec.id = "memory";
+  spec.name = "memory";
+  spec.start = [config, sample](supervision::start_context& ctx) -> caf::expected<caf::actor> {
+    auto created = memory_manager::make(config, sample);
+    if (!created)
+      return created.error();
+    return ctx.spawn(memory_owner, *created);
+  };
+  return spec;
+}
+
+caf::expected<std::shared_ptr<memory_manager>> find_memory_manager(caf::actor_system& sys) {
+  if (auto m = managers().find(sys, "memory"))
+    return m;
+  return supervision::make_error(supervision::errc::not_found, "no running memory manager");
+}
+
+} // namespace otpp::memory

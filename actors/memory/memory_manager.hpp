@@ -1,0 +1,125 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "supervision/child_spec.hpp"
+
+namespace otpp::memory {
+
+/// Memory pressure, lowest first.
+enum class pressure : uint8_t { normal, elevated, high, critical };
+
+std::string to_string(pressure x);
+
+/// Thresholds in percent of the limit, each above the previous one.
+struct memory_config {
+  uint64_t limit_mb = 0;          ///< 0: the cgroup's limit, else the machine's total
+  double elevated_percent = 70;
+  double high_percent = 80;
+  double critical_percent = 95;
+  double hysteresis_percent = 5;  ///< a level is left once usage is this far below its threshold
+  pressure reject_at = pressure::critical; ///< `check` refuses new work from this level on
+  std::chrono::milliseconds sample_interval{1000};
+};
+
+/// Memory errors (category `memory_errc_category`), rendered by name.
+enum class memory_errc : uint8_t {
+  invalid_argument = 1,
+  memory_pressure, ///< `check` refused new work; the text names the level
+};
+
+constexpr caf::atom_value memory_errc_category = caf::atom("otpp_mem");
+
+std::string to_string(memory_errc code);
+caf::error make_error(memory_errc code, std::string text);
+
+/// An `invalid_argument` error naming the field and value, or none.
+caf::error validate(const memory_config& config);
+
+/// The level for `usage_percent`, coming from `current`: up at once, down
+/// only below a threshold minus the hysteresis. Pure.
+pressure next_level(const memory_config& config, pressure current, double usage_percent);
+
+/// Reads a file's contents, or none; injectable for tests.
+using file_reader = std::function<std::optional<std::string>(const std::string& path)>;
+
+/// Bytes the process may use: `limit_mb` if set, else the cgroup's limit
+/// (v2 `memory.max`, v1 `memory.limit_in_bytes`, for the process's own
+/// cgroup from /proc/self/cgroup), else the machine's total; never more than
+/// the machine's total.
+uint64_t resolve_limit(const memory_config& config, const file_reader& read);
+
+/// Resident bytes of this process, from /proc/self/statm.
+uint64_t resident_bytes();
+
+/// The memory manager: samples resident memory against the limit, keeps the
+/// current level for any thread to read without a round trip, logs each
+/// transition once (`memory_level_changed` on the "otpp" logger) and runs the
+/// actions registered for the levels it enters. Thread-safe.
+class memory_manager {
+public:
+  using sampler = std::function<uint64_t()>; ///< resident bytes
+
+  /// `sample` defaults to `resident_bytes`, `read` to the real files.
+  static caf::expected<std::shared_ptr<memory_manager>> make(memory_config config, sampler sample = resident_bytes,
+                                                             const file_reader& read = {});
+
+  /// The current level: one atomic load.
+  pressure level() const { return level_.load(std::memory_order_acquire); }
+
+  /// Refuses new work at `reject_at` and above with `memory_pressure`.
+  caf::error check() const {
+    auto l = level();
+    return l >= config_.reject_at ? refusal(l) : caf::error{};
+  }
+
+  /// Samples now; returns the level.
+  pressure sample();
+
+  /// Runs `action` (on the sampling thread) each time the level rises to
+  /// `at` or above from below it; an action that throws changes nothing.
+  void on_level(pressure at, std::function<void()> action);
+
+  /// Calls `fn(from, to, usage_percent)` on every transition.
+  void subscribe(std::function<void(pressure, pressure, double)> fn);
+
+  uint64_t limit_bytes() const { return limit_; }
+  double usage_percent() const { return usage_.load(std::memory_order_relaxed); }
+  const memory_config& config() const { return config_; }
+
+  memory_manager(memory_config config, uint64_t limit, sampler sample);
+
+private:
+  caf::error refusal(pressure l) const;
+
+  memory_config config_;
+  uint64_t limit_;
+  sampler sample_;
+  std::atomic<pressure> level_{pressure::normal};
+  std::atomic<double> usage_{0};
+  std::mutex mutex_; ///< one sample at a time; guards the lists below
+  std::vector<std::pair<pressure, std::function<void()>>> actions_;
+  std::vector<std::function<void(pressure, pressure, double)>> listeners_;
+};
+
+/// A child spec for the actor that owns the node's memory manager and
+/// samples every `sample_interval`. Id and registered name: "memory".
+supervision::child_spec memory_child(memory_config config, memory_manager::sampler sample = resident_bytes);
+
+/// The running memory manager of `sys`, or `supervision::errc::not_found`.
+caf::expected<std::shared_ptr<memory_manager>> find_memory_manager(caf::actor_system& sys);
+
+} // namespace otpp::memory

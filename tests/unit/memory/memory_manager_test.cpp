@@ -1,0 +1,133 @@
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <map>
+
+#include "actors/memory/memory_manager.hpp"
+#include "supervision/errors.hpp"
+#include "supervision/supervisor.hpp"
+#include "tests/support/deterministic.hpp"
+#include "tests/support/log_capture.hpp"
+
+using namespace otpp;
+using namespace otpp::memory;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr uint64_t mib = 1024 * 1024;
+
+memory_config with_limit(uint64_t limit_mb) {
+  memory_config c;
+  c.limit_mb = limit_mb;
+  return c;
+}
+
+file_reader fake_files(std::map<std::string, std::string> files) {
+  return [files](const std::string& path) -> std::optional<std::string> {
+    auto i = files.find(path);
+    return i == files.end() ? std::nullopt : std::optional<std::string>{i->second};
+  };
+}
+
+uint64_t machine_total() {
+  return static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+} // namespace
+
+TEST_SUITE("memory") {
+
+TEST_CASE("levels rise at once and fall only below a threshold minus the hysteresis") {
+  memory_config c; // 70 / 80 / 95, hysteresis 5
+  CHECK(next_level(c, pressure::normal, 69.9) == pressure::normal);
+  CHECK(next_level(c, pressure::normal, 70) == pressure::elevated);
+  CHECK(next_level(c, pressure::normal, 96) == pressure::critical); // straight up
+  CHECK(next_level(c, pressure::critical, 91) == pressure::critical); // 95 - 5 = 90
+  CHECK(next_level(c, pressure::critical, 89.9) == pressure::high);
+  CHECK(next_level(c, pressure::high, 75) == pressure::high);
+  CHECK(next_level(c, pressure::high, 10) == pressure::normal); // down through every level
+}
+
+TEST_CASE("the limit is the configured one, else the cgroup's, else the machine's total") {
+  CHECK(resolve_limit(with_limit(512), fake_files({})) == 512 * mib);
+  auto v2 = fake_files({{"/proc/self/cgroup", "0::/app.slice\n"}, {"/sys/fs/cgroup/app.slice/memory.max", "268435456\n"}});
+  CHECK(resolve_limit(with_limit(0), v2) == 256 * mib);
+  auto v1 = fake_files({{"/proc/self/cgroup", "5:cpu:/\n4:memory:/job\n"},
+                        {"/sys/fs/cgroup/memory/job/memory.limit_in_bytes", "134217728\n"}});
+  CHECK(resolve_limit(with_limit(0), v1) == 128 * mib);
+  auto unlimited = fake_files({{"/proc/self/cgroup", "0::/\n"}, {"/sys/fs/cgroup//memory.max", "max\n"},
+                               {"/sys/fs/cgroup/memory/memory.limit_in_bytes", "9223372036854771712\n"}});
+  CHECK(resolve_limit(with_limit(0), unlimited) == machine_total());
+  auto huge = fake_files({{"/proc/self/cgroup", "0::/\n"}, {"/sys/fs/cgroup//memory.max", "1099511627776000\n"}});
+  CHECK(resolve_limit(with_limit(0), huge) == machine_total()); // never more than the machine has
+}
+
+TEST_CASE("the manager follows the sampled figure, refuses work at critical, and runs level actions once") {
+  test::log_capture log;
+  auto rss = std::make_shared<std::atomic<uint64_t>>(10 * mib);
+  auto m = memory_manager::make(with_limit(100), [rss] { return rss->load(); });
+  REQUIRE(m);
+  auto& mm = **m;
+  std::vector<std::string> ran;
+  mm.on_level(pressure::high, [&] { ran.push_back("sweep"); });
+  mm.on_level(pressure::critical, [&] { ran.push_back("dismiss"); });
+  mm.subscribe([](pressure, pressure, double) { throw std::runtime_error("subscriber bug"); });
+  CHECK(mm.sample() == pressure::normal);
+  CHECK_FALSE(mm.check());
+  *rss = 96 * mib;
+  CHECK(mm.sample() == pressure::critical);
+  CHECK(ran == std::vector<std::string>{"sweep", "dismiss"}); // rising through high into critical
+  auto refused = mm.check();
+  REQUIRE(refused);
+  CHECK(supervision::describe(refused).find("memory_pressure: level critical") == 0);
+  mm.sample(); // no transition: nothing logged, nothing run
+  *rss = 85 * mib;
+  CHECK(mm.sample() == pressure::high);
+  CHECK_FALSE(mm.check());
+  CHECK(ran.size() == 2); // falling runs nothing
+  *rss = 96 * mib;
+  mm.sample();
+  CHECK(ran == std::vector<std::string>{"sweep", "dismiss", "dismiss"});
+  auto lines = log.of_kind("memory_level_changed");
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0] == "memory_level_changed from=normal to=critical usage_percent=96.0 limit_mb=100");
+}
+
+TEST_CASE("settings are validated") {
+  auto c = with_limit(100);
+  c.high_percent = 60; // below elevated
+  auto m = memory_manager::make(c, [] { return uint64_t{0}; });
+  REQUIRE_FALSE(m);
+  CHECK(supervision::describe(m.error()).find("0 < elevated < high < critical <= 100") != std::string::npos);
+  c = with_limit(100);
+  c.sample_interval = 0ms;
+  CHECK_FALSE(memory_manager::make(c, [] { return uint64_t{0}; }));
+  CHECK(resident_bytes() > 0); // the real sampler reads /proc/self/statm
+}
+
+TEST_CASE("the supervised manager samples when it starts and then on its timer") {
+  test::deterministic fx;
+  auto rss = std::make_shared<std::atomic<uint64_t>>(90 * mib);
+  auto config = with_limit(100);
+  config.sample_interval = 500ms;
+  supervision::supervisor_config root;
+  root.children = {memory_child(config, [rss] { return rss->load(); })};
+  auto sup = supervision::start_supervisor(fx.sys, root);
+  REQUIRE(sup);
+  fx.run();
+  auto m = find_memory_manager(fx.sys);
+  REQUIRE(m);
+  CHECK((*m)->level() == pressure::high);
+  *rss = 10 * mib;
+  fx.advance(499ms);
+  CHECK((*m)->level() == pressure::high);
+  fx.advance(1ms);
+  CHECK((*m)->level() == pressure::normal);
+  fx.stop(*sup);
+  CHECK_FALSE(find_memory_manager(fx.sys));
+}
+
+}
