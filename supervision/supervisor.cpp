@@ -10,6 +10,7 @@
 #include <caf/send.hpp>
 #include <caf/response_promise.hpp>
 
+#include "actors/perf/registry.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/exceptions.hpp"
 #include "supervision/registry.hpp"
@@ -67,6 +68,7 @@ public:
       flags_(config.flags),
       origin_{config.name, to_string(config.flags.strategy)},
       intensity_(config.flags.intensity, config.flags.period),
+      restarts_metric_(perf::metrics().counter_of("supervisor." + config.name + ".restarts")),
       rng_(std::random_device{}()) {
     keep_exception_text(this);
     // Children are monitored, not linked: CAF drops a link when it delivers an
@@ -387,6 +389,7 @@ private:
     }
     ++c.restarts;
     ++total_restarts_;
+    restarts_metric_.add();
     c.restarting = true;
     auto key = c.key;
     auto delay = c.backoff ? c.backoff->next_delay(std::uniform_real_distribution<double>{}(rng_))
@@ -621,6 +624,7 @@ private:
   bool shutting_down_ = false;
   caf::error failed_start_;
   std::size_t total_restarts_ = 0;
+  perf::counter& restarts_metric_; ///< "supervisor.NAME.restarts" in perf::metrics()
   std::minstd_rand rng_;
 };
 

@@ -5,6 +5,7 @@
 #include <caf/send.hpp>
 
 #include "actors/named_table.hpp"
+#include "actors/perf/registry.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/reports.hpp"
 
@@ -44,7 +45,13 @@ caf::behavior breaker_owner(caf::event_based_actor* self, std::shared_ptr<circui
     if (auto owner = caf::actor_cast<caf::actor>(me))
       caf::anon_send(owner, tick_atom::value);
   });
-  self->attach_functor([sys = &self->system(), name, owned, listener] {
+  auto gauges = std::make_shared<perf::gauge_set>();
+  gauges->add("breaker." + name + ".state", [owned] { return static_cast<double>(owned->state()); });
+  gauges->add("breaker." + name + ".failure_rate", [owned] { return owned->totals().failure_rate(); });
+  gauges->add("breaker." + name + ".slow_rate", [owned] { return owned->totals().slow_rate(); });
+  gauges->add("breaker." + name + ".not_permitted", [owned] { return static_cast<double>(owned->not_permitted_calls()); });
+  self->attach_functor([sys = &self->system(), name, owned, listener, gauges] {
+    gauges->clear();
     owned->unsubscribe(listener);
     breakers().erase(*sys, name, owned.get());
   });

@@ -8,6 +8,7 @@
 #include <caf/event_based_actor.hpp>
 
 #include "actors/named_table.hpp"
+#include "actors/perf/registry.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/reports.hpp"
 
@@ -114,7 +115,13 @@ std::optional<uint64_t> cgroup_limit(const file_reader& read) {
 
 caf::behavior memory_owner(caf::event_based_actor* self, std::shared_ptr<memory_manager> owned) {
   managers().put(self->system(), "memory", owned);
-  self->attach_functor([sys = &self->system(), object = owned.get()] { managers().erase(*sys, "memory", object); });
+  auto gauges = std::make_shared<perf::gauge_set>();
+  gauges->add("memory.usage_percent", [owned] { return owned->usage_percent(); });
+  gauges->add("memory.level", [owned] { return static_cast<double>(owned->level()); });
+  self->attach_functor([sys = &self->system(), object = owned.get(), gauges] {
+    gauges->clear();
+    managers().erase(*sys, "memory", object);
+  });
   owned->sample();
   auto interval = owned->config().sample_interval;
   self->delayed_send(self, interval, sample_atom::value);

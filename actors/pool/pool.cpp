@@ -1,6 +1,7 @@
 #include "actors/pool/pool.hpp"
 
 #include "actors/named_table.hpp"
+#include "actors/perf/registry.hpp"
 #include "actors/spin_lock.hpp"
 
 #include <atomic>
@@ -164,6 +165,13 @@ public:
     supervision::keep_exception_text(this);
     core_->owner = caf::actor_cast<caf::actor>(this);
     pools().put(system(), config_.name, core_);
+    for (auto [field, read] : std::initializer_list<std::pair<const char*, std::size_t pool_status::*>>{
+           {"idle", &pool_status::idle}, {"busy", &pool_status::busy}, {"overflow", &pool_status::overflow},
+           {"waiting", &pool_status::waiting}})
+      gauges_.add("pool." + config_.name + "." + field, [core = core_, read = read] {
+        std::lock_guard<pool_core::lock_type> guard{core->mtx};
+        return static_cast<double>(core->book.status().*read);
+      });
     set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
     attach_functor([this] { on_end(); });
     for (std::size_t i = 0; i < config_.size; ++i) {
@@ -384,6 +392,7 @@ private:
   }
 
   void on_end() {
+    gauges_.clear();
     auto gone = make_error(pool_errc::closed, "pool '" + config_.name + "' has ended");
     {
       std::lock_guard<pool_core::lock_type> guard{core_->mtx};
@@ -417,6 +426,7 @@ private:
   std::size_t started_ = 0;
   std::size_t restarts_ = 0;
   std::minstd_rand rng_;
+  perf::gauge_set gauges_; ///< "pool.NAME.idle|busy|overflow|waiting" in perf::metrics()
 };
 
 } // namespace

@@ -3,6 +3,7 @@
 #include <caf/event_based_actor.hpp>
 
 #include "actors/named_table.hpp"
+#include "actors/perf/registry.hpp"
 #include "supervision/errors.hpp"
 
 namespace otpp::rate_limit {
@@ -18,8 +19,16 @@ named_table<limiter>& limiters() {
 
 caf::behavior limiter_owner(caf::event_based_actor* self, std::shared_ptr<limiter> owned,
                             std::chrono::milliseconds interval) {
-  limiters().put(self->system(), owned->config().name, owned);
-  self->attach_functor([sys = &self->system(), name = owned->config().name, object = owned.get()] {
+  auto name = owned->config().name;
+  limiters().put(self->system(), name, owned);
+  auto gauges = std::make_shared<perf::gauge_set>();
+  gauges->add("limiter." + name + ".keys", [owned] {
+    auto n = owned->size();
+    return n ? static_cast<double>(*n) : -1.0; // -1: the backend did not answer
+  });
+  gauges->add("limiter." + name + ".degraded_hits", [owned] { return static_cast<double>(owned->degraded_hits()); });
+  self->attach_functor([sys = &self->system(), name, object = owned.get(), gauges] {
+    gauges->clear();
     limiters().erase(*sys, name, object);
   });
   self->delayed_send(self, interval, sweep_atom::value);
