@@ -105,6 +105,9 @@ public:
     return bucket_math::to_tokens(s.tokens);
   }
 
+  /// Gives back `tokens` taken by an allowed hit whose call never ran.
+  double refund(state& s, millis now, uint64_t tokens) const { return inc(s, now, tokens); }
+
   /// When the bucket is full again (a sweep may then drop the key).
   millis expires_at(const state& s) const {
     if (s.last == std::numeric_limits<millis>::min() || s.tokens >= cap_ || rate_ <= 0)
@@ -172,6 +175,16 @@ public:
   double inc(state& s, millis now, uint64_t amount) const {
     now = clamp_time(s.latest_seen, now);
     s.level = std::min(cap_, level(s, now) + bucket_math::tokens(amount));
+    s.last = now;
+    return bucket_math::to_tokens(s.level);
+  }
+
+  /// Takes `amount` out of the level again (an allowed hit whose call never ran).
+  double refund(state& s, millis now, uint64_t amount) const {
+    now = clamp_time(s.latest_seen, now);
+    auto current = level(s, now);
+    auto back = bucket_math::tokens(amount);
+    s.level = current > back ? current - back : 0;
     s.last = now;
     return bucket_math::to_tokens(s.level);
   }

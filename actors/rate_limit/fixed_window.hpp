@@ -54,6 +54,14 @@ public:
     s.count = count;
   }
 
+  /// Takes back `cost` of an allowed hit whose call never ran, while its window lasts.
+  uint64_t refund(state& s, millis now, uint64_t cost) const {
+    now = clamp_time(s.latest_seen, now);
+    if (window_of(now) == s.window)
+      s.count = s.count > cost ? s.count - cost : 0;
+    return get(s, now);
+  }
+
   uint64_t inc(state& s, millis now, uint64_t by) const {
     now = clamp_time(s.latest_seen, now);
     roll(s, now);

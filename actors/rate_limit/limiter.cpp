@@ -80,6 +80,13 @@ public:
     });
   }
 
+  caf::expected<double> refund(const std::string& key, uint64_t cost) override {
+    auto now = now_();
+    return store_.update(key, [&](const Algorithm& a, typename Algorithm::state& s) {
+      return static_cast<double>(a.refund(s, now, cost));
+    });
+  }
+
   caf::expected<millis> expires_at(const std::string& key) override {
     auto now = now_();
     return store_.peek(key, [&](const Algorithm& a, typename Algorithm::state* s) {

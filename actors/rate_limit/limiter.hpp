@@ -96,6 +96,12 @@ public:
   /// Adds to the count, weight, tokens or level without a decision; returns the new value.
   virtual caf::expected<double> inc(const std::string& key, uint64_t by) = 0;
 
+  /// Takes back `cost` of an allowed hit whose call never ran (a later
+  /// guard refused it): the fixed window's count while the window lasts, the
+  /// sliding window's newest unexpired weight, the token bucket's tokens, the
+  /// leaky bucket's level. Returns the new value, as `get`.
+  virtual caf::expected<double> refund(const std::string& key, uint64_t cost) = 0;
+
   /// When `key` stops mattering: its window ends, its hits expire, its bucket
   /// is full or drained; never before now (now: it no longer matters).
   virtual caf::expected<millis> expires_at(const std::string& key) = 0;

@@ -90,6 +90,8 @@ public:
 
   caf::expected<double> inc(const std::string& key, uint64_t by) override { return amount("inc", key, by); }
 
+  caf::expected<double> refund(const std::string& key, uint64_t cost) override { return amount("refund", key, cost); }
+
   caf::expected<millis> expires_at(const std::string& key) override {
     auto r = integer("expires", key, 0);
     if (!r)

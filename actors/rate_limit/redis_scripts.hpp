@@ -4,7 +4,7 @@
 // operation atomically on the server. Internal to redis_limiter.cpp.
 //
 // KEYS[1]: the key's state hash; KEYS[2]: the sliding window's log.
-// ARGV: op ("hit", "get", "set", "inc", "expires"), now in ms ("": Redis
+// ARGV: op ("hit", "get", "set", "inc", "refund", "expires"), now in ms ("": Redis
 // TIME), amount (cost or value), then the algorithm's parameters.
 // "hit" returns {allowed, count, retry_after_ms, never}; the others one integer
 // (buckets: in units, 1/unit token). Numbers are Lua doubles: every value is
@@ -53,6 +53,12 @@ if op == 'get' then return count end
 if op == 'expires' then
   if st[1] then return math.max((tonumber(st[1]) + 1) * scale, now) end
   return now
+end
+if op == 'refund' then
+  if tonumber(st[1]) ~= w then return 0 end
+  count = math.max(count - amount, 0)
+  redis.call('HSET', H, 'c', n(count), 's', n(now))
+  return count
 end
 if op == 'set' then count = math.min(amount, 2^53) else count = math.min(count + amount, 2^53) end
 local ends = (w + 1) * scale
@@ -129,6 +135,23 @@ if op == 'set' then
   store()
   return weight()
 end
+if op == 'refund' then -- newest first
+  while amount > 0 do
+    local l = redis.call('ZRANGE', Z, -2, -1, 'WITHSCORES')
+    if #l == 0 then break end
+    local running = tonumber(l[#l])
+    local before = base
+    if #l == 4 then before = tonumber(l[2]) end
+    local take = math.min(amount, running - before)
+    redis.call('ZREM', Z, l[#l - 1])
+    if running - take > before then
+      redis.call('ZADD', Z, n(running - take), n(running - take) .. ':' .. n(time_of(l[#l - 1])))
+    end
+    amount = amount - take
+  end
+  store()
+  return weight()
+end
 if op == 'inc' then
   record(math.min(amount, 2^53 - weight()))
   store()
@@ -186,7 +209,7 @@ local function keep(t)
   return t
 end
 if op == 'set' then return keep(math.min(cap, amount * unit)) end
-if op == 'inc' then return keep(math.min(cap, tokens + amount * unit)) end
+if op == 'inc' or op == 'refund' then return keep(math.min(cap, tokens + amount * unit)) end
 if amount > capacity then return {0, 0, 0, 1} end
 local need = amount * unit
 if tokens >= need then
@@ -217,6 +240,7 @@ local function keep(v)
 end
 if op == 'set' then return keep(math.min(cap, amount * unit)) end
 if op == 'inc' then return keep(math.min(cap, level + amount * unit)) end
+if op == 'refund' then return keep(math.max(0, level - amount * unit)) end
 if amount > capacity then return {0, 0, 0, 1} end
 local add = amount * unit
 if level + add <= cap then

@@ -31,6 +31,11 @@ public:
     auto begin() const { return items_.begin() + static_cast<std::ptrdiff_t>(head_); }
     auto end() const { return items_.end(); }
     void push_back(const entry& e) { items_.push_back(e); }
+    void pop_back() {
+      items_.pop_back();
+      if (empty())
+        clear();
+    }
     void pop_front() {
       if (++head_ == items_.size()) {
         clear();
@@ -96,6 +101,23 @@ public:
     s.log.clear();
     if (weight > 0)
       record(s, now, weight);
+  }
+
+  /// Takes back `cost` of allowed hits whose calls never ran, newest first
+  /// (only what has not expired yet); returns the new weight.
+  uint64_t refund(state& s, millis now, uint64_t cost) const {
+    now = clamp_time(s.latest_seen, now);
+    expire(s, now);
+    while (cost > 0 && !s.log.empty()) {
+      auto& newest = s.log.back();
+      auto take = std::min(cost, newest.cost);
+      newest.cost -= take;
+      newest.running -= take;
+      cost -= take;
+      if (newest.cost == 0)
+        s.log.pop_back();
+    }
+    return weight(s);
   }
 
   /// Records `weight` at `now` without checking the limit; returns the new weight.

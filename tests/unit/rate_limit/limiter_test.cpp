@@ -77,6 +77,30 @@ TEST_CASE("get, set, inc, expires_at and reset work per key") {
   CHECK(fw->expires_at("k") == 1000);
 }
 
+TEST_CASE("a refund takes back an allowed hit whose call never ran") {
+  fake_clock clock;
+  auto fw = make(windowed(algorithm::fixed_window, 1000, 2), clock);
+  auto sw = make(windowed(algorithm::sliding_window, 1000, 2), clock);
+  auto tb = make(bucket(algorithm::token_bucket, 2, 0.0), clock);
+  auto lb = make(bucket(algorithm::leaky_bucket, 2, 0.0), clock);
+  for (auto& l : {fw, sw, tb, lb}) {
+    CAPTURE(to_string(l->config().algorithm));
+    CHECK(l->hit("k", 2)->allowed); // full
+    CHECK(l->refund("k", 1));
+    CHECK(l->hit("k")->allowed); // the refunded unit is usable again
+    CHECK_FALSE(l->hit("k")->allowed);
+  }
+  CHECK(*fw->refund("k", 10) == 0.0); // never below zero
+  CHECK(*sw->refund("k", 10) == 0.0);
+  CHECK(*tb->refund("k", 10) == 2.0); // never above the capacity
+  CHECK(*lb->refund("k", 10) == 0.0);
+  CHECK(fw->hit("k", 2)->allowed);
+  clock.now->store(1000); // the window ended: nothing to take back
+  CHECK(*fw->refund("k", 2) == 0.0);
+  CHECK(fw->hit("k", 2)->allowed);
+  CHECK_FALSE(fw->hit("k")->allowed);
+}
+
 TEST_CASE("a sweep drops only keys that no longer change a decision") {
   fake_clock clock;
   auto fw = make(windowed(algorithm::fixed_window, 1000, 1), clock);
