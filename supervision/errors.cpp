@@ -71,7 +71,7 @@ std::string context_text(const caf::error& reason) {
   const auto& ctx = reason.context();
   if (ctx.empty())
     return {};
-  if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+  if (ctx.match_element<std::string>(0)) // a text, maybe followed by data for programs
     return ctx.get_as<std::string>(0);
   return caf::to_string(ctx);
 }

@@ -35,7 +35,6 @@ void log_transition(const std::string& name, const breaker_event& e) {
 caf::behavior breaker_owner(caf::event_based_actor* self, std::shared_ptr<circuit_breaker> owned,
                             circuit_breaker::clock now) {
   auto name = owned->config().name;
-  breakers().put(self->system(), name, owned);
   // State changes wake the actor (from whichever thread caused them), which
   // then runs the breaker's timers; the listener holds the actor weakly.
   auto listener = owned->subscribe([me = caf::actor_addr{self->address()}, name](const breaker_event& e) {
@@ -64,7 +63,6 @@ caf::behavior breaker_owner(caf::event_based_actor* self, std::shared_ptr<circui
 }
 
 caf::behavior fuse_owner(caf::event_based_actor* self, std::shared_ptr<fuse> owned) {
-  fuses().put(self->system(), owned->config().name, owned);
   self->attach_functor([sys = &self->system(), name = owned->config().name, object = owned.get()] {
     fuses().erase(*sys, name, object);
   });
@@ -83,6 +81,7 @@ supervision::child_spec breaker_child(breaker_config config, circuit_breaker::cl
     auto created = circuit_breaker::make(config, now);
     if (!created)
       return created.error();
+    breakers().put(ctx.system(), config.name, *created); // findable once the start returns
     return ctx.spawn(breaker_owner, *created, now);
   };
   return spec;
@@ -102,6 +101,7 @@ supervision::child_spec fuse_child(fuse_config config, fuse::clock now) {
     auto created = fuse::make(config, now);
     if (!created)
       return created.error();
+    fuses().put(ctx.system(), config.name, *created);
     return ctx.spawn(fuse_owner, *created);
   };
   return spec;

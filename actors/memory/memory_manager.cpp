@@ -114,7 +114,6 @@ std::optional<uint64_t> cgroup_limit(const file_reader& read) {
 }
 
 caf::behavior memory_owner(caf::event_based_actor* self, std::shared_ptr<memory_manager> owned) {
-  managers().put(self->system(), "memory", owned);
   auto gauges = std::make_shared<perf::gauge_set>();
   gauges->add("memory.usage_percent", [owned] { return owned->usage_percent(); });
   gauges->add("memory.level", [owned] { return static_cast<double>(owned->level()); });
@@ -122,7 +121,6 @@ caf::behavior memory_owner(caf::event_based_actor* self, std::shared_ptr<memory_
     gauges->clear();
     managers().erase(*sys, "memory", object);
   });
-  owned->sample();
   auto interval = owned->config().sample_interval;
   self->delayed_send(self, interval, sample_atom::value);
   return {
@@ -244,6 +242,8 @@ supervision::child_spec memory_child(memory_config config, memory_manager::sampl
     auto created = memory_manager::make(config, sample);
     if (!created)
       return created.error();
+    (*created)->sample();
+    managers().put(ctx.system(), "memory", *created); // findable, with a level, once the start returns
     return ctx.spawn(memory_owner, *created);
   };
   return spec;

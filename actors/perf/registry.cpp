@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <unordered_map>
 
 namespace otpp::perf {
 
@@ -90,19 +91,29 @@ std::string snapshot::to_json() const {
 }
 
 histogram& registry::histogram_of(const std::string& name) {
+  // Entries live as long as the registry: each thread remembers the ones it
+  // used and takes the shared lock only the first time.
+  thread_local std::unordered_map<const registry*, std::unordered_map<std::string, histogram*>> seen;
+  auto& mine = seen[this];
+  if (auto i = mine.find(name); i != mine.end())
+    return *i->second;
   std::lock_guard<std::mutex> guard{mutex_};
   auto& h = histograms_[name];
   if (!h)
     h = std::make_unique<histogram>();
-  return *h;
+  return *(mine[name] = h.get());
 }
 
 counter& registry::counter_of(const std::string& name) {
+  thread_local std::unordered_map<const registry*, std::unordered_map<std::string, counter*>> seen;
+  auto& mine = seen[this];
+  if (auto i = mine.find(name); i != mine.end())
+    return *i->second;
   std::lock_guard<std::mutex> guard{mutex_};
   auto& c = counters_[name];
   if (!c)
     c = std::make_unique<counter>();
-  return *c;
+  return *(mine[name] = c.get());
 }
 
 uint64_t registry::add_gauge(const std::string& name, std::function<double()> read) {

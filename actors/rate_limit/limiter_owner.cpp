@@ -20,7 +20,6 @@ named_table<limiter>& limiters() {
 caf::behavior limiter_owner(caf::event_based_actor* self, std::shared_ptr<limiter> owned,
                             std::chrono::milliseconds interval) {
   auto name = owned->config().name;
-  limiters().put(self->system(), name, owned);
   auto gauges = std::make_shared<perf::gauge_set>();
   gauges->add("limiter." + name + ".keys", [owned] {
     auto n = owned->size();
@@ -57,6 +56,8 @@ supervision::child_spec owner_child(const std::string& name, factory create, std
     auto created = create();
     if (!created)
       return created.error();
+    // Findable once the start returns, before the actor first runs.
+    limiters().put(ctx.system(), name, *created);
     return ctx.spawn(limiter_owner, *created, cleanup_interval);
   };
   return spec;

@@ -1,0 +1,147 @@
+#include "actors/guards/protected_operation.hpp"
+
+#include <limits>
+
+#include "actors/breaker/breaker_owner.hpp"
+#include "actors/memory/memory_manager.hpp"
+#include "actors/rate_limit/limiter_owner.hpp"
+#include "supervision/errors.hpp"
+
+namespace otpp {
+
+std::string to_string(guard_errc code) {
+  switch (code) {
+    case guard_errc::memory_pressure: return "memory_pressure";
+    case guard_errc::rate_limited: return "rate_limited";
+    case guard_errc::pool_timeout: return "pool_timeout";
+    case guard_errc::pool_full: return "pool_full";
+    case guard_errc::circuit_open: return "circuit_open";
+    case guard_errc::missing: return "missing";
+  }
+  return "unknown_guard_errc";
+}
+
+namespace {
+
+const bool guard_errors_named = [] {
+  supervision::add_error_names(guard_errc_category,
+                               [](uint8_t code) { return to_string(static_cast<guard_errc>(code)); });
+  return true;
+}();
+
+caf::error refusal(guard_errc code, std::string text) {
+  return supervision::make_categorized_error(guard_errc_category, static_cast<uint8_t>(code), std::move(text));
+}
+
+} // namespace
+
+std::optional<guard_errc> refused_by(const caf::error& err) {
+  if (err.category() != guard_errc_category)
+    return std::nullopt;
+  return static_cast<guard_errc>(err.code());
+}
+
+std::optional<int64_t> retry_after_ms(const caf::error& err) {
+  if (refused_by(err) != guard_errc::rate_limited || err.context().size() != 2
+      || !err.context().match_element<int64_t>(1))
+    return std::nullopt;
+  return err.context().get_as<int64_t>(1);
+}
+
+namespace detail {
+
+admission::~admission() {
+  if (refund_ && limiter)
+    limiter->refund(key, static_cast<uint64_t>(cost));
+  if (breaker && permit)
+    breaker->on_ignored(*permit);
+}
+
+const caf::actor& admission::worker() const {
+  static const caf::actor none;
+  return lease ? lease->worker() : none;
+}
+
+void admission::finish(const caf::error* failure, const protection& p, std::chrono::nanoseconds took) {
+  bool ignored = failure && p.ignore && p.ignore(*failure);
+  if (breaker && permit) {
+    if (!failure)
+      breaker->on_success(*permit, took);
+    else if (ignored)
+      breaker->on_ignored(*permit);
+    else
+      breaker->on_error(*permit, took);
+    permit.reset();
+  }
+  if (lease)
+    lease->release();
+  latency->record(took.count());
+  (failure && !ignored ? failed : ok)->add();
+}
+
+caf::expected<admission> admit(caf::actor_system& sys, const protection& p) {
+  auto& metrics = perf::metrics();
+  auto name = "protected." + p.ns + "." + p.service;
+  admission a;
+  a.latency = &metrics.histogram_of(name);
+  a.ok = &metrics.counter_of(name + ".ok");
+  a.failed = &metrics.counter_of(name + ".failed");
+  auto refused = [&](guard_errc code, std::string text) -> caf::expected<admission> {
+    metrics.counter_of(name + ".refused." + to_string(code)).add();
+    return refusal(code, std::move(text));
+  };
+  if (auto m = memory::find_memory_manager(sys)) {
+    if (auto err = (*m)->check())
+      return refused(guard_errc::memory_pressure, supervision::describe(err));
+  }
+  if (!p.limiter.empty()) {
+    auto l = rate_limit::find_limiter(sys, p.limiter);
+    if (!l)
+      return refused(guard_errc::missing, "limiter '" + p.limiter + "' is not running");
+    auto d = (*l)->hit(p.key, p.cost);
+    if (!d)
+      return d.error(); // a negative cost
+    if (!d->allowed) {
+      metrics.counter_of(name + ".refused.rate_limited").add();
+      auto retry = d->never ? std::numeric_limits<int64_t>::max() : d->retry_after_ms;
+      return caf::error{static_cast<uint8_t>(guard_errc::rate_limited), guard_errc_category,
+                        caf::make_message("limiter '" + p.limiter + "', key '" + p.key + "': "
+                                            + (d->never ? std::string{"the cost never fits"}
+                                                        : "retry after " + std::to_string(retry) + " ms"),
+                                          retry)};
+    }
+    a.limiter = *l;
+    a.key = p.key;
+    a.cost = p.cost;
+    a.refund_ = true; // until the operation runs
+  }
+  if (!p.pool.empty()) {
+    auto pool = pool::find_pool(sys, p.pool);
+    if (!pool)
+      return refused(guard_errc::missing, "pool '" + p.pool + "' is not running");
+    auto held = pool->checkout(p.block, p.checkout_timeout);
+    if (!held) {
+      auto full = held.error().category() == pool::pool_errc_category
+                  && held.error().code() == static_cast<uint8_t>(pool::pool_errc::full);
+      return refused(full ? guard_errc::pool_full : guard_errc::pool_timeout,
+                     "pool '" + p.pool + "': " + supervision::describe(held.error()));
+    }
+    a.lease.emplace(std::move(*held));
+  }
+  if (!p.breaker.empty()) {
+    auto b = breaker::find_breaker(sys, p.breaker);
+    if (!b)
+      return refused(guard_errc::missing, "breaker '" + p.breaker + "' is not running");
+    auto permit = (*b)->try_acquire();
+    if (!permit)
+      return refused(guard_errc::circuit_open, "service '" + p.service + "' (breaker '" + p.breaker + "' is "
+                                                 + to_string((*b)->state()) + ")");
+    a.breaker = *b;
+    a.permit = permit;
+  }
+  return a;
+}
+
+} // namespace detail
+
+} // namespace otpp

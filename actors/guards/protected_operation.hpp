@@ -1,0 +1,145 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "actors/breaker/circuit_breaker.hpp"
+#include "actors/perf/registry.hpp"
+#include "actors/pool/pool.hpp"
+#include "actors/rate_limit/limiter.hpp"
+#include "actors/wall_clock.hpp"
+
+namespace otpp {
+
+/// Which guard refused a protected operation (category `guard_errc_category`).
+enum class guard_errc : uint8_t {
+  memory_pressure = 1, ///< the memory manager refuses new work; the text names the level
+  rate_limited,        ///< the limiter denied the hit; see `retry_after_ms`
+  pool_timeout,        ///< no worker came within the checkout timeout
+  pool_full,           ///< no idle worker and no room for one (a non-blocking checkout)
+  circuit_open,        ///< the service's breaker rejected the call
+  missing,             ///< a named limiter, pool or breaker is not running
+};
+
+constexpr caf::atom_value guard_errc_category = caf::atom("otpp_guard");
+
+std::string to_string(guard_errc code);
+
+/// The guard that refused, if `err` is such a refusal.
+std::optional<guard_errc> refused_by(const caf::error& err);
+
+/// A `rate_limited` refusal's retry-after in milliseconds (INT64_MAX: the cost never fits).
+std::optional<int64_t> retry_after_ms(const caf::error& err);
+
+/// What guards one operation. Empty names skip that guard; the memory
+/// check applies whenever a memory manager runs.
+struct protection {
+  std::string ns;      ///< namespace of the metrics: "protected.<ns>.<service>"
+  std::string service; ///< the protected service, named in errors and metrics
+  std::string limiter; ///< a running limiter's name
+  std::string key;     ///< the rate-limit key
+  int64_t cost = 1;
+  std::string pool; ///< a running pool's name: the operation receives a checked-out worker
+  bool block = true; ///< wait for a worker, else `pool_full` at once
+  std::chrono::milliseconds checkout_timeout{5000};
+  std::string breaker; ///< a running circuit breaker's name
+  /// Errors of the operation that the breaker does not count (Resilience4j's ignored exceptions).
+  std::function<bool(const caf::error&)> ignore;
+};
+
+namespace detail {
+
+/// The guards one call passed, holding what it took: the limiter's cost
+/// (refunded unless the operation ran), the worker (checked in) and the
+/// breaker's permit (returned as ignored unless an outcome was recorded).
+class admission {
+public:
+  admission() = default;
+  admission(admission&&) = default;
+  admission& operator=(admission&&) = delete;
+  ~admission();
+
+  const caf::actor& worker() const;
+
+  /// The operation is about to run: its cost is spent.
+  void running() { refund_ = false; }
+
+  /// Records the operation's outcome and releases everything.
+  void finish(const caf::error* failure, const protection& p, std::chrono::nanoseconds took);
+
+  std::shared_ptr<rate_limit::limiter> limiter;
+  std::string key;
+  int64_t cost = 0;
+  bool refund_ = false;
+  std::optional<pool::lease> lease;
+  std::shared_ptr<breaker::circuit_breaker> breaker;
+  std::optional<breaker::permit> permit;
+  perf::histogram* latency = nullptr;
+  perf::counter* ok = nullptr;
+  perf::counter* failed = nullptr;
+};
+
+/// Runs the guards in order: memory, rate limit, pool, breaker. On a
+/// refusal, whatever an earlier guard took is given back.
+caf::expected<admission> admit(caf::actor_system& sys, const protection& p);
+
+template <class T>
+struct unwrap {
+  using type = T;
+};
+template <class T>
+struct unwrap<caf::expected<T>> {
+  using type = T;
+};
+
+} // namespace detail
+
+/// One call through every guard, from a plain thread (blocking): the memory
+/// check, the rate limit, a pooled worker, the service's circuit breaker,
+/// then `op` (`op(worker)` when a pool is given, else `op()`), whose outcome
+/// and latency are recorded. Returns `op`'s value (or its error), or the
+/// refusal (`guard_errc`). Nothing stays held afterwards: the worker is
+/// checked in, the breaker's permit returned, and a rate-limit cost refunded
+/// when a later guard refused. An exception from `op` counts as a failure
+/// and propagates unchanged.
+template <class F>
+auto protected_operation(caf::actor_system& sys, const protection& p, F&& op) {
+  auto call = [&](detail::admission& a) -> decltype(auto) {
+    if constexpr (std::is_invocable_v<F, const caf::actor&>)
+      return std::forward<F>(op)(a.worker());
+    else
+      return std::forward<F>(op)();
+  };
+  using raw = std::decay_t<decltype(call(std::declval<detail::admission&>()))>;
+  using value = typename detail::unwrap<raw>::type;
+  using result = caf::expected<value>;
+  auto admitted = detail::admit(sys, p);
+  if (!admitted)
+    return result{admitted.error()};
+  auto& a = *admitted;
+  a.running();
+  auto start = steady_ns();
+  auto took = [&] { return std::chrono::nanoseconds(steady_ns() - start); };
+  try {
+    result r = call(a);
+    a.finish(r ? nullptr : &r.error(), p, took());
+    return r;
+  } catch (...) {
+    caf::error thrown = caf::make_error(caf::sec::runtime_error);
+    a.finish(&thrown, p, took());
+    throw;
+  }
+}
+
+} // namespace otpp
