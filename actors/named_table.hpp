@@ -1,11 +1,15 @@
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
 
+#include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
 
 namespace otpp {
@@ -20,6 +24,16 @@ public:
   void put(caf::actor_system& sys, const std::string& name, const std::shared_ptr<T>& object) {
     std::lock_guard<std::mutex> guard{mtx_};
     entries_[{&sys, name}] = object;
+    generation_.fetch_add(1, std::memory_order_release);
+  }
+
+  /// Puts `object` under `name` and erases it when `owner` ends (at once if
+  /// it already has), so that the name never outlives its owner.
+  void put_while(caf::actor_system& sys, const std::string& name, const std::shared_ptr<T>& object,
+                 const caf::actor& owner) {
+    put(sys, name, object);
+    caf::actor_cast<caf::abstract_actor*>(owner)->attach_functor(
+      [this, sys = &sys, name, raw = object.get()] { erase(*sys, name, raw); });
   }
 
   /// Erases `name` if it still maps to `object` (or to nothing alive): a
@@ -30,8 +44,10 @@ public:
     if (i == entries_.end())
       return;
     auto current = i->second.lock();
-    if (!current || current.get() == object)
+    if (!current || current.get() == object) {
       entries_.erase(i);
+      generation_.fetch_add(1, std::memory_order_release);
+    }
   }
 
   /// The live object named `name`, or null.
@@ -41,7 +57,26 @@ public:
     return i == entries_.end() ? nullptr : i->second.lock();
   }
 
+  /// As `find`, for hot paths: each thread remembers its answers until the
+  /// table changes, so a lookup takes no lock. The remembered objects stay
+  /// alive until the thread looks up a changed table again.
+  std::shared_ptr<T> find_fast(caf::actor_system& sys, const std::string& name) {
+    struct remembered {
+      uint64_t generation;
+      std::shared_ptr<T> object;
+    };
+    thread_local std::map<std::pair<const named_table*, std::pair<caf::actor_system*, std::string>>, remembered> seen;
+    auto now = generation_.load(std::memory_order_acquire);
+    auto& r = seen[{this, {&sys, name}}];
+    if (r.generation != now || !r.object) {
+      r.object = find(sys, name);
+      r.generation = now;
+    }
+    return r.object;
+  }
+
 private:
+  std::atomic<uint64_t> generation_{1}; ///< changes with every put and erase
   std::mutex mtx_;
   std::map<std::pair<caf::actor_system*, std::string>, std::weak_ptr<T>> entries_;
 };

@@ -49,10 +49,9 @@ caf::behavior breaker_owner(caf::event_based_actor* self, std::shared_ptr<circui
   gauges->add("breaker." + name + ".failure_rate", [owned] { return owned->totals().failure_rate(); });
   gauges->add("breaker." + name + ".slow_rate", [owned] { return owned->totals().slow_rate(); });
   gauges->add("breaker." + name + ".not_permitted", [owned] { return static_cast<double>(owned->not_permitted_calls()); });
-  self->attach_functor([sys = &self->system(), name, owned, listener, gauges] {
+  self->attach_functor([owned, listener, gauges] {
     gauges->clear();
     owned->unsubscribe(listener);
-    breakers().erase(*sys, name, owned.get());
   });
   return {
     [self, owned, now](tick_atom) {
@@ -62,10 +61,7 @@ caf::behavior breaker_owner(caf::event_based_actor* self, std::shared_ptr<circui
   };
 }
 
-caf::behavior fuse_owner(caf::event_based_actor* self, std::shared_ptr<fuse> owned) {
-  self->attach_functor([sys = &self->system(), name = owned->config().name, object = owned.get()] {
-    fuses().erase(*sys, name, object);
-  });
+caf::behavior fuse_owner(caf::event_based_actor*, std::shared_ptr<fuse> owned) {
   return {
     [owned](caf::get_atom) { return owned->ask(); },
   };
@@ -81,14 +77,15 @@ supervision::child_spec breaker_child(breaker_config config, circuit_breaker::cl
     auto created = circuit_breaker::make(config, now);
     if (!created)
       return created.error();
-    breakers().put(ctx.system(), config.name, *created); // findable once the start returns
-    return ctx.spawn(breaker_owner, *created, now);
+    auto owner = ctx.spawn(breaker_owner, *created, now);
+    breakers().put_while(ctx.system(), config.name, *created, owner); // findable once the start returns
+    return owner;
   };
   return spec;
 }
 
 caf::expected<std::shared_ptr<circuit_breaker>> find_breaker(caf::actor_system& sys, const std::string& name) {
-  if (auto b = breakers().find(sys, name))
+  if (auto b = breakers().find_fast(sys, name))
     return b;
   return supervision::make_error(supervision::errc::not_found, "no running breaker '" + name + "'");
 }
@@ -101,14 +98,15 @@ supervision::child_spec fuse_child(fuse_config config, fuse::clock now) {
     auto created = fuse::make(config, now);
     if (!created)
       return created.error();
-    fuses().put(ctx.system(), config.name, *created);
-    return ctx.spawn(fuse_owner, *created);
+    auto owner = ctx.spawn(fuse_owner, *created);
+    fuses().put_while(ctx.system(), config.name, *created, owner);
+    return owner;
   };
   return spec;
 }
 
 caf::expected<std::shared_ptr<fuse>> find_fuse(caf::actor_system& sys, const std::string& name) {
-  if (auto f = fuses().find(sys, name))
+  if (auto f = fuses().find_fast(sys, name))
     return f;
   return supervision::make_error(supervision::errc::not_found, "no running fuse '" + name + "'");
 }

@@ -79,15 +79,44 @@ void admission::finish(const caf::error* failure, const protection& p, std::chro
   (failure && !ignored ? failed : ok)->add();
 }
 
-caf::expected<admission> admit(caf::actor_system& sys, const protection& p) {
-  auto& metrics = perf::metrics();
+namespace {
+
+// The metrics of one protected service, looked up once per thread.
+struct service_metrics {
+  std::string ns;
+  std::string service;
+  std::string name; ///< protected.NS.SERVICE
+  perf::histogram* latency;
+  perf::counter* ok;
+  perf::counter* failed;
+};
+
+const service_metrics& metrics_of(const protection& p) {
+  thread_local std::vector<std::unique_ptr<service_metrics>> seen;
+  for (auto& m : seen)
+    if (m->ns == p.ns && m->service == p.service)
+      return *m;
+  auto& registry = perf::metrics();
   auto name = "protected." + p.ns + "." + p.service;
+  seen.push_back(std::make_unique<service_metrics>(service_metrics{
+    p.ns, p.service, name, &registry.histogram_of(name), &registry.counter_of(name + ".ok"),
+    &registry.counter_of(name + ".failed")}));
+  return *seen.back();
+}
+
+} // namespace
+
+caf::expected<admission> admit(caf::actor_system& sys, const protection& p) {
+  auto& metrics = metrics_of(p);
   admission a;
-  a.latency = &metrics.histogram_of(name);
-  a.ok = &metrics.counter_of(name + ".ok");
-  a.failed = &metrics.counter_of(name + ".failed");
+  a.latency = metrics.latency;
+  a.ok = metrics.ok;
+  a.failed = metrics.failed;
+  auto count_refusal = [&](guard_errc code) {
+    perf::metrics().counter_of(metrics.name + ".refused." + to_string(code)).add();
+  };
   auto refused = [&](guard_errc code, std::string text) -> caf::expected<admission> {
-    metrics.counter_of(name + ".refused." + to_string(code)).add();
+    count_refusal(code);
     return refusal(code, std::move(text));
   };
   if (auto m = memory::find_memory_manager(sys)) {
@@ -102,7 +131,7 @@ caf::expected<admission> admit(caf::actor_system& sys, const protection& p) {
     if (!d)
       return d.error(); // a negative cost
     if (!d->allowed) {
-      metrics.counter_of(name + ".refused.rate_limited").add();
+      count_refusal(guard_errc::rate_limited);
       auto retry = d->never ? std::numeric_limits<int64_t>::max() : d->retry_after_ms;
       return caf::error{static_cast<uint8_t>(guard_errc::rate_limited), guard_errc_category,
                         caf::make_message("limiter '" + p.limiter + "', key '" + p.key + "': "

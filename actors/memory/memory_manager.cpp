@@ -117,10 +117,7 @@ caf::behavior memory_owner(caf::event_based_actor* self, std::shared_ptr<memory_
   auto gauges = std::make_shared<perf::gauge_set>();
   gauges->add("memory.usage_percent", [owned] { return owned->usage_percent(); });
   gauges->add("memory.level", [owned] { return static_cast<double>(owned->level()); });
-  self->attach_functor([sys = &self->system(), object = owned.get(), gauges] {
-    gauges->clear();
-    managers().erase(*sys, "memory", object);
-  });
+  self->attach_functor([gauges] { gauges->clear(); });
   auto interval = owned->config().sample_interval;
   self->delayed_send(self, interval, sample_atom::value);
   return {
@@ -243,14 +240,15 @@ supervision::child_spec memory_child(memory_config config, memory_manager::sampl
     if (!created)
       return created.error();
     (*created)->sample();
-    managers().put(ctx.system(), "memory", *created); // findable, with a level, once the start returns
-    return ctx.spawn(memory_owner, *created);
+    auto owner = ctx.spawn(memory_owner, *created);
+    managers().put_while(ctx.system(), "memory", *created, owner); // findable, with a level, once the start returns
+    return owner;
   };
   return spec;
 }
 
 caf::expected<std::shared_ptr<memory_manager>> find_memory_manager(caf::actor_system& sys) {
-  if (auto m = managers().find(sys, "memory"))
+  if (auto m = managers().find_fast(sys, "memory"))
     return m;
   return supervision::make_error(supervision::errc::not_found, "no running memory manager");
 }

@@ -603,7 +603,7 @@ supervision::child_spec pool_child(pool_config config) {
 }
 
 caf::expected<pool_ref> find_pool(caf::actor_system& sys, const std::string& name) {
-  auto core = pools().find(sys, name);
+  auto core = pools().find_fast(sys, name);
   if (core) {
     std::lock_guard<pool_core::lock_type> guard{core->mtx};
     if (!core->closed && core->owner)

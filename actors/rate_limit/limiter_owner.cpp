@@ -26,10 +26,7 @@ caf::behavior limiter_owner(caf::event_based_actor* self, std::shared_ptr<limite
     return n ? static_cast<double>(*n) : -1.0; // -1: the backend did not answer
   });
   gauges->add("limiter." + name + ".degraded_hits", [owned] { return static_cast<double>(owned->degraded_hits()); });
-  self->attach_functor([sys = &self->system(), name, object = owned.get(), gauges] {
-    gauges->clear();
-    limiters().erase(*sys, name, object);
-  });
+  self->attach_functor([gauges] { gauges->clear(); });
   self->delayed_send(self, interval, sweep_atom::value);
   return {
     [self, owned, interval](sweep_atom) {
@@ -56,9 +53,9 @@ supervision::child_spec owner_child(const std::string& name, factory create, std
     auto created = create();
     if (!created)
       return created.error();
-    // Findable once the start returns, before the actor first runs.
-    limiters().put(ctx.system(), name, *created);
-    return ctx.spawn(limiter_owner, *created, cleanup_interval);
+    auto owner = ctx.spawn(limiter_owner, *created, cleanup_interval);
+    limiters().put_while(ctx.system(), name, *created, owner); // findable once the start returns
+    return owner;
   };
   return spec;
 }
@@ -78,7 +75,7 @@ supervision::child_spec limiter_child(limiter_config config, redis_options redis
 }
 
 caf::expected<std::shared_ptr<limiter>> find_limiter(caf::actor_system& sys, const std::string& name) {
-  if (auto l = limiters().find(sys, name))
+  if (auto l = limiters().find_fast(sys, name))
     return l;
   return supervision::make_error(supervision::errc::not_found, "no running limiter '" + name + "'");
 }

@@ -1,4 +1,5 @@
-// otpp-bench: the worker pool, from plain threads and from actors.
+// otpp-bench: the worker pool, from plain threads and from actors, and
+// protected_operation (every guard around one pooled request).
 #include <atomic>
 #include <iostream>
 #include <memory>
@@ -6,11 +7,16 @@
 
 #include <caf/all.hpp>
 
+#include "actors/breaker/breaker_owner.hpp"
+#include "actors/guards/protected_operation.hpp"
+#include "actors/memory/memory_manager.hpp"
 #include "actors/pool/pool.hpp"
+#include "actors/rate_limit/limiter_owner.hpp"
 #include "actors/thread_call.hpp"
 #include "apps/bench/common.hpp"
 #include "apps/bench/run_threads.hpp"
 #include "supervision/errors.hpp"
+#include "supervision/supervisor_api.hpp"
 
 namespace otpp::bench {
 
@@ -136,6 +142,54 @@ void bench_pool_transaction(const options& opts) {
     });
     print("pool.transaction", "threads", threads, r);
     caf::anon_send_exit(p.actor(), caf::exit_reason::user_shutdown);
+  }
+}
+
+void bench_protected_operation(const options& opts) {
+  for (int threads : {1, 16}) {
+    bench_config cfg{otpp_profile()};
+    caf::actor_system sys{cfg};
+    supervision::supervisor_config root;
+    root.name = "bench.guards";
+    memory::memory_config memory;
+    memory.limit_mb = 1024 * 1024; // the level stays normal; the check still runs
+    rate_limit::limiter_config limit;
+    limit.name = "bench.limit";
+    limit.algorithm = rate_limit::algorithm::token_bucket;
+    limit.capacity = 1'000'000'000;
+    limit.rate_per_s = 1e9;
+    pool::pool_config workers;
+    workers.name = "bench.pool";
+    workers.size = 10;
+    workers.max_overflow = 5;
+    workers.worker = "echo";
+    breaker::breaker_config service;
+    service.name = "bench.service";
+    root.children = {memory::memory_child(memory), rate_limit::limiter_child(limit, 60s), pool::pool_child(workers),
+                     breaker::breaker_child(service)};
+    auto sup = supervision::start_supervisor(sys, root);
+    if (!sup)
+      throw std::runtime_error(supervision::describe(sup.error()));
+    protection p;
+    p.ns = "bench";
+    p.service = "bench.service";
+    p.limiter = "bench.limit";
+    p.pool = "bench.pool";
+    p.breaker = "bench.service";
+    auto r = run_threads(threads, opts.duration, [&](int t) {
+      thread_local caf::scoped_actor self{sys};
+      thread_local auto mine = [&] {
+        auto own = p;
+        own.key = "key:" + std::to_string(t);
+        return own;
+      }();
+      auto answer = protected_operation(sys, mine, [&](const caf::actor& w) { return thread_call<int>(self, w, 5s, 1); });
+      if (!answer || *answer != 1)
+        throw std::runtime_error("protected operation failed: "
+                                 + (answer ? std::string{"wrong answer"} : supervision::describe(answer.error())));
+    });
+    print("protected_operation", "threads", threads, r);
+    caf::anon_send_exit(*sup, caf::exit_reason::user_shutdown);
   }
 }
 
