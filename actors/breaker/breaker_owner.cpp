@@ -4,6 +4,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
+#include "actors/health/health.hpp"
 #include "actors/named_table.hpp"
 #include "actors/perf/registry.hpp"
 #include "supervision/errors.hpp"
@@ -79,6 +80,14 @@ supervision::child_spec breaker_child(breaker_config config, circuit_breaker::cl
       return created.error();
     auto owner = ctx.spawn(breaker_owner, *created, now);
     breakers().put_while(ctx.system(), config.name, *created, owner); // findable once the start returns
+    health::add_probe(ctx.system(), config.name, "breaker",
+                      [b = *created]() -> health::report {
+                        auto s = b->state();
+                        if (s == breaker_state::open || s == breaker_state::forced_open || s == breaker_state::half_open)
+                          return {health::status::degraded, "breaker " + to_string(s)};
+                        return {};
+                      },
+                      owner);
     return owner;
   };
   return spec;
@@ -100,6 +109,13 @@ supervision::child_spec fuse_child(fuse_config config, fuse::clock now) {
       return created.error();
     auto owner = ctx.spawn(fuse_owner, *created);
     fuses().put_while(ctx.system(), config.name, *created, owner);
+    health::add_probe(ctx.system(), config.name, "fuse",
+                      [f = *created]() -> health::report {
+                        if (!f->ask())
+                          return {health::status::degraded, "fuse blown"};
+                        return {};
+                      },
+                      owner);
     return owner;
   };
   return spec;

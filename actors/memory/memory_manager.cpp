@@ -7,6 +7,7 @@
 
 #include <caf/event_based_actor.hpp>
 
+#include "actors/health/health.hpp"
 #include "actors/named_table.hpp"
 #include "actors/perf/registry.hpp"
 #include "supervision/errors.hpp"
@@ -242,6 +243,15 @@ supervision::child_spec memory_child(memory_config config, memory_manager::sampl
     (*created)->sample();
     auto owner = ctx.spawn(memory_owner, *created);
     managers().put_while(ctx.system(), "memory", *created, owner); // findable, with a level, once the start returns
+    health::add_probe(ctx.system(), "memory", "memory",
+                      [m = *created]() -> health::report {
+                        auto l = m->level();
+                        if (l < pressure::high)
+                          return {};
+                        auto why = "memory " + to_string(l) + " (" + std::to_string(m->usage_percent()) + " %)";
+                        return {l == pressure::critical ? health::status::unhealthy : health::status::degraded, why};
+                      },
+                      owner);
     return owner;
   };
   return spec;

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <unordered_map>
 
+#include "supervision/reports.hpp"
+
 namespace otpp::perf {
 
 uint64_t histogram::upper_bound_of(std::size_t index) {
@@ -41,22 +43,6 @@ histogram::summary histogram::summarize() const {
 
 namespace {
 
-std::string quoted(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
 
 std::string number(double x) {
   char buf[64];
@@ -70,7 +56,7 @@ std::string snapshot::to_json() const {
   std::string out = "{\"histograms\":{";
   bool first = true;
   for (auto& [name, h] : histograms) {
-    out += (first ? "" : ",") + quoted(name) + ":{\"count\":" + std::to_string(h.count) + ",\"mean_ns\":"
+    out += (first ? "" : ",") + supervision::json_quote(name) + ":{\"count\":" + std::to_string(h.count) + ",\"mean_ns\":"
            + number(h.mean_ns) + ",\"p50_ns\":" + std::to_string(h.p50_ns) + ",\"p90_ns\":" + std::to_string(h.p90_ns)
            + ",\"p99_ns\":" + std::to_string(h.p99_ns) + ",\"max_ns\":" + std::to_string(h.max_ns) + "}";
     first = false;
@@ -78,13 +64,13 @@ std::string snapshot::to_json() const {
   out += "},\"counters\":{";
   first = true;
   for (auto& [name, v] : counters) {
-    out += (first ? "" : ",") + quoted(name) + ":" + std::to_string(v);
+    out += (first ? "" : ",") + supervision::json_quote(name) + ":" + std::to_string(v);
     first = false;
   }
   out += "},\"gauges\":{";
   first = true;
   for (auto& [name, v] : gauges) {
-    out += (first ? "" : ",") + quoted(name) + ":" + number(v);
+    out += (first ? "" : ",") + supervision::json_quote(name) + ":" + number(v);
     first = false;
   }
   return out + "}}";

@@ -1,5 +1,6 @@
 #include "actors/pool/pool.hpp"
 
+#include "actors/health/health.hpp"
 #include "actors/named_table.hpp"
 #include "actors/perf/registry.hpp"
 #include "actors/spin_lock.hpp"
@@ -597,6 +598,16 @@ supervision::child_spec pool_child(pool_config config) {
     auto pool = start_pool(ctx.system(), config);
     if (!pool)
       return pool.error();
+    health::add_probe(ctx.system(), config.name, "pool",
+                      [p = *pool]() -> health::report {
+                        auto s = p.status();
+                        if (s.idle + s.busy == 0)
+                          return {health::status::unhealthy, "no live worker"};
+                        if (s.state == pool_state::full && s.waiting > 0)
+                          return {health::status::degraded, "full, " + std::to_string(s.waiting) + " callers waiting"};
+                        return {};
+                      },
+                      pool->actor());
     return pool->actor();
   };
   return spec;

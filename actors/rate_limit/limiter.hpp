@@ -119,6 +119,9 @@ public:
   /// Hits answered by the failure policy since the limiter was created.
   virtual uint64_t degraded_hits() const { return 0; }
 
+  /// True while the backend fails (hits are answered by the failure policy).
+  virtual bool degraded() const { return false; }
+
   const limiter_config& config() const { return config_; }
 
 protected:

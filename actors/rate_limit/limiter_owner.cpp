@@ -2,6 +2,7 @@
 
 #include <caf/event_based_actor.hpp>
 
+#include "actors/health/health.hpp"
 #include "actors/named_table.hpp"
 #include "actors/perf/registry.hpp"
 #include "supervision/errors.hpp"
@@ -55,6 +56,13 @@ supervision::child_spec owner_child(const std::string& name, factory create, std
       return created.error();
     auto owner = ctx.spawn(limiter_owner, *created, cleanup_interval);
     limiters().put_while(ctx.system(), name, *created, owner); // findable once the start returns
+    health::add_probe(ctx.system(), name, "limiter",
+                      [l = *created]() -> health::report {
+                        if (l->degraded())
+                          return {health::status::degraded, "backend failing: hits answered by the failure policy"};
+                        return {};
+                      },
+                      owner);
     return owner;
   };
   return spec;

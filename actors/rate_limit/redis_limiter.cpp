@@ -124,6 +124,8 @@ public:
 
   uint64_t degraded_hits() const override { return degraded_hits_.load(); }
 
+  bool degraded() const override { return degraded_.load(); }
+
 private:
   struct link {
     std::unique_ptr<redis::connection> connection;
