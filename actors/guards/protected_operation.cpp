@@ -59,10 +59,14 @@ admission::~admission() {
 
 const caf::actor& admission::worker() const {
   static const caf::actor none;
-  return lease ? lease->worker() : none;
+  return lease ? lease->worker() : borrowed ? borrowed : none;
 }
 
 void admission::finish(const caf::error* failure, const protection& p, std::chrono::nanoseconds took) {
+  if (borrowed) {
+    pool.checkin(borrowed);
+    borrowed = nullptr;
+  }
   bool ignored = failure && p.ignore && p.ignore(*failure);
   if (breaker && permit) {
     if (!failure)
@@ -104,34 +108,36 @@ const service_metrics& metrics_of(const protection& p) {
   return *seen.back();
 }
 
+void count_refusal(const protection& p, guard_errc code) {
+  perf::metrics().counter_of(metrics_of(p).name + ".refused." + to_string(code)).add();
+}
+
+caf::error refused(const protection& p, guard_errc code, std::string text) {
+  count_refusal(p, code);
+  return refusal(code, std::move(text));
+}
+
 } // namespace
 
-caf::expected<admission> admit(caf::actor_system& sys, const protection& p) {
+caf::expected<admission> admit_until_pool(caf::actor_system& sys, const protection& p) {
   auto& metrics = metrics_of(p);
   admission a;
   a.latency = metrics.latency;
   a.ok = metrics.ok;
   a.failed = metrics.failed;
-  auto count_refusal = [&](guard_errc code) {
-    perf::metrics().counter_of(metrics.name + ".refused." + to_string(code)).add();
-  };
-  auto refused = [&](guard_errc code, std::string text) -> caf::expected<admission> {
-    count_refusal(code);
-    return refusal(code, std::move(text));
-  };
   if (auto m = memory::find_memory_manager(sys)) {
     if (auto err = (*m)->check())
-      return refused(guard_errc::memory_pressure, supervision::describe(err));
+      return refused(p, guard_errc::memory_pressure, supervision::describe(err));
   }
   if (!p.limiter.empty()) {
     auto l = rate_limit::find_limiter(sys, p.limiter);
     if (!l)
-      return refused(guard_errc::missing, "limiter '" + p.limiter + "' is not running");
+      return refused(p, guard_errc::missing, "limiter '" + p.limiter + "' is not running");
     auto d = (*l)->hit(p.key, p.cost);
     if (!d)
       return d.error(); // a negative cost
     if (!d->allowed) {
-      count_refusal(guard_errc::rate_limited);
+      count_refusal(p, guard_errc::rate_limited);
       auto retry = d->never ? std::numeric_limits<int64_t>::max() : d->retry_after_ms;
       return caf::error{static_cast<uint8_t>(guard_errc::rate_limited), guard_errc_category,
                         caf::make_message("limiter '" + p.limiter + "', key '" + p.key + "': "
@@ -144,30 +150,50 @@ caf::expected<admission> admit(caf::actor_system& sys, const protection& p) {
     a.cost = p.cost;
     a.refund_ = true; // until the operation runs
   }
+  return a;
+}
+
+caf::error admit_breaker(caf::actor_system& sys, const protection& p, admission& a) {
+  if (p.breaker.empty())
+    return {};
+  auto b = breaker::find_breaker(sys, p.breaker);
+  if (!b)
+    return refused(p, guard_errc::missing, "breaker '" + p.breaker + "' is not running");
+  auto permit = (*b)->try_acquire();
+  if (!permit)
+    return refused(p, guard_errc::circuit_open,
+                   "service '" + p.service + "' (breaker '" + p.breaker + "' is " + to_string((*b)->state()) + ")");
+  a.breaker = *b;
+  a.permit = permit;
+  return {};
+}
+
+caf::error pool_refusal(const protection& p, const caf::error& checkout_error) {
+  auto full = checkout_error.category() == pool::pool_errc_category
+              && checkout_error.code() == static_cast<uint8_t>(pool::pool_errc::full);
+  return refused(p, full ? guard_errc::pool_full : guard_errc::pool_timeout,
+                 "pool '" + p.pool + "': " + supervision::describe(checkout_error));
+}
+
+caf::error missing_pool(const protection& p) {
+  return refused(p, guard_errc::missing, "pool '" + p.pool + "' is not running");
+}
+
+caf::expected<admission> admit(caf::actor_system& sys, const protection& p) {
+  auto a = admit_until_pool(sys, p);
+  if (!a)
+    return a;
   if (!p.pool.empty()) {
     auto pool = pool::find_pool(sys, p.pool);
     if (!pool)
-      return refused(guard_errc::missing, "pool '" + p.pool + "' is not running");
+      return missing_pool(p);
     auto held = pool->checkout(p.block, p.checkout_timeout);
-    if (!held) {
-      auto full = held.error().category() == pool::pool_errc_category
-                  && held.error().code() == static_cast<uint8_t>(pool::pool_errc::full);
-      return refused(full ? guard_errc::pool_full : guard_errc::pool_timeout,
-                     "pool '" + p.pool + "': " + supervision::describe(held.error()));
-    }
-    a.lease.emplace(std::move(*held));
+    if (!held)
+      return pool_refusal(p, held.error());
+    a->lease.emplace(std::move(*held));
   }
-  if (!p.breaker.empty()) {
-    auto b = breaker::find_breaker(sys, p.breaker);
-    if (!b)
-      return refused(guard_errc::missing, "breaker '" + p.breaker + "' is not running");
-    auto permit = (*b)->try_acquire();
-    if (!permit)
-      return refused(guard_errc::circuit_open, "service '" + p.service + "' (breaker '" + p.breaker + "' is "
-                                                 + to_string((*b)->state()) + ")");
-    a.breaker = *b;
-    a.permit = permit;
-  }
+  if (auto err = admit_breaker(sys, p, *a))
+    return err;
   return a;
 }
 

@@ -82,7 +82,9 @@ public:
   std::string key;
   int64_t cost = 0;
   bool refund_ = false;
-  std::optional<pool::lease> lease;
+  std::optional<pool::lease> lease; ///< a thread's worker
+  pool::pool_ref pool;              ///< an actor's worker: checked in by `finish`, else reclaimed
+  caf::actor borrowed;              ///< by the pool when the actor dies
   std::shared_ptr<breaker::circuit_breaker> breaker;
   std::optional<breaker::permit> permit;
   perf::histogram* latency = nullptr;
@@ -93,6 +95,18 @@ public:
 /// Runs the guards in order: memory, rate limit, pool, breaker. On a
 /// refusal, whatever an earlier guard took is given back.
 caf::expected<admission> admit(caf::actor_system& sys, const protection& p);
+
+/// The guards before the pool: memory and rate limit.
+caf::expected<admission> admit_until_pool(caf::actor_system& sys, const protection& p);
+
+/// The breaker's permit, or the refusal.
+caf::error admit_breaker(caf::actor_system& sys, const protection& p, admission& a);
+
+/// The refusal for a failed checkout (`pool_full` or `pool_timeout`).
+caf::error pool_refusal(const protection& p, const caf::error& checkout_error);
+
+/// The refusal for a pool that is not running.
+caf::error missing_pool(const protection& p);
 
 template <class T>
 struct unwrap {
@@ -140,6 +154,57 @@ auto protected_operation(caf::actor_system& sys, const protection& p, F&& op) {
     a.finish(&thrown, p, took());
     throw;
   }
+}
+
+/// The same guards from an actor, without blocking it: the memory check,
+/// the rate limit, a worker of `p.pool` (taken at once when one is idle,
+/// else asked of the pool's checkout actor), the breaker, then `request` is
+/// sent to the worker; `done` runs in `self` with the worker's reply of type
+/// `Reply`, its error (`caf::sec::request_timeout` after `timeout`), or the
+/// refusal. The worker is checked in when the reply or error came; if `self`
+/// dies first, the pool takes the worker back, the breaker's permit is
+/// returned and an unspent rate-limit cost refunded. Needs `p.pool`.
+template <class Reply, class... Ts>
+void protected_request(caf::event_based_actor* self, const protection& p, std::chrono::milliseconds timeout,
+                       std::function<void(caf::expected<Reply>)> done, Ts... request) {
+  auto& sys = self->system();
+  auto first = detail::admit_until_pool(sys, p);
+  if (!first)
+    return done(first.error());
+  auto call = std::make_shared<detail::admission>(std::move(*first));
+  auto pool = p.pool.empty() ? caf::expected<pool::pool_ref>{caf::sec::invalid_argument} : pool::find_pool(sys, p.pool);
+  if (!pool)
+    return done(detail::missing_pool(p));
+  call->pool = *pool;
+  // With a worker: the breaker, then the request.
+  auto proceed = [self, p, timeout, done, call, request...](caf::actor worker) mutable {
+    call->borrowed = worker;
+    if (auto refused = detail::admit_breaker(self->system(), p, *call)) {
+      call->pool.checkin(worker);
+      call->borrowed = nullptr;
+      return done(refused);
+    }
+    call->running();
+    auto start = steady_ns();
+    self->request(worker, timeout, request...)
+      .then(
+        [p, done, call, start](Reply& reply) {
+          call->finish(nullptr, p, std::chrono::nanoseconds(steady_ns() - start));
+          done(std::move(reply));
+        },
+        [p, done, call, start](caf::error& err) {
+          call->finish(&err, p, std::chrono::nanoseconds(steady_ns() - start));
+          done(err);
+        });
+  };
+  auto me = caf::actor_cast<caf::actor>(self);
+  if (auto idle = call->pool.try_checkout(me))
+    return proceed(*idle);
+  self
+    ->request(call->pool.actor(), p.checkout_timeout + std::chrono::seconds(1), pool::checkout_atom::value, p.block,
+              p.checkout_timeout)
+    .then([proceed](caf::actor& worker) mutable { proceed(worker); },
+          [p, done, call](caf::error& err) { done(detail::pool_refusal(p, err)); });
 }
 
 } // namespace otpp
