@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -216,15 +217,22 @@ pressure memory_manager::sample() {
   };
   for (auto& fn : listeners_)
     guarded([&] { fn(from, to, usage); });
-  for (auto& [at, action] : actions_)
-    if (from < at && at <= to)
-      guarded(action);
+  for (auto& action : actions_)
+    if (from < action.at && action.at <= to)
+      guarded(action.run);
   return to;
 }
 
-void memory_manager::on_level(pressure at, std::function<void()> action) {
+uint64_t memory_manager::on_level(pressure at, std::function<void()> action) {
   std::lock_guard<std::mutex> guard{mutex_};
-  actions_.emplace_back(at, std::move(action));
+  actions_.push_back({next_action_, at, std::move(action)});
+  return next_action_++;
+}
+
+void memory_manager::remove_action(uint64_t id) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  actions_.erase(std::remove_if(actions_.begin(), actions_.end(), [&](auto& a) { return a.id == id; }),
+                 actions_.end());
 }
 
 void memory_manager::subscribe(std::function<void(pressure, pressure, double)> fn) {

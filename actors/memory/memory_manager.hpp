@@ -91,7 +91,9 @@ public:
 
   /// Runs `action` (on the sampling thread) each time the level rises to
   /// `at` or above from below it; an action that throws changes nothing.
-  void on_level(pressure at, std::function<void()> action);
+  /// Returns an id for `remove_action`.
+  uint64_t on_level(pressure at, std::function<void()> action);
+  void remove_action(uint64_t id);
 
   /// Calls `fn(from, to, usage_percent)` on every transition.
   void subscribe(std::function<void(pressure, pressure, double)> fn);
@@ -111,7 +113,13 @@ private:
   std::atomic<pressure> level_{pressure::normal};
   std::atomic<double> usage_{0};
   std::mutex mutex_; ///< one sample at a time; guards the lists below
-  std::vector<std::pair<pressure, std::function<void()>>> actions_;
+  struct level_action {
+    uint64_t id;
+    pressure at;
+    std::function<void()> run;
+  };
+  std::vector<level_action> actions_;
+  uint64_t next_action_ = 1;
   std::vector<std::function<void(pressure, pressure, double)>> listeners_;
 };
 

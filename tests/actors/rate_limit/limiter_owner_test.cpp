@@ -2,6 +2,7 @@
 
 #include <atomic>
 
+#include "actors/memory/memory_manager.hpp"
 #include "actors/rate_limit/limiter_owner.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/registry.hpp"
@@ -59,6 +60,37 @@ TEST_CASE("an invalid limiter fails its owner's start with the reason") {
   REQUIRE_FALSE(sup);
   CHECK(supervision::describe(sup.error())
         == "start_failed: child 'bad': invalid_argument: limiter 'bad': capacity must be >= 0, got -1");
+}
+
+}
+
+TEST_SUITE("rate_limit.owner") {
+
+TEST_CASE("a limiter sweeps at once when the memory manager reaches high") {
+  test::deterministic fx;
+  auto now = std::make_shared<std::atomic<millis>>(0);
+  auto rss = std::make_shared<std::atomic<uint64_t>>(uint64_t{10} << 20);
+  memory::memory_config memory;
+  memory.limit_mb = 100;
+  memory.sample_interval = 100ms;
+  limiter_config config;
+  config.name = "api.calls";
+  config.algorithm = algorithm::fixed_window;
+  config.scale_ms = 1000;
+  config.limit = 5;
+  supervision::supervisor_config root;
+  root.children = {memory::memory_child(memory, [rss] { return rss->load(); }),
+                   limiter_child(config, 30000ms, [now] { return now->load(); })};
+  auto sup = supervision::start_supervisor(fx.sys, root);
+  REQUIRE(sup);
+  fx.run();
+  auto l = *find_limiter(fx.sys, "api.calls");
+  l->hit("user:42");
+  now->store(1500); // the window ended: the key no longer matters
+  *rss = uint64_t{85} << 20;
+  fx.advance(100ms); // the next sample finds memory high
+  CHECK(*l->size() == 0); // swept long before the 30 s cleanup
+  fx.stop(*sup);
 }
 
 }
