@@ -1,5 +1,7 @@
 #include "actors/breaker/breaker_owner.hpp"
 
+#include <optional>
+
 #include <caf/actor_cast.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
@@ -38,13 +40,13 @@ caf::behavior breaker_owner(caf::event_based_actor* self, std::shared_ptr<circui
   auto name = owned->config().name;
   // State changes wake the actor (from whichever thread caused them), which
   // then runs the breaker's timers; the listener holds the actor weakly.
-  auto listener = owned->subscribe([me = caf::actor_addr{self->address()}, name](const breaker_event& e) {
-    if (e.kind != event_kind::state_transition)
-      return;
-    log_transition(name, e);
-    if (auto owner = caf::actor_cast<caf::actor>(me))
-      caf::anon_send(owner, tick_atom::value);
-  });
+  auto listener = owned->subscribe(
+    [me = caf::actor_addr{self->address()}, name](const breaker_event& e) {
+      log_transition(name, e);
+      if (auto owner = caf::actor_cast<caf::actor>(me))
+        caf::anon_send(owner, tick_atom::value, int64_t{0});
+    },
+    {event_kind::state_transition});
   auto gauges = std::make_shared<perf::gauge_set>();
   gauges->add("breaker." + name + ".state", [owned] { return static_cast<double>(owned->state()); });
   gauges->add("breaker." + name + ".failure_rate", [owned] { return owned->totals().failure_rate(); });
@@ -54,10 +56,20 @@ caf::behavior breaker_owner(caf::event_based_actor* self, std::shared_ptr<circui
     gauges->clear();
     owned->unsubscribe(listener);
   });
+  // At most one timer is armed for each deadline: a tick carries the deadline
+  // it was armed for (0: a state changed), and a new timer is armed only for
+  // an earlier deadline than the armed one.
+  auto armed = std::make_shared<std::optional<int64_t>>();
   return {
-    [self, owned, now](tick_atom) {
-      if (auto due = owned->tick())
-        self->delayed_send(self, std::chrono::milliseconds(std::max<int64_t>(0, *due - now())), tick_atom::value);
+    [self, owned, now, armed](tick_atom, int64_t due) {
+      if (due != 0 && *armed == due)
+        armed->reset();
+      auto next = owned->tick();
+      if (next && (!*armed || *next < **armed)) {
+        *armed = *next;
+        self->delayed_send(self, std::chrono::milliseconds(std::max<int64_t>(0, *next - now())), tick_atom::value,
+                           *next);
+      }
     },
   };
 }

@@ -276,58 +276,66 @@ void circuit_breaker::check_trials(int64_t now) {
 }
 
 void circuit_breaker::emit(breaker_event e) {
-  if (listened_.load(std::memory_order_relaxed))
+  if (wanted_.load(std::memory_order_relaxed) & (1u << static_cast<unsigned>(e.kind))) {
     pending_.push_back(e);
+    has_pending_.store(true, std::memory_order_release);
+  }
 }
 
-uint64_t circuit_breaker::subscribe(listener fn) {
+uint64_t circuit_breaker::subscribe(listener fn, std::vector<event_kind> kinds) {
+  uint32_t mask = 0;
+  for (auto k : kinds)
+    mask |= 1u << static_cast<unsigned>(k);
   std::lock_guard<std::mutex> guard{listeners_mutex_};
-  listeners_.emplace_back(next_listener_, std::move(fn));
-  listened_ = true;
+  listeners_.push_back({next_listener_, kinds.empty() ? ~0u : mask, std::move(fn)});
+  wanted_ |= listeners_.back().kinds;
   return next_listener_++;
 }
 
 void circuit_breaker::unsubscribe(uint64_t id) {
   std::lock_guard<std::mutex> guard{listeners_mutex_};
-  listeners_.erase(std::remove_if(listeners_.begin(), listeners_.end(), [&](auto& l) { return l.first == id; }),
+  listeners_.erase(std::remove_if(listeners_.begin(), listeners_.end(), [&](auto& l) { return l.id == id; }),
                    listeners_.end());
-  listened_ = !listeners_.empty();
+  uint32_t mask = 0;
+  for (auto& l : listeners_)
+    mask |= l.kinds;
+  wanted_ = mask;
 }
 
 void circuit_breaker::deliver() {
-  if (!listened_.load(std::memory_order_relaxed))
-    return;
-  // One deliverer at a time takes the events in the order they were made;
-  // a listener that calls back into the breaker leaves its events to the
-  // loop below instead of waiting for itself.
-  if (deliverer_.load() == std::this_thread::get_id())
-    return;
-  std::lock_guard<std::mutex> one_at_a_time{delivery_mutex_};
-  deliverer_ = std::this_thread::get_id();
-  for (;;) {
-    std::vector<breaker_event> batch;
-    {
-      std::lock_guard<spin_lock> guard{lock_};
-      batch.swap(pending_);
-    }
-    if (batch.empty())
-      break;
-    std::vector<listener> targets;
-    {
-      std::lock_guard<std::mutex> guard{listeners_mutex_};
-      for (auto& l : listeners_)
-        targets.push_back(l.second);
-    }
-    for (auto& e : batch)
-      for (auto& fn : targets) {
-        try {
-          fn(e);
-        } catch (...) {
-          // a listener's failure changes nothing
-        }
+  // One deliverer at a time takes the events in the order they were made.
+  // Nobody waits for it: a thread that finds it busy leaves its events to
+  // it, and it looks again after letting go, so no event is left behind.
+  while (has_pending_.load(std::memory_order_acquire)) {
+    if (delivering_.exchange(true, std::memory_order_acquire))
+      return;
+    for (;;) {
+      std::vector<breaker_event> batch;
+      {
+        std::lock_guard<spin_lock> guard{lock_};
+        batch.swap(pending_);
+        has_pending_.store(false, std::memory_order_relaxed);
       }
+      if (batch.empty())
+        break;
+      std::vector<subscription> targets;
+      {
+        std::lock_guard<std::mutex> guard{listeners_mutex_};
+        targets = listeners_;
+      }
+      for (auto& e : batch)
+        for (auto& l : targets) {
+          if (!(l.kinds & (1u << static_cast<unsigned>(e.kind))))
+            continue;
+          try {
+            l.fn(e);
+          } catch (...) {
+            // a listener's failure changes nothing
+          }
+        }
+    }
+    delivering_.store(false, std::memory_order_release);
   }
-  deliverer_ = std::thread::id{};
 }
 
 } // namespace otpp::breaker

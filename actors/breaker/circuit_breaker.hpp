@@ -8,7 +8,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -142,10 +141,13 @@ public:
   /// milliseconds), or none.
   std::optional<int64_t> tick();
 
-  /// Calls `fn` for every later event, in order, from the thread that caused
-  /// it (after the breaker's lock is released). A listener that throws
-  /// changes nothing. Returns an id for `unsubscribe`.
-  uint64_t subscribe(listener fn);
+  /// Calls `fn` for every later event of the `kinds` it asks for (all by
+  /// default), in order, outside the breaker's lock, from the thread that
+  /// caused it or from the thread delivering events at that moment (never
+  /// waiting for it). A listener that throws changes nothing; one that calls
+  /// back into the breaker gets the events it causes after it returns.
+  /// Events nobody asked for cost nothing. Returns an id for `unsubscribe`.
+  uint64_t subscribe(listener fn, std::vector<event_kind> kinds = {});
   void unsubscribe(uint64_t id);
 
   const breaker_config& config() const { return config_; }
@@ -177,13 +179,19 @@ private:
   int64_t entered_at_ = 0; ///< when the current state began
   std::atomic<uint64_t> not_permitted_{0};
 
-  std::atomic<bool> listened_{false};
+  struct subscription {
+    uint64_t id;
+    uint32_t kinds; ///< a bit per event_kind
+    listener fn;
+  };
+
+  std::atomic<uint32_t> wanted_{0};    ///< the kinds some listener asked for
+  std::atomic<bool> has_pending_{false};
   std::vector<breaker_event> pending_; ///< under lock_
   std::mutex listeners_mutex_;
-  std::vector<std::pair<uint64_t, listener>> listeners_;
+  std::vector<subscription> listeners_;
   uint64_t next_listener_ = 1;
-  std::mutex delivery_mutex_;
-  std::atomic<std::thread::id> deliverer_{}; ///< the thread delivering events now
+  std::atomic<bool> delivering_{false}; ///< one thread delivers at a time; others never wait for it
 };
 
 /// A permit that releases itself as ignored unless reported: held by an

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <atomic>
+
 #include <caf/event_based_actor.hpp>
 
 #include "actors/breaker/breaker_owner.hpp"
@@ -22,6 +24,7 @@ using sleep_atom = pool::sleep_atom;
 struct guarded {
   test::deterministic fx;
   caf::actor sup;
+  std::shared_ptr<std::atomic<int64_t>> breaker_clock = std::make_shared<std::atomic<int64_t>>(1'000'000);
 
   guarded() {
     rate_limit::limiter_config limit;
@@ -36,8 +39,13 @@ struct guarded {
     workers.args = {{"delay_ms", "100"}};
     breaker::breaker_config service;
     service.name = "svc";
+    service.window_size = 2;
+    service.minimum_calls = 2;
+    service.half_open_permits = 1;
+    service.wait_in_open = 1000ms;
     supervision::supervisor_config root;
-    root.children = {rate_limit::limiter_child(limit, 60s), pool::pool_child(workers), breaker::breaker_child(service)};
+    root.children = {rate_limit::limiter_child(limit, 60s), pool::pool_child(workers),
+                     breaker::breaker_child(service, [c = breaker_clock] { return c->load(); })};
     auto started = supervision::start_supervisor(fx.sys, root);
     REQUIRE_MESSAGE(started, supervision::describe(started.error()));
     sup = *started;
@@ -128,17 +136,20 @@ TEST_CASE("an open circuit refuses an actor's request, checks the worker in and 
 TEST_CASE("a caller that dies while waiting for the reply leaks nothing") {
   guarded g;
   auto b = g.breaker();
-  b->force_open();
-  b->transition_to_closed();
+  for (int i = 0; i < 2; ++i) // trip it, then let the wait pass: one trial permit
+    b->on_error(*b->try_acquire(), 1ms);
+  *g.breaker_clock += 1001;
   auto out = pending();
-  auto caller = g.call(g.all(), out);
+  auto caller = g.call(g.all(), out); // takes the only trial permit
   g.fx.run();
   CHECK(g.status().busy == 1);
+  CHECK_FALSE(b->try_acquire());
   caf::anon_send_exit(caller, caf::exit_reason::kill);
   g.fx.run();
   CHECK(g.status().busy == 0); // the pool took the worker back
   g.fx.advance(100ms);
   CHECK(b->totals().calls == 0); // the permit went back unrecorded
+  CHECK(b->try_acquire());       // and is free again: HALF_OPEN is not stuck
   CHECK(g.tokens() == 9.0);      // the request had been sent: its token is spent
 }
 

@@ -33,7 +33,9 @@ struct guarded_node {
   std::shared_ptr<std::atomic<uint64_t>> rss = std::make_shared<std::atomic<uint64_t>>(10 * mib);
   caf::actor root;
 
-  explicit guarded_node(int64_t tokens = 100, std::size_t workers = 2) {
+  std::shared_ptr<std::atomic<int64_t>> breaker_clock = std::make_shared<std::atomic<int64_t>>(1'000'000);
+
+  explicit guarded_node(int64_t tokens = 100, std::size_t workers = 2, uint32_t trial_calls = 1) {
     supervision::supervisor_config config;
     config.name = "guards";
     memory::memory_config memory;
@@ -52,11 +54,13 @@ struct guarded_node {
     workers_config.args = {{"delay_ms", "1"}};
     breaker::breaker_config service;
     service.name = "svc";
-    service.window_size = 4;
-    service.minimum_calls = 4;
+    service.window_size = trial_calls > 4 ? trial_calls : 4;
+    service.minimum_calls = service.window_size;
+    service.wait_in_open = 1000ms;
+    service.half_open_permits = trial_calls;
     config.children = {memory::memory_child(memory, [r = rss] { return r->load(); }),
                        rate_limit::limiter_child(limit, 60s), pool::pool_child(workers_config),
-                       breaker::breaker_child(service)};
+                       breaker::breaker_child(service, [c = breaker_clock] { return c->load(); })};
     auto started = supervision::start_supervisor(sys, config);
     REQUIRE_MESSAGE(started, supervision::describe(started.error()));
     root = *started;
@@ -78,6 +82,15 @@ struct guarded_node {
   double tokens() { return *(*rate_limit::find_limiter(sys, "calls"))->get("user:1"); }
   pool::pool_status pool_status() { return pool::find_pool(sys, "workers")->status(); }
   std::shared_ptr<breaker::circuit_breaker> breaker() { return *breaker::find_breaker(sys, "svc"); }
+
+  // Trips the breaker and lets its wait pass: the next call is a trial call.
+  void half_open() {
+    auto b = breaker();
+    while (b->state() == breaker::breaker_state::closed)
+      if (auto p = b->try_acquire())
+        b->on_error(*p, 1ms);
+    *breaker_clock += 1001;
+  }
 };
 
 // Waits, bounded, for `ready`.
@@ -185,10 +198,10 @@ TEST_CASE("an ignored error releases the breaker's permit without counting") {
 }
 
 TEST_CASE("fault injection: crashing workers, throwing operations and timed-out callers leak nothing") {
-  guarded_node node{1000, 3};
+  guarded_node node{1000, 3, 1000};
   auto p = node.all();
   p.checkout_timeout = 5s;
-  node.breaker()->disable(); // keep every call going through; the breaker's permits are checked below
+  node.half_open(); // every call takes one of 1000 trial permits; a leaked one would be missing below
   std::atomic<int> ran{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t)
@@ -220,13 +233,13 @@ TEST_CASE("fault injection: crashing workers, throwing operations and timed-out 
     auto s = node.pool_status();
     return s.busy == 0 && s.idle == 3; // crashed workers replaced, all checked in
   }));
-  node.breaker()->transition_to_closed();
   auto b = node.breaker();
-  for (int i = 0; i < 4; ++i) { // every permit is free: a full window of calls goes through
-    auto permit = b->try_acquire();
-    REQUIRE(permit);
-    b->on_success(*permit, 1ms);
-  }
+  REQUIRE(b->state() == breaker::breaker_state::half_open);
+  CHECK(b->totals().calls == 200); // every outcome recorded
+  int free_permits = 0;
+  while (b->try_acquire())
+    ++free_permits;
+  CHECK(free_permits == 800); // 1000 trial permits, 200 used, none held
 }
 
 }

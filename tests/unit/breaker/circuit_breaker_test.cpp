@@ -298,6 +298,21 @@ TEST_CASE("events reach listeners in order, and a listener that throws changes n
                                     "state_transition:open->closed", "reset"});
 }
 
+TEST_CASE("a listener gets only the kinds it asked for, and may call back into the breaker") {
+  fake_clock clock;
+  auto b = make(small(), clock);
+  std::vector<std::string> seen;
+  b->subscribe(
+    [&](const breaker_event& e) {
+      seen.push_back(to_string(e.to));
+      if (e.to == breaker_state::open)
+        b->try_acquire(); // a not_permitted event, delivered after this listener returns
+    },
+    {event_kind::state_transition, event_kind::not_permitted});
+  trip(*b);
+  CHECK(seen == std::vector<std::string>{"open", "closed"}); // the transition, then not_permitted (to: closed)
+}
+
 TEST_CASE("a time window trips on the calls of the last N seconds only") {
   fake_clock clock;
   auto c = small();
