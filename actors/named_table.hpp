@@ -24,7 +24,7 @@ public:
   void put(caf::actor_system& sys, const std::string& name, const std::shared_ptr<T>& object) {
     std::lock_guard<std::mutex> guard{mtx_};
     entries_[{&sys, name}] = object;
-    generation_.fetch_add(1, std::memory_order_release);
+    generation().fetch_add(1, std::memory_order_release);
   }
 
   /// Puts `object` under `name` and erases it when `owner` ends (at once if
@@ -46,7 +46,7 @@ public:
     auto current = i->second.lock();
     if (!current || current.get() == object) {
       entries_.erase(i);
-      generation_.fetch_add(1, std::memory_order_release);
+      generation().fetch_add(1, std::memory_order_release);
     }
   }
 
@@ -57,26 +57,33 @@ public:
     return i == entries_.end() ? nullptr : i->second.lock();
   }
 
-  /// As `find`, for hot paths: each thread remembers its answers until the
-  /// table changes, so a lookup takes no lock. The remembered objects stay
-  /// alive until the thread looks up a changed table again.
+  /// As `find`, for hot paths: each thread remembers its answers (weakly)
+  /// until any table changes, so a lookup takes no lock.
   std::shared_ptr<T> find_fast(caf::actor_system& sys, const std::string& name) {
     struct remembered {
-      uint64_t generation;
-      std::shared_ptr<T> object;
+      uint64_t generation = 0;
+      std::weak_ptr<T> object;
     };
     thread_local std::map<std::pair<const named_table*, std::pair<caf::actor_system*, std::string>>, remembered> seen;
-    auto now = generation_.load(std::memory_order_acquire);
+    auto now = generation().load(std::memory_order_acquire);
     auto& r = seen[{this, {&sys, name}}];
-    if (r.generation != now || !r.object) {
-      r.object = find(sys, name);
-      r.generation = now;
-    }
-    return r.object;
+    if (r.generation == now)
+      if (auto object = r.object.lock())
+        return object;
+    auto object = find(sys, name);
+    r.object = object;
+    r.generation = now;
+    return object;
   }
 
 private:
-  std::atomic<uint64_t> generation_{1}; ///< changes with every put and erase
+  /// Changes with every put and erase of any table (one counter for all, so
+  /// that a new table at an old one's address is never taken for it).
+  static std::atomic<uint64_t>& generation() {
+    static std::atomic<uint64_t> counter{1};
+    return counter;
+  }
+
   std::mutex mtx_;
   std::map<std::pair<caf::actor_system*, std::string>, std::weak_ptr<T>> entries_;
 };

@@ -1,5 +1,6 @@
 #include "actors/guards/protected_operation.hpp"
 
+#include <cstdio>
 #include <limits>
 
 #include "actors/breaker/breaker_owner.hpp"
@@ -39,6 +40,13 @@ std::optional<guard_errc> refused_by(const caf::error& err) {
   if (err.category() != guard_errc_category)
     return std::nullopt;
   return static_cast<guard_errc>(err.code());
+}
+
+std::optional<memory::pressure> memory_level(const caf::error& err) {
+  if (refused_by(err) != guard_errc::memory_pressure || err.context().size() != 2
+      || !err.context().match_element<uint8_t>(1))
+    return std::nullopt;
+  return static_cast<memory::pressure>(err.context().get_as<uint8_t>(1));
 }
 
 std::optional<int64_t> retry_after_ms(const caf::error& err) {
@@ -126,8 +134,16 @@ caf::expected<admission> admit_until_pool(caf::actor_system& sys, const protecti
   a.ok = metrics.ok;
   a.failed = metrics.failed;
   if (auto m = memory::find_memory_manager(sys)) {
-    if (auto err = (*m)->check())
-      return refused(p, guard_errc::memory_pressure, supervision::describe(err));
+    if ((*m)->check()) {
+      count_refusal(p, guard_errc::memory_pressure);
+      auto level = (*m)->level();
+      char usage[32];
+      std::snprintf(usage, sizeof usage, "%.1f", (*m)->usage_percent());
+      return caf::error{static_cast<uint8_t>(guard_errc::memory_pressure), guard_errc_category,
+                        caf::make_message("level " + memory::to_string(level) + " (" + usage + " % of "
+                                            + std::to_string((*m)->limit_bytes() / (1024 * 1024)) + " MiB)",
+                                          static_cast<uint8_t>(level))};
+    }
   }
   if (!p.limiter.empty()) {
     auto l = rate_limit::find_limiter(sys, p.limiter);

@@ -15,6 +15,7 @@
 #include <caf/expected.hpp>
 
 #include "actors/breaker/circuit_breaker.hpp"
+#include "actors/memory/memory_manager.hpp"
 #include "actors/perf/registry.hpp"
 #include "actors/pool/pool.hpp"
 #include "actors/rate_limit/limiter.hpp"
@@ -38,6 +39,9 @@ std::string to_string(guard_errc code);
 
 /// The guard that refused, if `err` is such a refusal.
 std::optional<guard_errc> refused_by(const caf::error& err);
+
+/// A `memory_pressure` refusal's level.
+std::optional<memory::pressure> memory_level(const caf::error& err);
 
 /// A `rate_limited` refusal's retry-after in milliseconds (INT64_MAX: the cost never fits).
 std::optional<int64_t> retry_after_ms(const caf::error& err);

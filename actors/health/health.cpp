@@ -78,10 +78,9 @@ node subtree(caf::actor_system& sys, const caf::actor& sup, const std::string& n
       if (child.state == supervision::child_state::running) {
         n.children.push_back(subtree(sys, child.handle, child.id, timeout));
       } else {
-        node gone{child.id, "supervisor", status::unhealthy,
-                  child.state == supervision::child_state::restarting ? "waiting for a restart" : "has ended",
-                  {}};
-        n.children.push_back(gone);
+        bool restarting = child.state == supervision::child_state::restarting;
+        n.children.push_back(node{child.id, "supervisor", restarting ? status::degraded : status::unhealthy,
+                                  restarting ? "waiting for a restart" : "has ended", {}});
       }
     } else {
       n.children.push_back(component(sys, child));

@@ -195,14 +195,25 @@ caf::error memory_manager::refusal(pressure l) const {
 }
 
 pressure memory_manager::sample() {
-  std::lock_guard<std::mutex> guard{mutex_};
-  auto usage = 100.0 * static_cast<double>(sample_()) / static_cast<double>(limit_);
-  usage_.store(usage, std::memory_order_relaxed);
-  auto from = level();
-  auto to = next_level(config_, from, usage);
-  if (to == from)
-    return to;
-  level_.store(to, std::memory_order_release);
+  pressure from, to;
+  double usage;
+  std::vector<std::function<void(pressure, pressure, double)>> listeners;
+  std::vector<std::function<void()>> actions;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    usage = 100.0 * static_cast<double>(sample_()) / static_cast<double>(limit_);
+    usage_.store(usage, std::memory_order_relaxed);
+    from = level();
+    to = next_level(config_, from, usage);
+    if (to == from)
+      return to;
+    level_.store(to, std::memory_order_release);
+    listeners = listeners_;
+    for (auto& action : actions_)
+      if (from < action.at && action.at <= to)
+        actions.push_back(action.run);
+  }
+  // Outside the lock: a subscriber or an action may use the manager.
   auto severity = to == pressure::critical ? spdlog::level::err
                   : to > from            ? spdlog::level::warn
                                          : spdlog::level::info;
@@ -215,11 +226,10 @@ pressure memory_manager::sample() {
       // a subscriber's failure changes nothing
     }
   };
-  for (auto& fn : listeners_)
+  for (auto& fn : listeners)
     guarded([&] { fn(from, to, usage); });
-  for (auto& action : actions_)
-    if (from < action.at && action.at <= to)
-      guarded(action.run);
+  for (auto& action : actions)
+    guarded(action);
   return to;
 }
 

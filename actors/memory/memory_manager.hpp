@@ -112,7 +112,7 @@ private:
   sampler sample_;
   std::atomic<pressure> level_{pressure::normal};
   std::atomic<double> usage_{0};
-  std::mutex mutex_; ///< one sample at a time; guards the lists below
+  std::mutex mutex_; ///< one level change at a time; guards the lists below (called outside it)
   struct level_action {
     uint64_t id;
     pressure at;

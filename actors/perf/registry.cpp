@@ -26,7 +26,7 @@ histogram::summary histogram::summarize() const {
   s.max_ns = max_.load(std::memory_order_relaxed);
   if (total == 0)
     return s;
-  s.mean_ns = static_cast<double>(sum_.load(std::memory_order_relaxed)) / static_cast<double>(count_.load());
+  s.mean_ns = static_cast<double>(sum_.load(std::memory_order_relaxed)) / static_cast<double>(total);
   auto at = [&](double q) {
     auto rank = static_cast<uint64_t>(q * static_cast<double>(total - 1)) + 1; // 1-based
     uint64_t seen = 0;

@@ -136,7 +136,8 @@ TEST_CASE("each guard refuses with its own error and gives back what earlier gua
     auto r = protected_operation(node.sys, p, [] { return 1; });
     REQUIRE_FALSE(r);
     CHECK(refused_by(r.error()) == guard_errc::memory_pressure);
-    CHECK(supervision::describe(r.error()).find("memory_pressure: memory_pressure: level critical") == 0);
+    CHECK(supervision::describe(r.error()) == "memory_pressure: level critical (99.0 % of 100 MiB)");
+    CHECK(memory_level(r.error()) == memory::pressure::critical);
     CHECK(node.tokens() == 1.0); // the rate limit was never reached
   }
   SUBCASE("rate_limited") {
