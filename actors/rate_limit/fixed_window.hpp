@@ -39,6 +39,8 @@ public:
 
   /// The first instant at which the current window no longer counts (the key was hit).
   millis expires_at(const state& s) const {
+    if (s.window == none)
+      return s.latest_seen; // never hit (a refund or a read created it)
     auto start = s.window * scale_; // the window's start <= the latest time seen: no overflow
     return later(start, scale_);
   }

@@ -76,7 +76,7 @@ inline uint64_t hash_key(std::string_view key) {
     auto img = image_of(key);
     return mix(img.lo ^ hash_seed(), img.hi ^ odd);
   }
-  return mix(std::hash<std::string_view>{}(key) ^ hash_seed(), key.size() ^ odd);
+  return mix(std::_Hash_bytes(key.data(), key.size(), static_cast<std::size_t>(hash_seed())), key.size() ^ odd);
 }
 
 /// A key of any bytes in 16 bytes: shorter than 16 inline (its image), longer

@@ -1,5 +1,6 @@
 // The Redis backend of `limiter` (limiter::on_redis).
 #include <atomic>
+#include <cmath>
 #include <mutex>
 #include <vector>
 
@@ -34,6 +35,21 @@ caf::error unexpected_reply(const char* what) {
   return redis::make_error(redis::redis_errc::server_error, std::string{"unexpected reply to "} + what);
 }
 
+// Units per token for a bucket of `capacity` tokens: a billion, fewer when
+// capacity x units would pass 2^53.
+long long units_per_token(uint64_t capacity) {
+  long long unit = 1'000'000'000;
+  while (unit > 1 && capacity > exact_limit / static_cast<uint64_t>(unit))
+    unit /= 10;
+  return unit;
+}
+
+// The bucket rate per second as Redis keeps it (in whole units per ms).
+double redis_rate(const limiter_config& c) {
+  auto unit = static_cast<double>(units_per_token(static_cast<uint64_t>(c.capacity)));
+  return static_cast<double>(std::llround(c.rate_per_s * unit / 1000.0)) * 1000.0 / unit;
+}
+
 class redis_limiter final : public limiter {
 public:
   redis_limiter(limiter_config config, redis_options options, redis::endpoint where, clock now)
@@ -53,10 +69,9 @@ public:
       case algorithm::token_bucket:
       case algorithm::leaky_bucket: {
         auto capacity = static_cast<uint64_t>(c.capacity);
-        unit_ = 1'000'000'000;
-        while (unit_ > 1 && capacity > exact_limit / unit_)
-          unit_ /= 10;
+        unit_ = units_per_token(capacity);
         auto rate = std::llround(c.rate_per_s * static_cast<double>(unit_) / 1000.0);
+        key_base_ += "u" + std::to_string(unit_) + ":"; // amounts are kept in these units
         script_ += scripts::bucket_prelude;
         script_ += c.algorithm == algorithm::token_bucket ? scripts::token_bucket : scripts::leaky_bucket;
         parameters_ = {std::to_string(capacity), std::to_string(unit_), std::to_string(rate)};
@@ -182,6 +197,7 @@ private:
       auto r = l->connection->command(args);
       if (!r && evaluating && !l->connection->broken()
           && supervision::describe(r.error()).find("NOSCRIPT") != std::string::npos) { // after SCRIPT FLUSH
+        l->connection->set_timeout(left_until(deadline));
         if (auto err = load_script(*l))
           return unreachable(err);
         args[1] = l->sha;
@@ -216,9 +232,10 @@ private:
     if (!c)
       return c.error();
     link l{std::move(*c), {}, false};
+    l.connection->set_timeout(left_until(deadline));
     if (auto err = load_script(l))
       return err;
-    l.connection->set_timeout(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now()));
+    l.connection->set_timeout(left_until(deadline));
     return l;
   }
 
@@ -232,9 +249,12 @@ private:
     return {};
   }
 
+  static std::chrono::milliseconds left_until(steady::time_point deadline) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
+  }
+
   void give_back(link l) {
-    if (!l.reused)
-      l.connection->set_timeout(options_.timeout);
+    l.connection->set_timeout(options_.timeout);
     std::lock_guard<std::mutex> guard{mutex_};
     idle_.push_back(std::move(l));
   }
@@ -287,8 +307,13 @@ caf::expected<std::shared_ptr<limiter>> limiter::on_redis(limiter_config config,
   auto invalid = [&](const std::string& what) {
     return make_error(limit_errc::invalid_argument, "limiter '" + config.name + "': " + what);
   };
-  if (static_cast<uint64_t>(config.limit) > exact_limit || static_cast<uint64_t>(config.capacity) > exact_limit)
-    return invalid("limit and capacity must be <= 2^53 (9007199254740992) with the Redis backend");
+  if (static_cast<uint64_t>(config.limit) >= exact_limit || static_cast<uint64_t>(config.capacity) >= exact_limit)
+    return invalid("limit and capacity must be < 2^53 (9007199254740992) with the Redis backend");
+  if (auto kept = redis_rate(config); config.rate_per_s > 0
+                                      && std::abs(kept - config.rate_per_s) > 1e-6 * config.rate_per_s)
+    return invalid("a rate of " + std::to_string(config.rate_per_s) + " per second with a capacity of "
+                   + std::to_string(config.capacity) + " would be kept as " + std::to_string(kept)
+                   + " on Redis; lower the capacity below 9007199 or round the rate");
   if (options.timeout.count() <= 0)
     return invalid("redis timeout must be > 0 ms, got " + std::to_string(options.timeout.count()));
   auto where = redis::parse_url(options.url);

@@ -55,7 +55,10 @@ if op == 'expires' then
   return now
 end
 if op == 'refund' then
-  if tonumber(st[1]) ~= w then return 0 end
+  if tonumber(st[1]) ~= w then
+    if st[1] then redis.call('HSET', H, 's', n(now)) end
+    return 0
+  end
   count = math.max(count - amount, 0)
   redis.call('HSET', H, 'c', n(count), 's', n(now))
   return count
@@ -149,6 +152,8 @@ if op == 'refund' then -- newest first
     end
     amount = amount - take
   end
+  local l = last()
+  if l then newest = time_of(l[1]) else newest = nil; redis.call('HDEL', H, 't') end
   store()
   return weight()
 end
@@ -184,6 +189,9 @@ local function flow(elapsed, limit) -- units flowed in `elapsed` ms, at most `li
   if f >= limit then return limit end
   return f
 end
+local function seen_now() -- a deny still moves the key's latest time seen
+  if st[2] then redis.call('HSET', H, 's', n(now)) end
+end
 local function store(v, full_in)
   redis.call('HSET', H, 'v', n(v), 'l', n(now), 's', n(now))
   if rate > 0 then expire_in(H, full_in) else redis.call('PERSIST', H) end
@@ -210,12 +218,13 @@ local function keep(t)
 end
 if op == 'set' then return keep(math.min(cap, amount * unit)) end
 if op == 'inc' or op == 'refund' then return keep(math.min(cap, tokens + amount * unit)) end
-if amount > capacity then return {0, 0, 0, 1} end
+if amount > capacity then seen_now() return {0, 0, 0, 1} end
 local need = amount * unit
 if tokens >= need then
   keep(tokens - need)
   return {1, floor_div(tokens - need, unit), 0, 0}
 end
+seen_now()
 if rate <= 0 then return {0, 0, 0, 1} end
 return {0, 0, math.max(1, ceil_div(need - tokens, rate)), 0}
 )lua";
@@ -241,12 +250,13 @@ end
 if op == 'set' then return keep(math.min(cap, amount * unit)) end
 if op == 'inc' then return keep(math.min(cap, level + amount * unit)) end
 if op == 'refund' then return keep(math.max(0, level - amount * unit)) end
-if amount > capacity then return {0, 0, 0, 1} end
+if amount > capacity then seen_now() return {0, 0, 0, 1} end
 local add = amount * unit
 if level + add <= cap then
   keep(level + add)
   return {1, ceil_div(level + add, unit), 0, 0}
 end
+seen_now()
 if rate <= 0 then return {0, 0, 0, 1} end
 return {0, 0, math.max(1, ceil_div(level + add - cap, rate)), 0}
 )lua";

@@ -68,14 +68,14 @@ public:
     expire(s, now);
     if (cost > limit_)
       return decision::deny_forever();
-    auto w = weight(s);
-    if (w + cost <= limit_) { // w <= limit and cost <= limit: no overflow
+    auto w = weight(s); // may exceed the limit after `set` or `inc`
+    if (w <= limit_ - cost) { // cost <= limit: no wrap
       record(s, now, cost);
       return decision::allow(w + cost);
     }
     // The earliest instant enough weight has expired: the first entry whose
     // running sum covers what must go; it stops counting at its time + scale.
-    auto must_expire = w + cost - limit_;
+    auto must_expire = w - (limit_ - cost);
     auto i = std::partition_point(s.log.begin(), s.log.end(), [&](const entry& e) {
       return e.running - s.expired_running < must_expire;
     });

@@ -1,5 +1,6 @@
 #include "actors/redis/connection.hpp"
 
+#include <signal.h>
 #include <sys/time.h>
 
 #include <hiredis/hiredis.h>
@@ -54,8 +55,11 @@ caf::expected<endpoint> parse_url(const std::string& url) {
     return bad("must start with redis://");
   auto rest = url.substr(scheme.size());
   endpoint e;
-  if (auto slash = rest.find('/'); slash != std::string::npos) {
-    auto db = parse_number(rest.substr(slash + 1), 0, 1'000'000);
+  // The path starts at the first '/' after the credentials (a password may hold '/').
+  auto at_sign = rest.rfind('@');
+  if (auto slash = rest.find('/', at_sign == std::string::npos ? 0 : at_sign); slash != std::string::npos) {
+    auto path = rest.substr(slash + 1);
+    auto db = path.empty() ? 0 : parse_number(path, 0, 1'000'000);
     if (db < 0)
       return bad("the database after '/' must be a number");
     e.db = static_cast<int>(db);
@@ -108,6 +112,15 @@ void reply_deleter::operator()(redisReply* r) const {
 }
 
 caf::expected<std::unique_ptr<connection>> connection::open(const endpoint& where, std::chrono::milliseconds timeout) {
+  // hiredis writes with write(): a server that closed the connection would
+  // kill the process with SIGPIPE unless someone already chose a handler.
+  static const bool sigpipe_ignored = [] {
+    struct sigaction current {};
+    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL)
+      signal(SIGPIPE, SIG_IGN);
+    return true;
+  }();
+  (void) sigpipe_ignored;
   auto* context = redisConnectWithTimeout(where.host.c_str(), where.port, to_timeval(timeout));
   if (context == nullptr)
     return make_error(redis_errc::unavailable, "cannot allocate a Redis connection");
@@ -115,7 +128,11 @@ caf::expected<std::unique_ptr<connection>> connection::open(const endpoint& wher
   auto place = where.host + ":" + std::to_string(where.port);
   if (context->err != 0)
     return make_error(redis_errc::unavailable, "cannot connect to Redis at " + place + ": " + context->errstr);
-  c->set_timeout(timeout);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto left = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  };
+  c->set_timeout(left());
   if (!where.password.empty()) {
     std::vector<std::string> auth{"AUTH"};
     if (!where.user.empty())
@@ -125,6 +142,7 @@ caf::expected<std::unique_ptr<connection>> connection::open(const endpoint& wher
       return r.error();
   }
   if (where.db != 0) {
+    c->set_timeout(left());
     if (auto r = c->command({"SELECT", std::to_string(where.db)}); !r)
       return r.error();
   }

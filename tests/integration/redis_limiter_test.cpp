@@ -170,6 +170,35 @@ TEST_CASE("on Redis a clock going backwards uses the latest time seen, per key")
   }
 }
 
+TEST_CASE("on Redis a refund moves the sliding window's end back, and a denied bucket hit still moves time") {
+  redis_server server;
+  fake_clock clock;
+  auto sliding = windowed(algorithm::sliding_window, 60000, 5);
+  auto redis = on_redis(sliding, options_for(server), clock.fn());
+  auto memory = in_memory(sliding, clock);
+  for (auto* l : {&redis, &memory}) {
+    clock.now->store(0);
+    (*l)->hit("k");
+    clock.now->store(1000);
+    (*l)->hit("k");
+    (*l)->refund("k", 1);
+  }
+  CHECK(*redis->expires_at("k") == 60000);
+  CHECK(*redis->expires_at("k") == *memory->expires_at("k"));
+  auto tb = bucket(algorithm::token_bucket, 1, 1.0);
+  auto redis_tb = on_redis(tb, options_for(server), clock.fn());
+  auto memory_tb = in_memory(tb, clock);
+  for (auto* l : {&redis_tb, &memory_tb}) {
+    clock.now->store(5000);
+    (*l)->hit("b");
+    clock.now->store(5500);
+    (*l)->hit("b"); // denied, yet 5500 is now the latest time seen
+    clock.now->store(5200);
+  }
+  CHECK(show(redis_tb->hit("b")) == "deny 500");
+  CHECK(show(memory_tb->hit("b")) == "deny 500");
+}
+
 TEST_CASE("on Redis very large costs and time jumps are answered without overflow") {
   redis_server server;
   fake_clock clock;
@@ -189,12 +218,12 @@ TEST_CASE("on Redis very large costs and time jumps are answered without overflo
     CHECK(l->hit("k", max_cost)->never);
     CHECK(l->hit("k", 10)->allowed);
   }
-  auto huge = bucket(algorithm::token_bucket, 9'007'199'254'740'992, 1e12);
+  auto huge = bucket(algorithm::token_bucket, 9'007'199'254'740'991, 1e12);
   huge.name = "huge";
   auto tb = on_redis(huge, options_for(server), clock.fn());
-  CHECK(show(tb->hit("k", 9'007'199'254'740'992)) == "allow 0");
+  CHECK(show(tb->hit("k", 9'007'199'254'740'991)) == "allow 0");
   *clock.now += 100LL * 365 * 24 * 3600 * 1000; // a century later
-  CHECK(tb->hit("k", 9'007'199'254'740'992)->allowed);
+  CHECK(tb->hit("k", 9'007'199'254'740'991)->allowed);
   CHECK(*tb->get("k") == 0.0);
 }
 
@@ -428,12 +457,17 @@ TEST_CASE("a Redis limiter is validated when it is created") {
   options.timeout = 0ms;
   CHECK_FALSE(limiter::on_redis(config, options));
   options.timeout = 100ms;
-  config.limit = (int64_t{1} << 53) + 1;
+  config.limit = int64_t{1} << 53;
   auto too_big = limiter::on_redis(config, options);
   REQUIRE_FALSE(too_big);
-  CHECK(otpp::supervision::describe(too_big.error()).find("<= 2^53") != std::string::npos);
+  CHECK(otpp::supervision::describe(too_big.error()).find("< 2^53") != std::string::npos);
   CHECK_FALSE(limiter::on_redis(windowed(algorithm::fixed_window, 0, 5), options)); // the common checks too
-  CHECK(limiter::on_redis(windowed(algorithm::fixed_window, 1000, int64_t{1} << 53), options));
+  CHECK(limiter::on_redis(windowed(algorithm::fixed_window, 1000, (int64_t{1} << 53) - 1), options));
+  // A rate Redis could only keep rounded (whole units per ms) is refused, not changed.
+  auto coarse = limiter::on_redis(bucket(algorithm::token_bucket, 1'000'000'000'000'000, 100), options);
+  REQUIRE_FALSE(coarse);
+  CHECK(otpp::supervision::describe(coarse.error()).find("would be kept as 0.000000 on Redis") != std::string::npos);
+  CHECK(limiter::on_redis(bucket(algorithm::token_bucket, 1'000'000'000, 1000), options));
 }
 
 }

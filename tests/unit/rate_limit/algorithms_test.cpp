@@ -17,6 +17,13 @@ constexpr millis max_time = std::numeric_limits<millis>::max();
 
 TEST_SUITE("rate_limit.fixed_window") {
 
+TEST_CASE("expires_at of a key that was never hit is its latest time, not an overflow") {
+  fixed_window fw{1000, 2};
+  fixed_window::state s;
+  fw.refund(s, 5000, 1); // a refund on an unknown key creates no window
+  CHECK(fw.expires_at(s) == 5000);
+}
+
 TEST_CASE("windows are aligned to the epoch") {
   fixed_window fw{1000, 2};
   fixed_window::state s;
@@ -72,6 +79,18 @@ TEST_CASE("a time near the end of time neither overflows nor yields a zero retry
 }
 
 TEST_SUITE("rate_limit.sliding_window") {
+
+TEST_CASE("a weight set or added beyond the limit never wraps into an allowed hit") {
+  sliding_window sw{1000, 5};
+  sliding_window::state s;
+  sw.set(s, 0, max_u64);
+  CHECK_FALSE(sw.hit(s, 0, 1).allowed);
+  sliding_window::state t;
+  sw.inc(t, 0, max_u64 - 2);
+  auto d = sw.hit(t, 0, 5);
+  CHECK_FALSE(d.allowed);
+  CHECK(d.retry_after_ms == 1000);
+}
 
 TEST_CASE("a hit weighs from its time until scale ms later, not beyond") {
   sliding_window sw{1000, 2};

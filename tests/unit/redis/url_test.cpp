@@ -25,6 +25,13 @@ TEST_CASE("a Redis URL gives host, port, credentials and database") {
   REQUIRE(password_only);
   CHECK(password_only->user.empty());
   CHECK(password_only->password == "pw");
+  auto slash_in_password = parse_url("redis://:a/b@h:1/3");
+  REQUIRE(slash_in_password);
+  CHECK(slash_in_password->password == "a/b");
+  CHECK(slash_in_password->db == 3);
+  auto trailing = parse_url("redis://h:1/");
+  REQUIRE(trailing);
+  CHECK(trailing->db == 0);
   auto v6 = parse_url("redis://[::1]:7000");
   REQUIRE(v6);
   CHECK(v6->host == "::1");
