@@ -1,0 +1,622 @@
+#include "config/node_config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "actors/pool/worker_kinds.hpp"
+#include "actors/redis/connection.hpp"
+#include "supervision/errors.hpp"
+
+extern char** environ;
+
+namespace otpp::config {
+
+std::string problem::to_string() const {
+  return source + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + path + ": " + message;
+}
+
+namespace {
+
+constexpr std::size_t max_file_bytes = 1024 * 1024;
+constexpr const char* env_prefix = "OTPP__";
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    auto diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      auto up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
+
+std::string join(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+
+// Reads one table after another, collecting every problem with its position.
+class reader {
+public:
+  reader(std::string source, std::map<std::string, std::string> overridden)
+    : source_(std::move(source)), overridden_(std::move(overridden)) {}
+
+  std::vector<problem> problems;
+
+  void add(const toml::node* at, const std::string& path, std::string message) {
+    problem p{source_, 0, 0, path, std::move(message)};
+    for (auto& [prefix, variable] : overridden_)
+      if (path == prefix || path.rfind(prefix + ".", 0) == 0) {
+        p.source = "env:" + variable;
+        at = nullptr;
+      }
+    if (at) {
+      p.line = static_cast<int>(at->source().begin.line);
+      p.column = static_cast<int>(at->source().begin.column);
+    }
+    problems.push_back(std::move(p));
+  }
+
+  // Every key of `t` must be one of `allowed`.
+  void only(const toml::table& t, const std::string& path, std::initializer_list<const char*> allowed) {
+    for (auto&& [key, value] : t) {
+      std::string k{key.str()};
+      if (std::any_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }))
+        continue;
+      std::string closest;
+      std::size_t best = 3;
+      for (const char* a : allowed)
+        if (auto d = edit_distance(k, a); d < best) {
+          best = d;
+          closest = a;
+        }
+      add(&value, join(path, k),
+          "unknown key" + (closest.empty() ? std::string{} : " (did you mean '" + closest + "'?)"));
+    }
+  }
+
+  const toml::table* table(const toml::table& t, const std::string& path, const char* key) {
+    auto* n = t.get(key);
+    if (!n)
+      return nullptr;
+    if (auto* sub = n->as_table())
+      return sub;
+    add(n, join(path, key), "must be a table");
+    return nullptr;
+  }
+
+  std::optional<int64_t> integer(const toml::table& t, const std::string& path, const char* key, int64_t low,
+                                 int64_t high) {
+    auto* n = t.get(key);
+    if (!n)
+      return std::nullopt;
+    auto v = n->value_exact<int64_t>();
+    if (!v) {
+      add(n, join(path, key), "must be an integer");
+      return std::nullopt;
+    }
+    if (*v < low || *v > high) {
+      add(n, join(path, key), "must be in [" + std::to_string(low) + ", " + std::to_string(high) + "], got "
+                                + std::to_string(*v));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  // A number in [low, high]; `low_open`: in (low, high].
+  std::optional<double> number(const toml::table& t, const std::string& path, const char* key, double low,
+                               double high, bool low_open = false) {
+    auto* n = t.get(key);
+    if (!n)
+      return std::nullopt;
+    auto v = n->value<double>();
+    if (!v || !(n->is_integer() || n->is_floating_point())) {
+      add(n, join(path, key), "must be a number");
+      return std::nullopt;
+    }
+    if (!((low_open ? *v > low : *v >= low) && *v <= high)) {
+      std::ostringstream text;
+      text << "must be in " << (low_open ? "(" : "[") << low << ", " << high << "], got " << *v;
+      add(n, join(path, key), text.str());
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<bool> boolean(const toml::table& t, const std::string& path, const char* key) {
+    auto* n = t.get(key);
+    if (!n)
+      return std::nullopt;
+    auto v = n->value_exact<bool>();
+    if (!v)
+      add(n, join(path, key), "must be true or false");
+    return v;
+  }
+
+  std::optional<std::string> text(const toml::table& t, const std::string& path, const char* key) {
+    auto* n = t.get(key);
+    if (!n)
+      return std::nullopt;
+    auto v = n->value_exact<std::string>();
+    if (!v)
+      add(n, join(path, key), "must be a string");
+    return v;
+  }
+
+  // A string that must be one of `choices`.
+  std::optional<std::string> choice(const toml::table& t, const std::string& path, const char* key,
+                                    std::initializer_list<const char*> choices) {
+    auto v = text(t, path, key);
+    if (!v)
+      return std::nullopt;
+    if (std::any_of(choices.begin(), choices.end(), [&](const char* c) { return *v == c; }))
+      return v;
+    std::string list;
+    for (const char* c : choices)
+      list += (list.empty() ? "" : ", ") + std::string{c};
+    add(t.get(key), join(path, key), "must be one of " + list + ", got '" + *v + "'");
+    return std::nullopt;
+  }
+
+  // A component's own validation, reported at its table.
+  void check(const caf::error& err, const toml::table& t, const std::string& path) {
+    if (err)
+      add(&t, path, supervision::describe(err));
+  }
+
+private:
+  std::string source_;
+  std::map<std::string, std::string> overridden_; ///< dotted path -> variable
+};
+
+std::chrono::milliseconds ms(int64_t x) {
+  return std::chrono::milliseconds{x};
+}
+
+constexpr int64_t big = int64_t{1} << 53;
+
+supervision::strategy strategy_of(const std::string& name) {
+  if (name == "one_for_all")
+    return supervision::strategy::one_for_all;
+  if (name == "rest_for_one")
+    return supervision::strategy::rest_for_one;
+  return supervision::strategy::one_for_one;
+}
+
+void read_flags(reader& r, const toml::table& t, const std::string& path, supervision::supervisor_flags& flags) {
+  if (auto s = r.choice(t, path, "strategy", {"one_for_one", "one_for_all", "rest_for_one"}))
+    flags.strategy = strategy_of(*s);
+  if (auto i = r.integer(t, path, "intensity", 0, 1'000'000))
+    flags.intensity = static_cast<int>(*i);
+  if (auto p = r.integer(t, path, "period_ms", 1, big))
+    flags.period = ms(*p);
+}
+
+// Calls `fn(name, table, path)` for every table under `section`.
+void each_named(reader& r, const toml::table& root, const char* section,
+                const std::function<void(const std::string&, const toml::table&, const std::string&)>& fn) {
+  auto* all = r.table(root, "", section);
+  if (!all)
+    return;
+  for (auto&& [key, value] : *all) {
+    std::string name{key.str()};
+    auto path = std::string{section} + "." + name;
+    if (auto* t = value.as_table())
+      fn(name, *t, path);
+    else
+      r.add(&value, path, "must be a table");
+  }
+}
+
+void read_limiters(reader& r, const toml::table& root, node_config& c) {
+  each_named(r, root, "rate_limiters", [&](const std::string& name, const toml::table& t, const std::string& path) {
+    r.only(t, path, {"algorithm", "scale_ms", "limit", "capacity", "refill_per_s", "leak_per_s", "supervisor"});
+    placed<rate_limit::limiter_config> l;
+    l.config.name = name;
+    auto algorithm =
+      r.choice(t, path, "algorithm", {"fixed_window", "sliding_window", "token_bucket", "leaky_bucket"});
+    if (!algorithm) {
+      if (!t.get("algorithm"))
+        r.add(&t, path + ".algorithm", "missing");
+      return;
+    }
+    using rate_limit::algorithm;
+    bool windowed = *algorithm == "fixed_window" || *algorithm == "sliding_window";
+    l.config.algorithm = *algorithm == "fixed_window"     ? algorithm::fixed_window
+                         : *algorithm == "sliding_window" ? algorithm::sliding_window
+                         : *algorithm == "token_bucket"   ? algorithm::token_bucket
+                                                          : algorithm::leaky_bucket;
+    auto required = [&](const char* key) {
+      if (!t.get(key))
+        r.add(&t, join(path, key), "missing (needed by " + *algorithm + ")");
+    };
+    auto not_for = [&](const char* key) {
+      if (t.get(key))
+        r.add(t.get(key), join(path, key), "does not apply to " + *algorithm);
+    };
+    if (windowed) {
+      required("scale_ms");
+      required("limit");
+      for (auto key : {"capacity", "refill_per_s", "leak_per_s"})
+        not_for(key);
+      if (auto s = r.integer(t, path, "scale_ms", 1, big))
+        l.config.scale_ms = *s;
+      if (auto v = r.integer(t, path, "limit", 0, big))
+        l.config.limit = *v;
+    } else {
+      auto rate_key = *algorithm == "token_bucket" ? "refill_per_s" : "leak_per_s";
+      required("capacity");
+      required(rate_key);
+      for (auto key : {"scale_ms", "limit", *algorithm == "token_bucket" ? "leak_per_s" : "refill_per_s"})
+        not_for(key);
+      if (auto v = r.integer(t, path, "capacity", 0, big))
+        l.config.capacity = *v;
+      if (auto v = r.number(t, path, rate_key, 0, 1e12))
+        l.config.rate_per_s = *v;
+    }
+    l.supervisor = r.text(t, path, "supervisor").value_or("");
+    c.limiters.push_back(l);
+  });
+}
+
+void read_pools(reader& r, const toml::table& root, node_config& c) {
+  auto kinds = pool::worker_kinds();
+  each_named(r, root, "pools", [&](const std::string& name, const toml::table& t, const std::string& path) {
+    auto problems_before = r.problems.size();
+    r.only(t, path, {"size", "max_overflow", "strategy", "worker", "worker_args", "supervisor"});
+    placed<pool::pool_config> p;
+    p.config.name = name;
+    if (auto v = r.integer(t, path, "size", 0, 100000))
+      p.config.size = static_cast<std::size_t>(*v);
+    if (auto v = r.integer(t, path, "max_overflow", 0, 100000))
+      p.config.max_overflow = static_cast<std::size_t>(*v);
+    if (auto s = r.choice(t, path, "strategy", {"lifo", "fifo"}))
+      p.config.strategy = *s == "fifo" ? pool::pool_strategy::fifo : pool::pool_strategy::lifo;
+    if (auto w = r.text(t, path, "worker")) {
+      if (std::find(kinds.begin(), kinds.end(), *w) == kinds.end()) {
+        std::string list;
+        for (auto& k : kinds)
+          list += (list.empty() ? "" : ", ") + k;
+        r.add(t.get("worker"), path + ".worker", "unknown worker kind '" + *w + "' (registered: " + list + ")");
+      }
+      p.config.worker = *w;
+    }
+    if (auto* args = r.table(t, path, "worker_args")) {
+      for (auto&& [key, value] : *args) {
+        std::string k{key.str()};
+        if (auto s = value.value_exact<std::string>())
+          p.config.args[k] = *s;
+        else if (auto i = value.value_exact<int64_t>())
+          p.config.args[k] = std::to_string(*i);
+        else if (auto b = value.value_exact<bool>())
+          p.config.args[k] = *b ? "true" : "false";
+        else if (auto d = value.value_exact<double>())
+          p.config.args[k] = std::to_string(*d);
+        else
+          r.add(&value, path + ".worker_args." + k, "must be a string, number or boolean");
+      }
+    }
+    p.supervisor = r.text(t, path, "supervisor").value_or("");
+    if (r.problems.size() == problems_before)
+      r.check(pool::validate(p.config), t, path);
+    c.pools.push_back(p);
+  });
+}
+
+void read_breakers(reader& r, const toml::table& root, node_config& c) {
+  each_named(r, root, "breakers", [&](const std::string& name, const toml::table& t, const std::string& path) {
+    r.only(t, path, {"window", "window_size", "minimum_calls", "failure_threshold", "slow_threshold",
+                     "slow_duration_ms", "wait_in_open_ms", "automatic_half_open", "half_open_permits",
+                     "max_wait_in_half_open_ms", "supervisor"});
+    placed<breaker::breaker_config> b;
+    b.config.name = name;
+    if (auto w = r.choice(t, path, "window", {"count", "time"}))
+      b.config.window = *w == "time" ? breaker::window_kind::time : breaker::window_kind::count;
+    if (auto v = r.integer(t, path, "window_size", 1, 1'000'000))
+      b.config.window_size = static_cast<uint32_t>(*v);
+    if (auto v = r.integer(t, path, "minimum_calls", 1, 1'000'000))
+      b.config.minimum_calls = static_cast<uint32_t>(*v);
+    if (auto v = r.number(t, path, "failure_threshold", 0, 100, true))
+      b.config.failure_threshold = *v;
+    if (auto v = r.number(t, path, "slow_threshold", 0, 100, true))
+      b.config.slow_threshold = *v;
+    if (auto v = r.integer(t, path, "slow_duration_ms", 1, big))
+      b.config.slow_duration = ms(*v);
+    if (auto v = r.integer(t, path, "wait_in_open_ms", 1, big))
+      b.config.wait_in_open = ms(*v);
+    if (auto v = r.boolean(t, path, "automatic_half_open"))
+      b.config.automatic_half_open = *v;
+    if (auto v = r.integer(t, path, "half_open_permits", 1, 1'000'000))
+      b.config.half_open_permits = static_cast<uint32_t>(*v);
+    if (auto v = r.integer(t, path, "max_wait_in_half_open_ms", 0, big))
+      b.config.max_wait_in_half_open = ms(*v);
+    b.supervisor = r.text(t, path, "supervisor").value_or("");
+    c.breakers.push_back(b);
+  });
+}
+
+void read_memory(reader& r, const toml::table& root, node_config& c) {
+  auto* t = r.table(root, "", "memory");
+  if (!t)
+    return;
+  auto problems_before = r.problems.size();
+  r.only(*t, "memory", {"limit_mb", "elevated_percent", "high_percent", "critical_percent", "hysteresis_percent",
+                        "sample_interval_ms", "reject_at"});
+  memory::memory_config m;
+  if (auto v = r.integer(*t, "memory", "limit_mb", 0, int64_t{1} << 40))
+    m.limit_mb = static_cast<uint64_t>(*v);
+  if (auto v = r.number(*t, "memory", "elevated_percent", 0, 100))
+    m.elevated_percent = *v;
+  if (auto v = r.number(*t, "memory", "high_percent", 0, 100))
+    m.high_percent = *v;
+  if (auto v = r.number(*t, "memory", "critical_percent", 0, 100))
+    m.critical_percent = *v;
+  if (auto v = r.number(*t, "memory", "hysteresis_percent", 0, 100))
+    m.hysteresis_percent = *v;
+  if (auto v = r.integer(*t, "memory", "sample_interval_ms", 1, big))
+    m.sample_interval = ms(*v);
+  if (auto v = r.choice(*t, "memory", "reject_at", {"elevated", "high", "critical"}))
+    m.reject_at = *v == "elevated" ? memory::pressure::elevated
+                  : *v == "high"   ? memory::pressure::high
+                                   : memory::pressure::critical;
+  if (r.problems.size() == problems_before)
+    r.check(memory::validate(m), *t, "memory");
+  c.memory = m;
+}
+
+void read_supervisors(reader& r, const toml::table& root, node_config& c) {
+  if (auto* t = r.table(root, "", "supervisor")) {
+    r.only(*t, "supervisor", {"strategy", "intensity", "period_ms"});
+    read_flags(r, *t, "supervisor", c.root.flags);
+  }
+  std::map<std::string, std::pair<supervisor_section, const toml::table*>> named;
+  each_named(r, root, "supervisors", [&](const std::string& name, const toml::table& t, const std::string& path) {
+    r.only(t, path, {"parent", "strategy", "intensity", "period_ms"});
+    supervisor_section s;
+    s.name = name;
+    s.parent = r.text(t, path, "parent").value_or("");
+    read_flags(r, t, path, s.flags);
+    named[name] = {s, &t};
+  });
+  // Parents before children; an unknown parent or a cycle is a problem.
+  std::set<std::string> placed_names;
+  for (auto& [name, entry] : named) {
+    std::vector<std::string> chain{name};
+    for (auto parent = entry.first.parent; !parent.empty(); parent = named[parent].first.parent) {
+      if (!named.count(parent)) {
+        r.add(entry.second->get("parent"), "supervisors." + name + ".parent", "no supervisor '" + parent + "'");
+        named.erase(parent);
+        break;
+      }
+      if (std::find(chain.begin(), chain.end(), parent) != chain.end()) {
+        std::string cycle;
+        for (auto& n : chain)
+          cycle += n + " -> ";
+        r.add(entry.second->get("parent"), "supervisors." + name + ".parent", "cycle: " + cycle + parent);
+        break;
+      }
+      chain.push_back(parent);
+    }
+  }
+  std::function<void(const std::string&)> place = [&](const std::string& name) {
+    if (placed_names.count(name) || !named.count(name))
+      return;
+    placed_names.insert(name);
+    auto& s = named[name].first;
+    if (!s.parent.empty())
+      place(s.parent);
+    c.supervisors.push_back(s);
+  };
+  if (r.problems.empty())
+    for (auto& [name, entry] : named)
+      place(name);
+  // Components must name a known supervisor.
+  auto known = [&](const std::string& s) { return s.empty() || named.count(s); };
+  auto check_place = [&](const char* section, const std::string& name, const std::string& supervisor) {
+    if (known(supervisor))
+      return;
+    auto* t = root.get(section) ? root.get(section)->as_table() : nullptr;
+    auto* item = t && t->get(name) ? t->get(name)->as_table() : nullptr;
+    r.add(item ? item->get("supervisor") : nullptr, std::string{section} + "." + name + ".supervisor",
+          "no supervisor '" + supervisor + "'");
+  };
+  for (auto& l : c.limiters)
+    check_place("rate_limiters", l.config.name, l.supervisor);
+  for (auto& p : c.pools)
+    check_place("pools", p.config.name, p.supervisor);
+  for (auto& b : c.breakers)
+    check_place("breakers", b.config.name, b.supervisor);
+}
+
+void read_rate_limiting(reader& r, const toml::table& root, node_config& c) {
+  auto* t = r.table(root, "", "rate_limiting");
+  if (!t)
+    return;
+  r.only(*t, "rate_limiting", {"backend", "cleanup_interval_ms", "redis"});
+  if (auto b = r.choice(*t, "rate_limiting", "backend", {"memory", "redis"}))
+    c.rate_limiting.backend = *b;
+  if (auto v = r.integer(*t, "rate_limiting", "cleanup_interval_ms", 1, big))
+    c.rate_limiting.cleanup_interval = ms(*v);
+  if (auto* redis = r.table(*t, "rate_limiting", "redis")) {
+    const std::string path = "rate_limiting.redis";
+    r.only(*redis, path, {"url", "prefix", "timeout_ms", "on_error"});
+    auto& o = c.rate_limiting.redis;
+    if (auto v = r.text(*redis, path, "url")) {
+      o.url = *v;
+      if (auto parsed = redis::parse_url(*v); !parsed)
+        r.add(redis->get("url"), path + ".url", supervision::describe(parsed.error()));
+    }
+    if (auto v = r.text(*redis, path, "prefix"))
+      o.prefix = *v;
+    if (auto v = r.integer(*redis, path, "timeout_ms", 1, 3'600'000))
+      o.timeout = ms(*v);
+    if (auto v = r.choice(*redis, path, "on_error", {"fail_closed", "fail_open"}))
+      o.on_error = *v == "fail_open" ? rate_limit::failure_policy::fail_open : rate_limit::failure_policy::fail_closed;
+  }
+}
+
+node_config read(reader& r, const toml::table& root) {
+  node_config c;
+  r.only(root, "", {"node", "logging", "supervisor", "supervisors", "rate_limiting", "rate_limiters", "pools",
+                    "breakers", "memory", "http"});
+  if (auto* t = r.table(root, "", "node")) {
+    r.only(*t, "node", {"name"});
+    if (auto v = r.text(*t, "node", "name")) {
+      if (v->empty())
+        r.add(t->get("name"), "node.name", "must not be empty");
+      c.name = *v;
+    }
+  }
+  if (auto* t = r.table(root, "", "logging")) {
+    r.only(*t, "logging", {"level", "format", "file"});
+    if (auto v = r.choice(*t, "logging", "level", {"trace", "debug", "info", "warn", "error", "critical"}))
+      c.logging.level = *v;
+    if (auto v = r.choice(*t, "logging", "format", {"text", "json"}))
+      c.logging.format = *v;
+    if (auto v = r.text(*t, "logging", "file"))
+      c.logging.file = *v;
+  }
+  read_rate_limiting(r, root, c);
+  read_limiters(r, root, c);
+  read_pools(r, root, c);
+  read_breakers(r, root, c);
+  read_memory(r, root, c);
+  read_supervisors(r, root, c);
+  if (auto* t = r.table(root, "", "http")) {
+    r.only(*t, "http", {"listen"});
+    c.http.listen = r.text(*t, "http", "listen").value_or("");
+  }
+  // Names are unique across the tree: they are child ids and registered names.
+  std::map<std::string, std::string> owners;
+  auto unique = [&](const std::string& name, const std::string& path) {
+    if (auto [i, fresh] = owners.emplace(name, path); !fresh)
+      r.add(nullptr, path, "the name '" + name + "' is already used by " + i->second);
+  };
+  for (auto& s : c.supervisors)
+    unique(s.name, "supervisors." + s.name);
+  for (auto& l : c.limiters)
+    unique(l.config.name, "rate_limiters." + l.config.name);
+  for (auto& p : c.pools)
+    unique(p.config.name, "pools." + p.config.name);
+  for (auto& b : c.breakers)
+    unique(b.config.name, "breakers." + b.config.name);
+  return c;
+}
+
+// Applies OTPP__SECTION__KEY=value overrides; returns dotted path -> variable.
+std::map<std::string, std::string> apply(toml::table& root, const environment& env, std::vector<problem>& problems) {
+  std::map<std::string, std::string> applied;
+  for (auto& [variable, value] : env) {
+    if (variable.rfind(env_prefix, 0) != 0)
+      continue;
+    std::vector<std::string> keys;
+    std::string rest = variable.substr(std::string{env_prefix}.size());
+    for (std::size_t start = 0;;) {
+      auto end = rest.find("__", start);
+      keys.push_back(lower(rest.substr(start, end - start)));
+      if (end == std::string::npos)
+        break;
+      start = end + 2;
+    }
+    std::string path;
+    for (auto& k : keys)
+      path = join(path, k);
+    if (std::any_of(keys.begin(), keys.end(), [](auto& k) { return k.empty(); }) || keys.size() < 2) {
+      problems.push_back({"env:" + variable, 0, 0, path, "expected OTPP__SECTION__KEY=value"});
+      continue;
+    }
+    toml::table* at = &root;
+    bool ok = true;
+    for (std::size_t i = 0; i + 1 < keys.size() && ok; ++i) {
+      auto* next = at->get(keys[i]);
+      if (!next)
+        next = at->insert_or_assign(keys[i], toml::table{}).first->second.as_table();
+      ok = next && next->is_table();
+      at = ok ? next->as_table() : nullptr;
+    }
+    if (!ok) {
+      problems.push_back({"env:" + variable, 0, 0, path, "is not a table in the file"});
+      continue;
+    }
+    // The value as TOML (numbers, booleans, quoted strings), else as plain text.
+    toml::table parsed;
+    try {
+      parsed = toml::parse("v = " + value);
+    } catch (const toml::parse_error&) {
+      parsed.insert_or_assign("v", value);
+    }
+    at->insert_or_assign(keys.back(), *parsed.get("v"));
+    applied[path] = variable;
+  }
+  return applied;
+}
+
+} // namespace
+
+environment process_environment() {
+  environment env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry{*e};
+    if (entry.rfind(env_prefix, 0) != 0)
+      continue;
+    auto eq = entry.find('=');
+    if (eq != std::string::npos)
+      env[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  return env;
+}
+
+load_result load_string(const std::string& text, const std::string& source, const environment& env) {
+  load_result result;
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    result.problems.push_back({source, 1, 1, "", "the file is empty"});
+    return result;
+  }
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    result.problems.push_back({source, static_cast<int>(e.source().begin.line),
+                               static_cast<int>(e.source().begin.column), "", std::string{e.description()}});
+    return result;
+  }
+  std::vector<problem> env_problems;
+  auto overridden = apply(root, env, env_problems);
+  reader r{source, overridden};
+  auto config = read(r, root);
+  result.problems = std::move(env_problems);
+  result.problems.insert(result.problems.end(), r.problems.begin(), r.problems.end());
+  if (result.problems.empty())
+    result.config = std::move(config);
+  return result;
+}
+
+load_result load_file(const std::string& path, const environment& env) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return {std::nullopt, {{path, 0, 0, "", "cannot read the file"}}};
+  std::string text(max_file_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > max_file_bytes)
+    return {std::nullopt, {{path, 0, 0, "", "the file is larger than 1 MiB"}}};
+  return load_string(text, path, env);
+}
+
+} // namespace otpp::config

@@ -1,0 +1,201 @@
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "config/node_config.hpp"
+
+using namespace otpp;
+using config::load_string;
+
+namespace {
+
+const char* example = R"(
+[node]
+name = "scope-node-1"
+
+[logging]
+level = "info"
+format = "text"
+file = ""
+
+[supervisor]
+strategy = "one_for_one"
+intensity = 3
+period_ms = 5000
+
+[rate_limiting]
+backend = "memory"
+cleanup_interval_ms = 30000
+[rate_limiting.redis]
+url = "redis://127.0.0.1:6379"
+prefix = "otpp"
+timeout_ms = 200
+on_error = "fail_closed"
+
+[rate_limiters.config_update]
+algorithm = "token_bucket"
+capacity = 15
+refill_per_s = 0.1667
+
+[pools.database]
+size = 10
+max_overflow = 5
+strategy = "lifo"
+worker = "echo"
+[pools.database.worker_args]
+path = "scope.db"
+
+[breakers.config_server]
+window = "count"
+window_size = 20
+minimum_calls = 10
+failure_threshold = 50
+wait_in_open_ms = 30000
+
+[memory]
+limit_mb = 0
+high_percent = 80
+critical_percent = 95
+
+[supervisors.storage]
+strategy = "rest_for_one"
+[supervisors.cache]
+parent = "storage"
+)";
+
+// The problems of `text`, one string each.
+std::vector<std::string> problems_of(const std::string& text, const config::environment& env = {}) {
+  auto r = load_string(text, "node.toml", env);
+  std::vector<std::string> out;
+  for (auto& p : r.problems)
+    out.push_back(p.to_string());
+  CHECK(r.config.has_value() == out.empty());
+  return out;
+}
+
+} // namespace
+
+TEST_SUITE("config") {
+
+TEST_CASE("the example configuration loads with every value") {
+  auto r = load_string(example, "node.toml");
+  REQUIRE_MESSAGE(r.config, (r.problems.empty() ? "" : r.problems.front().to_string()));
+  auto& c = *r.config;
+  CHECK(c.name == "scope-node-1");
+  CHECK(c.root.flags.intensity == 3);
+  REQUIRE(c.limiters.size() == 1);
+  CHECK(c.limiters[0].config.name == "config_update");
+  CHECK(c.limiters[0].config.algorithm == rate_limit::algorithm::token_bucket);
+  CHECK(c.limiters[0].config.capacity == 15);
+  CHECK(c.limiters[0].config.rate_per_s == doctest::Approx(0.1667));
+  REQUIRE(c.pools.size() == 1);
+  CHECK(c.pools[0].config.size == 10);
+  CHECK(c.pools[0].config.args.at("path") == "scope.db");
+  REQUIRE(c.breakers.size() == 1);
+  CHECK(c.breakers[0].config.window_size == 20);
+  CHECK(c.breakers[0].config.wait_in_open == std::chrono::seconds(30));
+  REQUIRE(c.memory);
+  CHECK(c.memory->high_percent == 80);
+  REQUIRE(c.supervisors.size() == 2);
+  CHECK(c.supervisors[0].name == "storage"); // parents first
+  CHECK(c.supervisors[1].parent == "storage");
+  CHECK(c.supervisors[0].flags.strategy == supervision::strategy::rest_for_one);
+}
+
+TEST_CASE("every problem is reported at once, each with its file, line, column and key path") {
+  auto problems = problems_of(R"([pools.database]
+size = -1
+max_overflo = 5
+worker = "mysql"
+
+[rate_limiters.api]
+algorithm = "token_bucket"
+capacity = "ten"
+refill_per_s = 1
+
+[breakers.svc]
+failure_threshold = 150
+
+[logging]
+level = "loud"
+)");
+  CHECK(problems == std::vector<std::string>{
+                      "node.toml:15:9: logging.level: must be one of trace, debug, info, warn, error, critical, got "
+                      "'loud'",
+                      "node.toml:8:12: rate_limiters.api.capacity: must be an integer",
+                      "node.toml:3:15: pools.database.max_overflo: unknown key (did you mean 'max_overflow'?)",
+                      "node.toml:2:8: pools.database.size: must be in [0, 100000], got -1",
+                      "node.toml:4:10: pools.database.worker: unknown worker kind 'mysql' (registered: echo, sleep)",
+                      "node.toml:12:21: breakers.svc.failure_threshold: must be in (0, 100], got 150",
+                    });
+  CHECK(problems_of("[breakers.svc]\nslow_threshold = 0\n")
+        == std::vector<std::string>{"node.toml:2:18: breakers.svc.slow_threshold: must be in (0, 100], got 0"});
+  CHECK(problems_of("[memory]\nhigh_percent = 60\n")
+        == std::vector<std::string>{"node.toml:1:1: memory: invalid_argument: memory: thresholds must satisfy 0 < "
+                                    "elevated < high < critical <= 100, got 70.000000, 60.000000, 95.000000"});
+}
+
+TEST_CASE("syntax errors, wrong types and unknown sections are clear errors") {
+  CHECK(problems_of("[pools\nsize = 1\n").front().find("node.toml:1:") == 0);
+  CHECK(problems_of("pools = 3\n") == std::vector<std::string>{"node.toml:1:9: pools: must be a table"});
+  CHECK(problems_of("[pool.x]\n") == std::vector<std::string>{"node.toml:1:1: pool: unknown key (did you mean 'pools'?)"});
+  CHECK(problems_of("[rate_limiters.x]\nalgorithm = \"leaky\"\n")
+        == std::vector<std::string>{"node.toml:2:13: rate_limiters.x.algorithm: must be one of fixed_window, "
+                                    "sliding_window, token_bucket, leaky_bucket, got 'leaky'"});
+  CHECK(problems_of("[rate_limiters.x]\nalgorithm = \"fixed_window\"\nscale_ms = 0\nlimit = 5\n")
+        == std::vector<std::string>{"node.toml:3:12: rate_limiters.x.scale_ms: must be in [1, 9007199254740992], got 0"});
+  CHECK(problems_of("[rate_limiters.x]\nalgorithm = \"fixed_window\"\n")
+        == std::vector<std::string>{"node.toml:1:1: rate_limiters.x.scale_ms: missing (needed by fixed_window)",
+                                    "node.toml:1:1: rate_limiters.x.limit: missing (needed by fixed_window)"});
+}
+
+TEST_CASE("references to undefined supervisors and cycles of parents are errors") {
+  CHECK(problems_of("[supervisors.a]\nparent = \"b\"\n")
+        == std::vector<std::string>{"node.toml:2:10: supervisors.a.parent: no supervisor 'b'"});
+  auto cycle = problems_of("[supervisors.a]\nparent = \"b\"\n[supervisors.b]\nparent = \"a\"\n");
+  REQUIRE_FALSE(cycle.empty());
+  CHECK(cycle.front() == "node.toml:2:10: supervisors.a.parent: cycle: a -> b -> a");
+  CHECK(problems_of("[pools.p]\nsupervisor = \"nowhere\"\n")
+        == std::vector<std::string>{"node.toml:2:14: pools.p.supervisor: no supervisor 'nowhere'"});
+  CHECK(problems_of("[pools.x]\n[breakers.x]\n")
+        == std::vector<std::string>{"node.toml:0:0: breakers.x: the name 'x' is already used by pools.x"});
+}
+
+TEST_CASE("empty files, binary garbage, deep nesting and huge files are rejected cleanly") {
+  CHECK(problems_of("  \n\n") == std::vector<std::string>{"node.toml:1:1: : the file is empty"});
+  auto garbage = problems_of(std::string("\x00\xff\xfe\x01garbage", 11));
+  REQUIRE(garbage.size() == 1);
+  CHECK(garbage.front().find("node.toml:1:") == 0);
+  std::string deep = "x = " + std::string(10000, '[') + std::string(10000, ']') + "\n";
+  REQUIRE(problems_of(deep).size() == 1);
+  auto path = std::string{"/tmp/otpp-huge-"} + std::to_string(::getpid()) + ".toml";
+  {
+    std::ofstream out{path};
+    out << "# " << std::string(2 * 1024 * 1024, 'x') << "\n";
+  }
+  auto huge = config::load_file(path);
+  std::remove(path.c_str());
+  REQUIRE(huge.problems.size() == 1);
+  CHECK(huge.problems.front().message == "the file is larger than 1 MiB");
+  CHECK(config::load_file("/nonexistent/otpp.toml").problems.front().message == "cannot read the file");
+}
+
+TEST_CASE("environment variables override single values and are validated the same way") {
+  auto r = load_string(example, "node.toml",
+                       {{"OTPP__LOGGING__LEVEL", "debug"}, {"OTPP__POOLS__DATABASE__SIZE", "20"},
+                        {"OTPP__RATE_LIMITING__REDIS__PREFIX", "other"}, {"UNRELATED", "x"}});
+  REQUIRE(r.config);
+  CHECK(r.config->logging.level == "debug");
+  CHECK(r.config->pools[0].config.size == 20);
+  CHECK(r.config->rate_limiting.redis.prefix == "other");
+  CHECK(problems_of(example, {{"OTPP__POOLS__DATABASE__SIZE", "-3"}})
+        == std::vector<std::string>{"env:OTPP__POOLS__DATABASE__SIZE:0:0: pools.database.size: must be in [0, 100000], got -3"});
+  CHECK(problems_of(example, {{"OTPP__LOGGING", "x"}})
+        == std::vector<std::string>{"env:OTPP__LOGGING:0:0: logging: expected OTPP__SECTION__KEY=value"});
+}
+
+}
