@@ -1,0 +1,89 @@
+#include "config/node.hpp"
+
+#include <map>
+
+#include <caf/scoped_actor.hpp>
+#include <spdlog/sinks/basic_file_sink.h>
+
+#include "actors/breaker/breaker_owner.hpp"
+#include "actors/memory/memory_manager.hpp"
+#include "actors/pool/pool.hpp"
+#include "actors/rate_limit/limiter_owner.hpp"
+#include "supervision/errors.hpp"
+#include "supervision/reports.hpp"
+#include "supervision/system_setup.hpp"
+
+namespace otpp::config {
+
+supervision::supervisor_config build_tree(const node_config& c) {
+  std::map<std::string, supervision::supervisor_config> trees; // "" is the root
+  trees[""] = {c.name, c.root.flags, {}};
+  for (auto& s : c.supervisors)
+    trees[s.name] = {s.name, s.flags, {}};
+  if (c.memory)
+    trees[""].children.push_back(memory::memory_child(*c.memory));
+  for (auto& l : c.limiters)
+    trees[l.supervisor].children.push_back(
+      c.rate_limiting.backend == "redis"
+        ? rate_limit::limiter_child(l.config, c.rate_limiting.redis, c.rate_limiting.cleanup_interval)
+        : rate_limit::limiter_child(l.config, c.rate_limiting.cleanup_interval));
+  for (auto& b : c.breakers)
+    trees[b.supervisor].children.push_back(breaker::breaker_child(b.config));
+  for (auto& p : c.pools)
+    trees[p.supervisor].children.push_back(pool::pool_child(p.config));
+  // Children before parents: the list has parents first.
+  for (auto s = c.supervisors.rbegin(); s != c.supervisors.rend(); ++s)
+    trees[s->parent].children.push_back(supervision::supervisor_child(s->name, trees[s->name]));
+  return trees[""];
+}
+
+caf::error apply_logging(const logging_config& logging) {
+  auto logger = supervision::report_logger();
+  if (!logging.file.empty()) {
+    try {
+      logger->sinks().clear();
+      logger->sinks().push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(logging.file));
+    } catch (const spdlog::spdlog_ex& e) {
+      return supervision::make_error(supervision::errc::invalid_spec,
+                                     "logging.file: cannot open '" + logging.file + "': " + e.what());
+    }
+  }
+  logger->set_level(spdlog::level::from_str(logging.level));
+  supervision::set_report_format(logging.format == "json" ? supervision::report_format::json
+                                                          : supervision::report_format::text);
+  return {};
+}
+
+node::system_config::system_config() {
+  set("logger.console", caf::atom("none"));
+  add_otpp_types(*this);
+  apply_scheduler_profile(*this);
+}
+
+node::node(node_config c) : config_(std::move(c)) {}
+
+caf::expected<std::unique_ptr<node>> node::start(const node_config& c) {
+  if (auto err = apply_logging(c.logging))
+    return err;
+  std::unique_ptr<node> n{new node(c)};
+  n->system_ = std::make_unique<caf::actor_system>(n->cfg_);
+  auto root = supervision::start_supervisor(*n->system_, build_tree(c));
+  if (!root)
+    return root.error();
+  n->root_ = *root;
+  supervision::report_logger()->info("node_started node={} children={}", c.name,
+                                     build_tree(c).children.size());
+  return n;
+}
+
+node::~node() {
+  if (root_) {
+    caf::scoped_actor self{*system_};
+    self->monitor(root_);
+    self->send_exit(root_, caf::exit_reason::user_shutdown);
+    self->receive([](caf::down_msg&) {});
+    supervision::report_logger()->info("node_stopped node={}", config_.name);
+  }
+}
+
+} // namespace otpp::config

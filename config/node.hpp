@@ -1,0 +1,50 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/expected.hpp>
+
+#include "config/node_config.hpp"
+#include "supervision/supervisor.hpp"
+
+namespace otpp::config {
+
+/// The root supervisor's configuration for `c`: the memory manager first,
+/// then each supervisor's limiters, breakers, pools and nested supervisors,
+/// each under the supervisor it names. The root is named after the node.
+supervision::supervisor_config build_tree(const node_config& c);
+
+/// Applies `[logging]`: level, text or JSON lines, stderr or a file.
+caf::error apply_logging(const logging_config& logging);
+
+/// A running node: its actor system (otpp's scheduler profile) and its tree.
+class node {
+public:
+  /// Sets up logging, starts the actor system and the whole tree, or says why not.
+  static caf::expected<std::unique_ptr<node>> start(const node_config& c);
+
+  /// Stops the tree in order (reverse start order, shutdown timeouts honoured).
+  ~node();
+
+  caf::actor_system& system() { return *system_; }
+  const caf::actor& root() const { return root_; }
+  const node_config& config() const { return config_; }
+
+private:
+  struct system_config : caf::actor_system_config {
+    system_config();
+  };
+
+  explicit node(node_config c);
+
+  node_config config_;
+  system_config cfg_;
+  std::unique_ptr<caf::actor_system> system_;
+  caf::actor root_;
+};
+
+} // namespace otpp::config

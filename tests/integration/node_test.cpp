@@ -1,0 +1,179 @@
+#include <doctest/doctest.h>
+
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/node.hpp"
+#include "supervision/errors.hpp"
+#include "supervision/supervisor_api.hpp"
+
+using namespace otpp;
+using namespace std::chrono_literals;
+
+extern char** environ;
+
+namespace {
+
+const char* fixture = R"(
+[node]
+name = "test-node"
+[logging]
+level = "warn"
+[rate_limiters.api]
+algorithm = "fixed_window"
+scale_ms = 1000
+limit = 10
+[pools.db]
+size = 2
+max_overflow = 0
+supervisor = "storage"
+[breakers.svc]
+window_size = 10
+[supervisors.storage]
+strategy = "one_for_all"
+)";
+
+std::string write_temp(const std::string& text) {
+  char name[] = "/tmp/otpp-node-XXXXXX";
+  int fd = ::mkstemp(name);
+  REQUIRE(fd >= 0);
+  REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  ::close(fd);
+  return name;
+}
+
+template <class F>
+bool eventually(F ready) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!ready()) {
+    if (std::chrono::steady_clock::now() > deadline)
+      return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+// otpp-node with `args`, its stderr readable through `err`.
+struct node_process {
+  pid_t pid = -1;
+  int err = -1;
+  std::string seen;
+
+  explicit node_process(std::vector<std::string> args) {
+    args.insert(args.begin(), OTPP_NODE_PATH);
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int pipe_fds[2];
+    REQUIRE(::pipe(pipe_fds) == 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
+    posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
+    REQUIRE(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(pipe_fds[1]);
+    err = pipe_fds[0];
+  }
+
+  ~node_process() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    ::close(err);
+  }
+
+  // Reads stderr until `text` shows up (true) or 10 s passed or it closed.
+  bool wait_for(const std::string& text) {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (seen.find(text) == std::string::npos) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd p{err, POLLIN, 0};
+      char buf[4096];
+      ssize_t n = 0;
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0 || (n = ::read(err, buf, sizeof buf)) <= 0)
+        return false;
+      seen.append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
+  int exit_code() {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+};
+
+} // namespace
+
+TEST_SUITE("node") {
+
+TEST_CASE("a node starts the tree its file describes and replaces a killed worker") {
+  auto loaded = config::load_string(fixture, "fixture.toml");
+  REQUIRE(loaded.config);
+  auto started = config::node::start(*loaded.config);
+  REQUIRE_MESSAGE(started, supervision::describe(started.error()));
+  auto& node = **started;
+  auto children = supervision::blocking::which_children(node.system(), node.root());
+  REQUIRE(children);
+  std::vector<std::string> ids;
+  for (auto& c : *children)
+    ids.push_back(c.id);
+  CHECK(ids == std::vector<std::string>{"api", "svc", "storage"});
+  caf::actor storage;
+  for (auto& c : *children)
+    if (c.id == "storage")
+      storage = c.handle;
+  auto inner = supervision::blocking::which_children(node.system(), storage);
+  REQUIRE(inner);
+  REQUIRE(inner->size() == 1);
+  CHECK(inner->front().id == "db");
+  auto old_pool = inner->front().handle;
+  caf::anon_send_exit(old_pool, caf::exit_reason::kill);
+  CHECK(eventually([&] {
+    auto now = supervision::blocking::which_children(node.system(), storage);
+    return now && now->size() == 1 && now->front().handle && now->front().handle != old_pool;
+  }));
+}
+
+TEST_CASE("otpp-node --check answers 0 for a good file and 78 with every problem for a bad one") {
+  auto good = write_temp(fixture);
+  node_process ok{{"--check", good}};
+  CHECK(ok.exit_code() == 0);
+  auto bad = write_temp("[pools.db]\nsize = -1\n[logging]\nlevel = \"loud\"\n");
+  node_process refused{{"--check", bad}};
+  CHECK(refused.wait_for("nothing started"));
+  CHECK(refused.exit_code() == 78);
+  CHECK(refused.seen.find(bad + ":2:8: pools.db.size: must be in [0, 100000], got -1") != std::string::npos);
+  CHECK(refused.seen.find(bad + ":4:9: logging.level:") != std::string::npos);
+  std::remove(good.c_str());
+  std::remove(bad.c_str());
+}
+
+TEST_CASE("otpp-node runs until SIGTERM, then stops the tree in order and exits 0") {
+  std::string text = fixture;
+  text.replace(text.find("level = \"warn\""), 14, "level = \"info\""); // to see the start and stop lines
+  auto info = write_temp(text);
+  node_process node{{info}};
+  REQUIRE(node.wait_for("node_started node=test-node"));
+  ::kill(node.pid, SIGTERM);
+  CHECK(node.wait_for("node_stopped node=test-node"));
+  CHECK(node.exit_code() == 0);
+  CHECK(node.seen.find("supervisor_shutdown supervisor=storage") < node.seen.find("supervisor_shutdown supervisor=test-node"));
+  std::remove(info.c_str());
+}
+
+}
