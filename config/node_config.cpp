@@ -60,6 +60,10 @@ public:
   std::vector<problem> problems;
 
   void add(const toml::node* at, const std::string& path, std::string message) {
+    add(at ? &at->source() : nullptr, path, std::move(message));
+  }
+
+  void add(const toml::source_region* at, const std::string& path, std::string message) {
     problem p{source_, 0, 0, path, std::move(message)};
     for (auto& [prefix, variable] : overridden_)
       if (path == prefix || path.rfind(prefix + ".", 0) == 0) {
@@ -67,8 +71,8 @@ public:
         at = nullptr;
       }
     if (at) {
-      p.line = static_cast<int>(at->source().begin.line);
-      p.column = static_cast<int>(at->source().begin.column);
+      p.line = static_cast<int>(at->begin.line);
+      p.column = static_cast<int>(at->begin.column);
     }
     problems.push_back(std::move(p));
   }
@@ -76,6 +80,7 @@ public:
   // Every key of `t` must be one of `allowed`.
   void only(const toml::table& t, const std::string& path, std::initializer_list<const char*> allowed) {
     for (auto&& [key, value] : t) {
+      (void) value;
       std::string k{key.str()};
       if (std::any_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }))
         continue;
@@ -86,7 +91,7 @@ public:
           best = d;
           closest = a;
         }
-      add(&value, join(path, k),
+      add(&key.source(), join(path, k),
           "unknown key" + (closest.empty() ? std::string{} : " (did you mean '" + closest + "'?)"));
     }
   }

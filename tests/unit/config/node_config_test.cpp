@@ -127,7 +127,7 @@ level = "loud"
                       "node.toml:15:9: logging.level: must be one of trace, debug, info, warn, error, critical, got "
                       "'loud'",
                       "node.toml:8:12: rate_limiters.api.capacity: must be an integer",
-                      "node.toml:3:15: pools.database.max_overflo: unknown key (did you mean 'max_overflow'?)",
+                      "node.toml:3:1: pools.database.max_overflo: unknown key (did you mean 'max_overflow'?)",
                       "node.toml:2:8: pools.database.size: must be in [0, 100000], got -1",
                       "node.toml:4:10: pools.database.worker: unknown worker kind 'mysql' (registered: echo, sleep)",
                       "node.toml:12:21: breakers.svc.failure_threshold: must be in (0, 100], got 150",
