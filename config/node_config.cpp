@@ -399,24 +399,29 @@ void read_supervisors(reader& r, const toml::table& root, node_config& c) {
     read_flags(r, t, path, s.flags);
     named[name] = {s, &t};
   });
-  // Parents before children; an unknown parent or a cycle is a problem.
+  // Each supervisor's own parent must exist; each cycle is told once, from
+  // its first member by name.
   std::set<std::string> placed_names;
   for (auto& [name, entry] : named) {
+    auto& parent = entry.first.parent;
+    if (!parent.empty() && !named.count(parent)) {
+      r.add(entry.second->get("parent"), "supervisors." + name + ".parent", "no supervisor '" + parent + "'");
+      continue;
+    }
     std::vector<std::string> chain{name};
-    for (auto parent = entry.first.parent; !parent.empty(); parent = named[parent].first.parent) {
-      if (!named.count(parent)) {
-        r.add(entry.second->get("parent"), "supervisors." + name + ".parent", "no supervisor '" + parent + "'");
-        named.erase(parent);
+    for (auto up = parent; !up.empty() && named.count(up); up = named.at(up).first.parent) {
+      if (up == name) {
+        if (*std::min_element(chain.begin(), chain.end()) == name) {
+          std::string cycle;
+          for (auto& n : chain)
+            cycle += n + " -> ";
+          r.add(entry.second->get("parent"), "supervisors." + name + ".parent", "cycle: " + cycle + name);
+        }
         break;
       }
-      if (std::find(chain.begin(), chain.end(), parent) != chain.end()) {
-        std::string cycle;
-        for (auto& n : chain)
-          cycle += n + " -> ";
-        r.add(entry.second->get("parent"), "supervisors." + name + ".parent", "cycle: " + cycle + parent);
-        break;
-      }
-      chain.push_back(parent);
+      if (std::find(chain.begin(), chain.end(), up) != chain.end())
+        break; // a cycle further up, told by its own members
+      chain.push_back(up);
     }
   }
   std::function<void(const std::string&)> place = [&](const std::string& name) {
@@ -511,7 +516,7 @@ node_config read(reader& r, const toml::table& root) {
   std::map<std::string, std::string> owners;
   auto unique = [&](const std::string& name, const std::string& path) {
     if (auto [i, fresh] = owners.emplace(name, path); !fresh)
-      r.add(nullptr, path, "the name '" + name + "' is already used by " + i->second);
+      r.add(static_cast<const toml::node*>(nullptr), path, "the name '" + name + "' is already used by " + i->second);
   };
   for (auto& s : c.supervisors)
     unique(s.name, "supervisors." + s.name);
