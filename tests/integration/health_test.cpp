@@ -65,7 +65,8 @@ struct node_under_test {
 
   ~node_under_test() { caf::anon_send_exit(root, caf::exit_reason::user_shutdown); }
 
-  health::node check() { return health::check(sys, root, "root"); }
+  // A generous bound on each supervisor's answer: sanitizer builds are slow.
+  health::node check() { return health::check(sys, root, "root", 10s); }
 };
 
 template <class F>
