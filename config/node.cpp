@@ -71,12 +71,19 @@ caf::expected<std::unique_ptr<node>> node::start(const node_config& c) {
   if (!root)
     return root.error();
   n->root_ = *root;
+  if (!c.http.listen.empty()) {
+    auto http = http_endpoint::start(c.http.listen, *n->system_, n->root_, c.name);
+    if (!http)
+      return http.error(); // the tree stops with `n`
+    n->http_ = std::move(*http);
+  }
   supervision::report_logger()->info("node_started node={} children={}", c.name,
                                      build_tree(c).children.size());
   return n;
 }
 
 node::~node() {
+  http_.reset(); // no request may ask a tree that is going away
   if (root_) {
     caf::scoped_actor self{*system_};
     self->monitor(root_);

@@ -8,6 +8,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/expected.hpp>
 
+#include "config/http_endpoint.hpp"
 #include "config/node_config.hpp"
 #include "supervision/supervisor.hpp"
 
@@ -24,7 +25,8 @@ caf::error apply_logging(const logging_config& logging);
 /// A running node: its actor system (otpp's scheduler profile) and its tree.
 class node {
 public:
-  /// Sets up logging, starts the actor system and the whole tree, or says why not.
+  /// Sets up logging, starts the actor system, the whole tree and the HTTP
+  /// endpoint (if configured), or says why not.
   static caf::expected<std::unique_ptr<node>> start(const node_config& c);
 
   /// Stops the tree in order (reverse start order, shutdown timeouts honoured).
@@ -33,6 +35,9 @@ public:
   caf::actor_system& system() { return *system_; }
   const caf::actor& root() const { return root_; }
   const node_config& config() const { return config_; }
+
+  /// The HTTP endpoint's port (`[http] listen`; port 0 picks one), or 0 without one.
+  int http_port() const { return http_ ? http_->port() : 0; }
 
 private:
   struct system_config : caf::actor_system_config {
@@ -45,6 +50,7 @@ private:
   system_config cfg_;
   std::unique_ptr<caf::actor_system> system_;
   caf::actor root_;
+  std::unique_ptr<http_endpoint> http_;
 };
 
 } // namespace otpp::config

@@ -511,6 +511,12 @@ node_config read(reader& r, const toml::table& root) {
   if (auto* t = r.table(root, "", "http")) {
     r.only(*t, "http", {"listen"});
     c.http.listen = r.text(*t, "http", "listen").value_or("");
+    auto colon = c.http.listen.rfind(':');
+    auto port = colon == std::string::npos ? std::string{} : c.http.listen.substr(colon + 1);
+    if (!c.http.listen.empty()
+        && (colon == 0 || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos
+            || std::stoi(port) > 65535))
+      r.add(t->get("listen"), "http.listen", "expected host:port (port 0-65535), got '" + c.http.listen + "'");
   }
   // Names are unique across the tree: they are child ids and registered names.
   std::map<std::string, std::string> owners;

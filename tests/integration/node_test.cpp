@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include <httplib.h>
+
 #include "config/node.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/supervisor_api.hpp"
@@ -147,6 +149,42 @@ TEST_CASE("a node starts the tree its file describes and replaces a killed worke
     auto now = supervision::blocking::which_children(node.system(), storage);
     return now && now->size() == 1 && now->front().handle && now->front().handle != old_pool;
   }));
+}
+
+TEST_CASE("the node's HTTP endpoint serves /metrics, /health and /status, and 503 when unhealthy") {
+  auto loaded = config::load_string(std::string{fixture} + "[http]\nlisten = \"127.0.0.1:0\"\n", "fixture.toml");
+  REQUIRE(loaded.config);
+  auto started = config::node::start(*loaded.config);
+  REQUIRE_MESSAGE(started, supervision::describe(started.error()));
+  auto& node = **started;
+  REQUIRE(node.http_port() > 0);
+  httplib::Client client{"127.0.0.1", node.http_port()};
+  auto metrics = client.Get("/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->status == 200);
+  CHECK(metrics->body.find("# TYPE otpp_supervisor_test_node_restarts counter\n") != std::string::npos);
+  CHECK(metrics->body.find("otpp_pool_db_idle 2\n") != std::string::npos);
+  auto health = client.Get("/health");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+  CHECK(health->body.find("{\"name\":\"test-node\",\"kind\":\"supervisor\",\"status\":\"healthy\"") == 0);
+  auto status = client.Get("/status");
+  REQUIRE(status);
+  CHECK(status->body.find("{\"node\":\"test-node\",\"health\":{") == 0);
+  CHECK(status->body.find("\"metrics\":{\"histograms\":") != std::string::npos);
+
+  // A memory limit far below what the process uses: critical, unhealthy.
+  auto tight = config::load_string(std::string{fixture} + "[http]\nlisten = \"127.0.0.1:0\"\n[memory]\nlimit_mb = 1\n",
+                                   "tight.toml");
+  REQUIRE(tight.config);
+  tight.config->name = "tight-node";
+  auto starved = config::node::start(*tight.config);
+  REQUIRE(starved);
+  httplib::Client other{"127.0.0.1", (*starved)->http_port()};
+  auto sick = other.Get("/health");
+  REQUIRE(sick);
+  CHECK(sick->status == 503);
+  CHECK(sick->body.find("memory critical") != std::string::npos);
 }
 
 TEST_CASE("otpp-node --check answers 0 for a good file and 78 with every problem for a bad one") {

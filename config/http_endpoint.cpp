@@ -1,0 +1,95 @@
+#include "config/http_endpoint.hpp"
+
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+
+#include <httplib.h>
+
+#include "actors/health/health.hpp"
+#include "supervision/errors.hpp"
+#include "supervision/reports.hpp"
+
+namespace otpp::config {
+
+namespace {
+
+std::string metric_name(const std::string& name) {
+  std::string out = "otpp_";
+  for (char c : name)
+    out += std::isalnum(static_cast<unsigned char>(c)) || c == '_' ? c : '_';
+  return out;
+}
+
+std::string number(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", x);
+  return buf;
+}
+
+} // namespace
+
+std::string prometheus_text(const perf::snapshot& s) {
+  std::string out;
+  for (auto& [name, value] : s.counters) {
+    auto m = metric_name(name);
+    out += "# TYPE " + m + " counter\n" + m + " " + std::to_string(value) + "\n";
+  }
+  for (auto& [name, value] : s.gauges) {
+    auto m = metric_name(name);
+    out += "# TYPE " + m + " gauge\n" + m + " " + number(value) + "\n";
+  }
+  for (auto& [name, h] : s.histograms) {
+    auto m = metric_name(name) + "_ns";
+    out += "# TYPE " + m + " summary\n";
+    out += m + "{quantile=\"0.5\"} " + std::to_string(h.p50_ns) + "\n";
+    out += m + "{quantile=\"0.9\"} " + std::to_string(h.p90_ns) + "\n";
+    out += m + "{quantile=\"0.99\"} " + std::to_string(h.p99_ns) + "\n";
+    out += m + "_sum " + number(h.mean_ns * static_cast<double>(h.count)) + "\n";
+    out += m + "_count " + std::to_string(h.count) + "\n";
+  }
+  return out;
+}
+
+caf::expected<std::unique_ptr<http_endpoint>> http_endpoint::start(const std::string& listen, caf::actor_system& sys,
+                                                                   caf::actor root, std::string node_name) {
+  auto colon = listen.rfind(':');
+  auto host = listen.substr(0, colon);
+  int port = colon == std::string::npos ? -1 : std::atoi(listen.c_str() + colon + 1);
+  if (host.empty() || port < 0 || port > 65535)
+    return supervision::make_error(supervision::errc::invalid_spec, "http.listen: expected host:port, got '" + listen + "'");
+  std::unique_ptr<http_endpoint> e{new http_endpoint};
+  e->server_ = std::make_unique<httplib::Server>();
+  auto& server = *e->server_;
+  server.Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(prometheus_text(perf::metrics().take_snapshot()), "text/plain; version=0.0.4");
+  });
+  server.Get("/health", [&sys, root, node_name](const httplib::Request&, httplib::Response& res) {
+    auto h = health::check(sys, root, node_name);
+    res.status = h.state == health::status::unhealthy ? 503 : 200;
+    res.set_content(h.to_json(), "application/json");
+  });
+  server.Get("/status", [&sys, root, node_name](const httplib::Request&, httplib::Response& res) {
+    auto h = health::check(sys, root, node_name);
+    res.set_content("{\"node\":" + supervision::json_quote(node_name) + ",\"health\":" + h.to_json()
+                      + ",\"metrics\":" + perf::metrics().take_snapshot().to_json() + "}",
+                    "application/json");
+  });
+  if (port == 0)
+    port = server.bind_to_any_port(host);
+  else if (!server.bind_to_port(host, port))
+    port = -1;
+  if (port < 0)
+    return supervision::make_error(supervision::errc::invalid_spec, "http.listen: cannot listen on '" + listen + "'");
+  e->port_ = port;
+  e->thread_ = std::thread([&server] { server.listen_after_bind(); });
+  return e;
+}
+
+http_endpoint::~http_endpoint() {
+  server_->stop();
+  if (thread_.joinable())
+    thread_.join();
+}
+
+} // namespace otpp::config
