@@ -1,7 +1,7 @@
 // otpp-node [--check] CONFIG.toml: a whole supervision tree from one TOML
-// file. Runs until SIGINT or SIGTERM, then stops the tree in order and exits
-// 0; a configuration error exits 78 after naming every problem; a tree that
-// gives up exits 1.
+// file. Runs until SIGINT or SIGTERM (or the end of its [demo] workload),
+// then stops the tree in order and exits 0; a configuration error exits 78
+// after naming every problem; a tree that gives up exits 1.
 #include <signal.h>
 
 #include <atomic>
@@ -11,6 +11,7 @@
 
 #include <caf/scoped_actor.hpp>
 
+#include "config/demo.hpp"
 #include "config/node.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/reports.hpp"
@@ -61,6 +62,16 @@ int main(int argc, char** argv) {
   }
   auto& node = **started;
   std::atomic<bool> asked_to_stop{false};
+  // With [demo]: clients run against the tree, print their summary, and
+  // then stop the node as a signal would.
+  std::thread demo;
+  if (loaded.config->demo)
+    demo = std::thread([&] {
+      auto summary = otpp::config::run_demo(node, *loaded.config->demo, asked_to_stop);
+      std::cout << summary.to_text(node) << std::flush;
+      if (!asked_to_stop)
+        kill(getpid(), SIGTERM);
+    });
   std::thread signal_waiter([&] {
     int signal = 0;
     sigwait(&stop_signals, &signal);
@@ -75,10 +86,13 @@ int main(int argc, char** argv) {
     self->monitor(node.root());
     self->receive([&](caf::down_msg& down) { reason = down.reason; });
   }
-  if (!asked_to_stop)
+  bool requested = asked_to_stop; // else the root ended by itself
+  if (!requested)
     kill(getpid(), SIGTERM); // wakes the waiting thread (the signal is blocked: it only ends sigwait)
   signal_waiter.join();
-  if (asked_to_stop)
+  if (demo.joinable())
+    demo.join();
+  if (requested)
     return 0;
   std::cerr << "otpp-node: the root supervisor ended: " << otpp::supervision::describe(reason) << "\n";
   return 1;

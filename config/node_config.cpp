@@ -484,7 +484,7 @@ void read_rate_limiting(reader& r, const toml::table& root, node_config& c) {
 node_config read(reader& r, const toml::table& root) {
   node_config c;
   r.only(root, "", {"node", "logging", "supervisor", "supervisors", "rate_limiting", "rate_limiters", "pools",
-                    "breakers", "memory", "http"});
+                    "breakers", "memory", "http", "demo"});
   if (auto* t = r.table(root, "", "node")) {
     r.only(*t, "node", {"name"});
     if (auto v = r.text(*t, "node", "name")) {
@@ -517,6 +517,29 @@ node_config read(reader& r, const toml::table& root) {
         && (colon == 0 || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos
             || std::stoi(port) > 65535))
       r.add(t->get("listen"), "http.listen", "expected host:port (port 0-65535), got '" + c.http.listen + "'");
+  }
+  if (auto* t = r.table(root, "", "demo")) {
+    r.only(*t, "demo", {"duration_s", "clients", "rate_per_s", "crash_probability", "failure_probability", "keys"});
+    demo_config d;
+    if (auto v = r.integer(*t, "demo", "duration_s", 1, 86400))
+      d.duration = std::chrono::seconds(*v);
+    if (auto v = r.integer(*t, "demo", "clients", 1, 256))
+      d.clients = static_cast<int>(*v);
+    if (auto v = r.number(*t, "demo", "rate_per_s", 0, 10000, true))
+      d.rate_per_s = *v;
+    if (auto v = r.number(*t, "demo", "crash_probability", 0, 1))
+      d.crash_probability = *v;
+    if (auto v = r.number(*t, "demo", "failure_probability", 0, 1))
+      d.failure_probability = *v;
+    if (auto v = r.integer(*t, "demo", "keys", 1, 1'000'000))
+      d.keys = static_cast<int>(*v);
+    for (auto [section, name] : {std::pair{"rate_limiters", "config_update"}, std::pair{"pools", "database"},
+                                 std::pair{"breakers", "config_server"}}) {
+      auto* s = root.get(section) ? root.get(section)->as_table() : nullptr;
+      if (!s || !s->get(name))
+        r.add(t, "demo", std::string{"needs "} + section + "." + name);
+    }
+    c.demo = d;
   }
   // Names are unique across the tree: they are child ids and registered names.
   std::map<std::string, std::string> owners;

@@ -56,6 +56,17 @@ struct http_config {
   std::string listen; ///< empty: off
 };
 
+/// `[demo]`: a configuration service in the style of the seed's ConfigServer,
+/// run by otpp-node against its own tree (see config/demo.hpp).
+struct demo_config {
+  std::chrono::seconds duration{10}; ///< how long clients run
+  int clients = 4;                   ///< client threads
+  double rate_per_s = 5;             ///< updates per second and client (as many reads)
+  double crash_probability = 0.05;   ///< an update's database worker crashes
+  double failure_probability = 0.0;  ///< an update fails (counts against the breaker)
+  int keys = 8;                      ///< config keys the clients share
+};
+
 /// A whole node, as its TOML file describes it.
 struct node_config {
   std::string name = "otpp-node";
@@ -68,6 +79,7 @@ struct node_config {
   std::vector<placed<breaker::breaker_config>> breakers;
   std::optional<memory::memory_config> memory; ///< absent: no memory manager
   http_config http;
+  std::optional<demo_config> demo; ///< absent: no demo workload
 };
 
 /// A configuration, or every problem found in it.

@@ -14,6 +14,7 @@
 
 #include <httplib.h>
 
+#include "config/demo.hpp"
 #include "config/node.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/supervisor_api.hpp"
@@ -185,6 +186,31 @@ TEST_CASE("the node's HTTP endpoint serves /metrics, /health and /status, and 50
   REQUIRE(sick);
   CHECK(sick->status == 503);
   CHECK(sick->body.find("memory critical") != std::string::npos);
+}
+
+TEST_CASE("the demo workload runs against the example node and sums up what it saw") {
+  auto loaded = config::load_file(OTPP_SOURCE_DIR "/config/example.toml",
+                                  {{"OTPP__DEMO__DURATION_S", "1"}, {"OTPP__DEMO__RATE_PER_S", "40"},
+                                   {"OTPP__MEMORY__LIMIT_MB", "100000"}});
+  REQUIRE_MESSAGE(loaded.config, (loaded.problems.empty() ? "" : loaded.problems.front().to_string()));
+  REQUIRE(loaded.config->demo);
+  CHECK(loaded.config->demo->duration == std::chrono::seconds(1));
+  auto started = config::node::start(*loaded.config);
+  REQUIRE(started);
+  std::atomic<bool> stop{false};
+  auto summary = config::run_demo(**started, *loaded.config->demo, stop);
+  CHECK(summary.reads > 0);
+  CHECK(summary.updates_ok > 0);
+  CHECK(summary.rate_limited > 0); // 40 updates a second per client against 15 tokens each
+  auto text = summary.to_text(**started);
+  CHECK(text.find("== demo summary: scope-node-1 ==") == 0);
+  CHECK(text.find("database pool: idle 10") != std::string::npos);
+}
+
+TEST_CASE("a [demo] table needs the components it drives") {
+  auto r = config::load_string("[demo]\nduration_s = 1\n", "demo.toml");
+  REQUIRE_FALSE(r.config);
+  CHECK(r.problems.front().to_string() == "demo.toml:1:1: demo: needs rate_limiters.config_update");
 }
 
 TEST_CASE("otpp-node --check answers 0 for a good file and 78 with every problem for a bad one") {

@@ -1,0 +1,119 @@
+#include "config/demo.hpp"
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include <caf/scoped_actor.hpp>
+
+#include "actors/guards/protected_operation.hpp"
+#include "actors/health/health.hpp"
+#include "actors/thread_call.hpp"
+
+namespace otpp::config {
+
+namespace {
+
+struct counters {
+  std::atomic<uint64_t> ok{0}, failed{0}, crashed{0}, limited{0}, open{0}, other{0}, reads{0};
+};
+
+// The configuration values, kept once the database worker confirmed them.
+struct config_store {
+  std::mutex mutex;
+  std::map<std::string, std::string> values;
+};
+
+void client(node& n, const demo_config& demo, int id, std::chrono::steady_clock::time_point end,
+            const std::atomic<bool>& stop, counters& seen, config_store& store) {
+  caf::scoped_actor self{n.system()};
+  std::mt19937 random{static_cast<uint32_t>(id * 7919 + 1)};
+  std::uniform_real_distribution<double> chance{0, 1};
+  protection p;
+  p.ns = "config";
+  p.service = "config_server";
+  p.limiter = "config_update";
+  p.key = "client:" + std::to_string(id);
+  p.pool = "database";
+  p.breaker = "config_server";
+  p.checkout_timeout = std::chrono::seconds(1);
+  auto pause = std::chrono::microseconds(static_cast<int64_t>(1e6 / demo.rate_per_s));
+  for (int i = 0; std::chrono::steady_clock::now() < end && !stop; ++i) {
+    auto key = "setting." + std::to_string(random() % static_cast<uint32_t>(demo.keys));
+    auto value = "v" + std::to_string(i) + "@client" + std::to_string(id);
+    bool crash = chance(random) < demo.crash_probability;
+    bool fail = chance(random) < demo.failure_probability;
+    auto r = protected_operation(n.system(), p, [&](const caf::actor& db) -> caf::expected<std::string> {
+      if (crash) {
+        caf::anon_send_exit(db, caf::exit_reason::kill); // the database connection breaks
+        seen.crashed++;
+        return caf::make_error(caf::sec::runtime_error, "database worker crashed");
+      }
+      if (fail)
+        return caf::make_error(caf::sec::runtime_error, "config server rejected the update");
+      return thread_call<std::string>(self, db, std::chrono::seconds(1), value);
+    });
+    if (r) {
+      std::lock_guard<std::mutex> guard{store.mutex};
+      store.values[key] = *r;
+      seen.ok++;
+    } else if (auto guard = refused_by(r.error())) {
+      (*guard == guard_errc::rate_limited ? seen.limited : *guard == guard_errc::circuit_open ? seen.open : seen.other)++;
+    } else {
+      seen.failed++;
+    }
+    { // a read of the current value, without guards
+      std::lock_guard<std::mutex> guard{store.mutex};
+      store.values.count(key);
+      seen.reads++;
+    }
+    std::this_thread::sleep_for(pause); // the client's pace, not a synchronisation
+  }
+}
+
+} // namespace
+
+demo_summary run_demo(node& n, const demo_config& demo, const std::atomic<bool>& stop) {
+  counters seen;
+  config_store store;
+  auto end = std::chrono::steady_clock::now() + demo.duration;
+  std::vector<std::thread> clients;
+  for (int id = 0; id < demo.clients; ++id)
+    clients.emplace_back([&, id] { client(n, demo, id, end, stop, seen, store); });
+  for (auto& c : clients)
+    c.join();
+  return {seen.ok, seen.failed, seen.crashed, seen.limited, seen.open, seen.other, seen.reads};
+}
+
+std::string demo_summary::to_text(node& n) const {
+  auto snapshot = perf::metrics().take_snapshot();
+  auto gauge = [&](const std::string& name) {
+    auto i = snapshot.gauges.find(name);
+    return i == snapshot.gauges.end() ? std::string{"-"} : std::to_string(static_cast<long long>(i->second));
+  };
+  uint64_t restarts = 0;
+  for (auto& [name, value] : snapshot.counters)
+    if (name.rfind("supervisor.", 0) == 0)
+      restarts += value;
+  auto h = health::check(n.system(), n.root(), n.config().name);
+  std::ostringstream out;
+  out << "== demo summary: " << n.config().name << " ==\n"
+      << "updates ok " << updates_ok << ", failed " << updates_failed << " (" << workers_crashed
+      << " database workers crashed on purpose)\n"
+      << "refused: rate limited " << rate_limited << ", circuit open " << circuit_open << ", other " << other_refusals
+      << "\n"
+      << "reads " << reads << "\n"
+      << "database pool: idle " << gauge("pool.database.idle") << ", busy " << gauge("pool.database.busy")
+      << ", overflow " << gauge("pool.database.overflow") << "\n"
+      << "breaker config_server: state " << gauge("breaker.config_server.state")
+      << " (0 closed, 1 open, 2 half-open), calls refused " << gauge("breaker.config_server.not_permitted") << "\n"
+      << "supervisor restarts " << restarts << "\n"
+      << "health: " << health::to_string(h.state) << (h.reason.empty() ? "" : " (" + h.reason + ")") << "\n";
+  return out.str();
+}
+
+} // namespace otpp::config
