@@ -5,6 +5,10 @@
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
 #include <cstring>
 #include <iostream>
 #include <thread>
@@ -19,7 +23,7 @@
 namespace {
 
 int usage() {
-  std::cerr << "usage: otpp-node [--check] CONFIG.toml\n";
+  std::cerr << "usage: otpp-node [--check] [--status-every SECONDS] CONFIG.toml\n";
   return 64; // EX_USAGE
 }
 
@@ -27,10 +31,13 @@ int usage() {
 
 int main(int argc, char** argv) {
   bool check_only = false;
+  int status_every = 0;
   std::string path;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--check") == 0)
       check_only = true;
+    else if (std::strcmp(argv[i], "--status-every") == 0 && i + 1 < argc && std::atoi(argv[i + 1]) > 0)
+      status_every = std::atoi(argv[++i]);
     else if (path.empty() && argv[i][0] != '-')
       path = argv[i];
     else
@@ -72,10 +79,24 @@ int main(int argc, char** argv) {
       if (!asked_to_stop)
         kill(getpid(), SIGTERM);
     });
+  // With --status-every: the status table on stderr until the node stops.
+  std::mutex status_mutex;
+  std::condition_variable status_wakeup;
+  std::thread status;
+  if (status_every > 0)
+    status = std::thread([&] {
+      std::unique_lock<std::mutex> lock{status_mutex};
+      while (!status_wakeup.wait_for(lock, std::chrono::seconds(status_every), [&] { return asked_to_stop.load(); }))
+        std::cerr << otpp::config::status_table(node) << std::flush;
+    });
   std::thread signal_waiter([&] {
     int signal = 0;
     sigwait(&stop_signals, &signal);
-    asked_to_stop = true;
+    {
+      std::lock_guard<std::mutex> guard{status_mutex};
+      asked_to_stop = true;
+    }
+    status_wakeup.notify_all();
     otpp::supervision::report_logger()->info("node_stopping node={} signal={}", node.config().name,
                                              signal == SIGINT ? "SIGINT" : "SIGTERM");
     caf::anon_send_exit(node.root(), caf::exit_reason::user_shutdown);
@@ -92,6 +113,8 @@ int main(int argc, char** argv) {
   signal_waiter.join();
   if (demo.joinable())
     demo.join();
+  if (status.joinable())
+    status.join();
   if (requested)
     return 0;
   std::cerr << "otpp-node: the root supervisor ended: " << otpp::supervision::describe(reason) << "\n";

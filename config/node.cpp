@@ -5,7 +5,12 @@
 #include <caf/scoped_actor.hpp>
 #include <spdlog/sinks/basic_file_sink.h>
 
+#include <cstdio>
+#include <cstdlib>
+
 #include "actors/breaker/breaker_owner.hpp"
+#include "actors/health/health.hpp"
+#include "actors/perf/registry.hpp"
 #include "actors/memory/memory_manager.hpp"
 #include "actors/pool/pool.hpp"
 #include "actors/rate_limit/limiter_owner.hpp"
@@ -52,6 +57,58 @@ caf::error apply_logging(const logging_config& logging) {
   supervision::set_report_format(logging.format == "json" ? supervision::report_format::json
                                                           : supervision::report_format::text);
   return {};
+}
+
+namespace {
+
+void status_lines(const health::node& h, const perf::snapshot& m, int depth, std::string& out) {
+  auto gauge = [&](const std::string& name) -> std::string {
+    auto i = m.gauges.find(name);
+    if (i == m.gauges.end())
+      return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3g", i->second);
+    return buf;
+  };
+  std::string figures;
+  if (h.kind == "supervisor") {
+    auto i = m.counters.find("supervisor." + h.name + ".restarts");
+    figures = "restarts=" + std::to_string(i == m.counters.end() ? 0 : i->second);
+  } else if (h.kind == "pool") {
+    for (auto field : {"idle", "busy", "overflow", "waiting"})
+      figures += (figures.empty() ? "" : " ") + std::string{field} + "=" + gauge("pool." + h.name + "." + field);
+  } else if (h.kind == "limiter") {
+    figures = "keys=" + gauge("limiter." + h.name + ".keys") + " degraded_hits=" + gauge("limiter." + h.name + ".degraded_hits");
+  } else if (h.kind == "breaker") {
+    auto state = gauge("breaker." + h.name + ".state");
+    static const char* names[] = {"closed", "open", "half_open", "disabled", "forced_open"};
+    auto s = state == "-" ? -1 : std::atoi(state.c_str());
+    figures = std::string{"state="} + (s >= 0 && s < 5 ? names[s] : "-") + " failure_rate="
+              + gauge("breaker." + h.name + ".failure_rate") + "% not_permitted="
+              + gauge("breaker." + h.name + ".not_permitted");
+  } else if (h.kind == "memory") {
+    auto level = gauge("memory.level");
+    static const char* names[] = {"normal", "elevated", "high", "critical"};
+    auto l = level == "-" ? -1 : std::atoi(level.c_str());
+    figures = std::string{"level="} + (l >= 0 && l < 4 ? names[l] : "-") + " usage=" + gauge("memory.usage_percent") + "%";
+  }
+  char line[256];
+  std::snprintf(line, sizeof line, "%*s%-*s %-10s %-9s %s", depth * 2, "", 24 - depth * 2, h.name.c_str(),
+                h.kind.c_str(), health::to_string(h.state).c_str(), figures.c_str());
+  out += line;
+  if (!h.reason.empty() && h.children.empty())
+    out += " (" + h.reason + ")";
+  out += "\n";
+  for (auto& c : h.children)
+    status_lines(c, m, depth + 1, out);
+}
+
+} // namespace
+
+std::string status_table(node& n) {
+  std::string out;
+  status_lines(health::check(n.system(), n.root(), n.config().name), perf::metrics().take_snapshot(), 0, out);
+  return out;
 }
 
 node::system_config::system_config() {

@@ -22,6 +22,13 @@ supervision::supervisor_config build_tree(const node_config& c);
 /// Applies `[logging]`: level, text or JSON lines, stderr or a file.
 caf::error apply_logging(const logging_config& logging);
 
+class node;
+
+/// A compact status table of `n`: the tree, one line per child with its kind,
+/// health and figures (supervisor restarts, pool status, limiter keys,
+/// breaker state and rates, memory level and usage).
+std::string status_table(node& n);
+
 /// A running node: its actor system (otpp's scheduler profile) and its tree.
 class node {
 public:

@@ -202,6 +202,12 @@ TEST_CASE("the demo workload runs against the example node and sums up what it s
   CHECK(summary.reads > 0);
   CHECK(summary.updates_ok > 0);
   CHECK(summary.rate_limited > 0); // 40 updates a second per client against 15 tokens each
+  auto table = config::status_table(**started);
+  CHECK(table.find("scope-node-1             supervisor healthy   restarts=0") == 0);
+  CHECK(table.find("\n    database             pool       healthy   idle=10 busy=0 overflow=0 waiting=0\n")
+        != std::string::npos);
+  CHECK(table.find("  config_server          breaker") != std::string::npos);
+  CHECK(table.find("level=normal") != std::string::npos);
   auto text = summary.to_text(**started);
   CHECK(text.find("== demo summary: scope-node-1 ==") == 0);
   CHECK(text.find("database pool: idle 10") != std::string::npos);
