@@ -11,6 +11,7 @@
 
 #include "actors/pool/worker_kinds.hpp"
 #include "actors/redis/connection.hpp"
+#include "actors/workers/sqlite_worker.hpp"
 #include "supervision/errors.hpp"
 
 extern char** environ;
@@ -281,6 +282,7 @@ void read_limiters(reader& r, const toml::table& root, node_config& c) {
 }
 
 void read_pools(reader& r, const toml::table& root, node_config& c) {
+  workers::register_sqlite_kind(); // otpp's own connection workers
   auto kinds = pool::worker_kinds();
   each_named(r, root, "pools", [&](const std::string& name, const toml::table& t, const std::string& path) {
     auto problems_before = r.problems.size();

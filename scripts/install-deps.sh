@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages otpp needs, only those that are missing.
 set -euo pipefail
 
-packages=(g++ make cmake libcaf-dev libspdlog-dev libtomlplusplus-dev doctest-dev libhiredis-dev redis-server libcpp-httplib-dev)
+packages=(g++ make cmake libcaf-dev libspdlog-dev libtomlplusplus-dev doctest-dev libhiredis-dev redis-server libcpp-httplib-dev libsqlite3-dev)
 
 missing=()
 for p in "${packages[@]}"; do

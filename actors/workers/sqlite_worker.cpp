@@ -1,0 +1,160 @@
+#include "actors/workers/sqlite_worker.hpp"
+
+#include <sqlite3.h>
+
+#include <caf/event_based_actor.hpp>
+
+#include "actors/pool/worker_kinds.hpp"
+#include "supervision/errors.hpp"
+#include "supervision/reports.hpp"
+
+namespace otpp::workers {
+
+std::string to_string(db_errc code) {
+  switch (code) {
+    case db_errc::sql_error: return "sql_error";
+    case db_errc::connection_reset: return "connection_reset";
+    case db_errc::unavailable: return "unavailable";
+  }
+  return "unknown_db_errc";
+}
+
+caf::error make_error(db_errc code, std::string text) {
+  return supervision::make_categorized_error(db_errc_category, static_cast<uint8_t>(code), std::move(text));
+}
+
+namespace {
+
+const bool db_errors_named = [] {
+  supervision::add_error_names(db_errc_category, [](uint8_t code) { return to_string(static_cast<db_errc>(code)); });
+  return true;
+}();
+
+struct sqlite_settings {
+  std::string path;
+  long long busy_timeout_ms = 5000;
+  std::string journal_mode = "wal";
+};
+
+// One open connection; closed when it goes.
+class connection {
+public:
+  static caf::expected<std::unique_ptr<connection>> open(const sqlite_settings& s) {
+    sqlite3* db = nullptr;
+    auto rc = sqlite3_open_v2(s.path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                              nullptr);
+    std::unique_ptr<connection> c{new connection(db)};
+    if (rc != SQLITE_OK)
+      return make_error(db_errc::unavailable, "cannot open SQLite database '" + s.path + "': " + c->error_text());
+    sqlite3_busy_timeout(db, static_cast<int>(s.busy_timeout_ms));
+    if (auto r = c->execute("PRAGMA journal_mode=" + s.journal_mode, {}); !r)
+      return make_error(db_errc::unavailable, "SQLite database '" + s.path + "': " + supervision::describe(r.error()));
+    return c;
+  }
+
+  ~connection() { sqlite3_close_v2(db_); }
+
+  sqlite3* raw() const { return db_; }
+
+  caf::expected<sql_rows> execute(const std::string& sql, const std::vector<sql_value>& params) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK)
+      return make_error(db_errc::sql_error, error_text());
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> guard{stmt, sqlite3_finalize};
+    if (static_cast<int>(params.size()) != sqlite3_bind_parameter_count(stmt))
+      return make_error(db_errc::sql_error, "the statement takes " + std::to_string(sqlite3_bind_parameter_count(stmt))
+                                              + " parameters, got " + std::to_string(params.size()));
+    for (int i = 0; i < static_cast<int>(params.size()); ++i) {
+      auto& p = params[static_cast<std::size_t>(i)];
+      auto rc = p.null ? sqlite3_bind_null(stmt, i + 1)
+                       : sqlite3_bind_text64(stmt, i + 1, p.bytes.data(), p.bytes.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+      if (rc != SQLITE_OK)
+        return make_error(db_errc::sql_error, error_text());
+    }
+    sql_rows rows;
+    for (;;) {
+      auto rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE)
+        return rows;
+      if (rc != SQLITE_ROW)
+        return make_error(db_errc::sql_error, error_text());
+      sql_row row;
+      for (int c = 0; c < sqlite3_column_count(stmt); ++c) {
+        if (sqlite3_column_type(stmt, c) == SQLITE_NULL) {
+          row.push_back(sql_value::none());
+          continue;
+        }
+        auto* bytes = static_cast<const char*>(sqlite3_column_blob(stmt, c));
+        row.push_back(sql_value::of(std::string(bytes ? bytes : "", static_cast<std::size_t>(sqlite3_column_bytes(stmt, c)))));
+      }
+      rows.push_back(std::move(row));
+    }
+  }
+
+  bool healthy() { return static_cast<bool>(execute("SELECT 1", {})); }
+
+private:
+  explicit connection(sqlite3* db) : db_(db) {}
+  std::string error_text() const { return db_ ? sqlite3_errmsg(db_) : "out of memory"; }
+  sqlite3* db_;
+};
+
+// After a failed operation: keep the connection if it still works; else
+// open it again (the operation answers connection_reset) or give up.
+caf::error after_failure(caf::event_based_actor* self, std::unique_ptr<connection>& c, const sqlite_settings& s,
+                         caf::error failure) {
+  if (c->healthy())
+    return failure;
+  supervision::report_logger()->warn("worker_health_check_failed kind=sqlite path={} reason=\"{}\" action=reconnect",
+                                     s.path, supervision::describe(failure));
+  c.reset();
+  auto again = connection::open(s);
+  if (!again) {
+    self->quit(again.error()); // the pool replaces this worker; its supervisor limits the storm
+    return again.error();
+  }
+  c = std::move(*again);
+  return make_error(db_errc::connection_reset, "the SQLite connection was opened again: " + supervision::describe(failure));
+}
+
+caf::behavior sqlite_worker(caf::event_based_actor* self, std::shared_ptr<std::unique_ptr<connection>> held,
+                            sqlite_settings s) {
+  return {
+    [self, held, s](execute_atom, const std::string& sql, const std::vector<sql_value>& params) -> caf::result<sql_rows> {
+      auto r = (*held)->execute(sql, params);
+      if (r)
+        return std::move(*r);
+      return after_failure(self, *held, s, r.error());
+    },
+    [held](run_atom, const sqlite_operation& op) -> caf::message { return op((*held)->raw()); },
+  };
+}
+
+} // namespace
+
+void register_sqlite_kind() {
+  static const bool registered = [] {
+    pool::register_worker_kind("sqlite", [](supervision::start_context& ctx,
+                                            const pool::worker_args& args) -> caf::expected<caf::actor> {
+      sqlite_settings s;
+      auto path = args.find("path");
+      if (path == args.end() || path->second.empty())
+        return make_error(db_errc::unavailable, "sqlite worker: the argument 'path' is required");
+      s.path = path->second;
+      auto timeout = pool::int_arg(args, "busy_timeout_ms", 5000);
+      if (!timeout)
+        return timeout.error();
+      s.busy_timeout_ms = *timeout;
+      if (auto mode = args.find("journal_mode"); mode != args.end())
+        s.journal_mode = mode->second;
+      auto opened = connection::open(s); // a failure is the pool's start_error
+      if (!opened)
+        return opened.error();
+      return ctx.spawn(sqlite_worker, std::make_shared<std::unique_ptr<connection>>(std::move(*opened)), s);
+    });
+    return true;
+  }();
+  (void) registered;
+}
+
+} // namespace otpp::workers

@@ -1,0 +1,181 @@
+#include <doctest/doctest.h>
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/pool/pool.hpp"
+#include "actors/thread_call.hpp"
+#include "actors/workers/sqlite_worker.hpp"
+#include "supervision/errors.hpp"
+#include "tests/support/log_capture.hpp"
+#include "tests/support/threaded.hpp"
+
+using namespace otpp;
+using namespace otpp::workers;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A fresh directory for one test's database, removed afterwards.
+struct temp_dir {
+  std::string path;
+  temp_dir() {
+    char pattern[] = "/tmp/otpp-sqlite-XXXXXX";
+    REQUIRE(::mkdtemp(pattern) != nullptr);
+    path = pattern;
+  }
+  ~temp_dir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
+
+struct sqlite_pool {
+  temp_dir dir;
+  test::threaded_config cfg;
+  caf::actor_system sys{cfg};
+  pool::pool_ref pool;
+
+  explicit sqlite_pool(std::size_t size = 4) {
+    register_sqlite_kind();
+    pool::pool_config config;
+    config.name = "db";
+    config.size = size;
+    config.max_overflow = 0;
+    config.worker = "sqlite";
+    config.args = {{"path", dir.path + "/test.db"}};
+    auto started = pool::start_pool(sys, config);
+    REQUIRE_MESSAGE(started, supervision::describe(started.error()));
+    pool = *started;
+  }
+
+  ~sqlite_pool() { caf::anon_send_exit(pool.actor(), caf::exit_reason::user_shutdown); }
+
+  caf::expected<sql_rows> execute(const std::string& sql, std::vector<sql_value> params = {}) {
+    caf::scoped_actor self{sys};
+    auto r = pool.transaction([&](const caf::actor& w) {
+      return thread_call<sql_rows>(self, w, 5s, execute_atom::value, sql, params);
+    });
+    if (!r)
+      return r.error();
+    return *r;
+  }
+};
+
+} // namespace
+
+TEST_SUITE("workers.sqlite") {
+
+TEST_CASE("pooled SQLite queries return the right rows") {
+  sqlite_pool db;
+  REQUIRE(db.execute("CREATE TABLE config (key TEXT PRIMARY KEY, value TEXT)"));
+  for (auto [k, v] : {std::pair{"a", "1"}, std::pair{"b", "2"}, std::pair{"c", "3"}})
+    REQUIRE(db.execute("INSERT INTO config VALUES (?, ?)", {sql_value::of(k), sql_value::of(v)}));
+  auto rows = db.execute("SELECT key, value FROM config WHERE key <> ? ORDER BY key", {sql_value::of("b")});
+  REQUIRE(rows);
+  CHECK(*rows == sql_rows{{sql_value::of("a"), sql_value::of("1")}, {sql_value::of("c"), sql_value::of("3")}});
+}
+
+TEST_CASE("bound parameters with quotes, NULs and NULL are stored exactly") {
+  sqlite_pool db;
+  REQUIRE(db.execute("CREATE TABLE t (v TEXT)"));
+  std::string tricky = std::string{"it's \"quoted\"; DROP TABLE t; --"} + std::string(1, '\0') + "after NUL";
+  REQUIRE(db.execute("INSERT INTO t VALUES (?)", {sql_value::of(tricky)}));
+  REQUIRE(db.execute("INSERT INTO t VALUES (?)", {sql_value::none()}));
+  auto rows = db.execute("SELECT v FROM t ORDER BY rowid");
+  REQUIRE(rows);
+  REQUIRE(rows->size() == 2);
+  CHECK((*rows)[0][0] == sql_value::of(tricky));
+  CHECK((*rows)[0][0].bytes.size() == tricky.size());
+  CHECK((*rows)[1][0].null);
+}
+
+TEST_CASE("a failing statement is an sql_error and the worker keeps its connection") {
+  sqlite_pool db{1};
+  auto bad = db.execute("SELEKT 1");
+  REQUIRE_FALSE(bad);
+  CHECK(supervision::describe(bad.error()).find("sql_error: near \"SELEKT\": syntax error") == 0);
+  auto wrong = db.execute("SELECT ?", {});
+  REQUIRE_FALSE(wrong);
+  CHECK(supervision::describe(wrong.error()) == "sql_error: the statement takes 1 parameters, got 0");
+  CHECK(db.execute("SELECT 1"));
+}
+
+TEST_CASE("user code runs on the live connection") {
+  sqlite_pool db{1};
+  caf::scoped_actor self{db.sys};
+  auto version = db.pool.transaction([&](const caf::actor& w) {
+    sqlite_operation op = [](sqlite3* raw) { return caf::make_message(std::string{sqlite3_db_filename(raw, "main")}); };
+    return thread_call<std::string>(self, w, 5s, run_atom::value, op);
+  });
+  REQUIRE(version);
+  REQUIRE(*version);
+  CHECK(**version == db.dir.path + "/test.db");
+}
+
+TEST_CASE("a database that cannot be opened is the pool's start_error") {
+  register_sqlite_kind();
+  test::log_capture log;
+  test::threaded_config cfg;
+  caf::actor_system sys{cfg};
+  pool::pool_config config;
+  config.name = "nowhere";
+  config.size = 1;
+  config.worker = "sqlite";
+  config.args = {{"path", "/nonexistent/dir/test.db"}};
+  auto started = pool::start_pool(sys, config);
+  REQUIRE(started);
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (log.of_kind("start_error").empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(2ms);
+  REQUIRE_FALSE(log.of_kind("start_error").empty());
+  CHECK(log.of_kind("start_error").front().find("unavailable: cannot open SQLite database '/nonexistent/dir/test.db'")
+        != std::string::npos);
+  caf::anon_send_exit(started->actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("1000 concurrent audited updates leave exactly the rows of the updates reported successful") {
+  sqlite_pool db{4};
+  REQUIRE(db.execute("CREATE TABLE config (key TEXT PRIMARY KEY, value TEXT)"));
+  REQUIRE(db.execute("CREATE TABLE audit (key TEXT, value TEXT)"));
+  std::atomic<int> succeeded{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      caf::scoped_actor self{db.sys};
+      for (int i = 0; i < 125; ++i) {
+        auto key = sql_value::of("k" + std::to_string(i % 10));
+        auto value = sql_value::of(std::to_string(t) + ":" + std::to_string(i));
+        auto done = db.pool.transaction([&](const caf::actor& w) {
+          auto step = [&](const std::string& sql, std::vector<sql_value> params) {
+            return thread_call<sql_rows>(self, w, 10s, execute_atom::value, sql, params);
+          };
+          if (!step("BEGIN IMMEDIATE", {}))
+            return false;
+          if (step("INSERT INTO config VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                   {key, value})
+              && step("INSERT INTO audit VALUES (?, ?)", {key, value}) && step("COMMIT", {}))
+            return true;
+          step("ROLLBACK", {});
+          return false;
+        });
+        if (done && *done)
+          ++succeeded;
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  auto audit = db.execute("SELECT count(*) FROM audit");
+  REQUIRE(audit);
+  CHECK(std::stoi((*audit)[0][0].bytes) == succeeded.load());
+  CHECK(succeeded > 900); // busy_timeout lets writers wait for each other
+}
+
+}
