@@ -13,6 +13,7 @@
 #include "actors/guards/protected_operation.hpp"
 #include "actors/health/health.hpp"
 #include "actors/thread_call.hpp"
+#include "actors/workers/sqlite_worker.hpp"
 
 namespace otpp::config {
 
@@ -29,7 +30,7 @@ struct config_store {
 };
 
 void client(node& n, const demo_config& demo, int id, std::chrono::steady_clock::time_point end,
-            const std::atomic<bool>& stop, counters& seen, config_store& store) {
+            const std::atomic<bool>& stop, bool persist, counters& seen, config_store& store) {
   caf::scoped_actor self{n.system()};
   std::mt19937 random{static_cast<uint32_t>(id * 7919 + 1)};
   std::uniform_real_distribution<double> chance{0, 1};
@@ -55,7 +56,29 @@ void client(node& n, const demo_config& demo, int id, std::chrono::steady_clock:
       }
       if (fail)
         return caf::make_error(caf::sec::runtime_error, "config server rejected the update");
-      return thread_call<std::string>(self, db, std::chrono::seconds(1), value);
+      if (!persist)
+        return thread_call<std::string>(self, db, std::chrono::seconds(1), value);
+      // The change and its audit row in one transaction on the pooled connection.
+      auto step = [&](const char* sql, std::vector<workers::sql_value> params) {
+        return thread_call<workers::sql_rows>(self, db, std::chrono::seconds(5), workers::execute_atom::value,
+                                              std::string{sql}, params);
+      };
+      using workers::sql_value;
+      auto begin = step("BEGIN IMMEDIATE", {});
+      if (!begin)
+        return begin.error();
+      auto written = step("INSERT INTO config VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                          {sql_value::of(key), sql_value::of(value)});
+      if (written)
+        written = step("INSERT INTO audit VALUES (?, ?, ?)",
+                       {sql_value::of(key), sql_value::of(value), sql_value::of(p.key)});
+      if (written)
+        written = step("COMMIT", {});
+      if (!written) {
+        step("ROLLBACK", {});
+        return written.error();
+      }
+      return value;
     });
     if (r) {
       std::lock_guard<std::mutex> guard{store.mutex};
@@ -75,18 +98,50 @@ void client(node& n, const demo_config& demo, int id, std::chrono::steady_clock:
   }
 }
 
+// With SQLite database workers the updates are stored with an audit row.
+bool persistent(node& n) {
+  for (auto& p : n.config().pools)
+    if (p.config.name == "database")
+      return p.config.worker == "sqlite";
+  return false;
+}
+
+caf::expected<workers::sql_rows> execute_once(node& n, const std::string& sql) {
+  caf::scoped_actor self{n.system()};
+  auto pool = pool::find_pool(n.system(), "database");
+  if (!pool)
+    return pool.error();
+  auto r = pool->transaction([&](const caf::actor& db) {
+    return thread_call<workers::sql_rows>(self, db, std::chrono::seconds(5), workers::execute_atom::value, sql,
+                                          std::vector<workers::sql_value>{});
+  });
+  if (!r)
+    return r.error();
+  return *r;
+}
+
 } // namespace
 
 demo_summary run_demo(node& n, const demo_config& demo, const std::atomic<bool>& stop) {
   counters seen;
   config_store store;
+  bool persist = persistent(n);
+  if (persist) {
+    execute_once(n, "CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, value TEXT)");
+    execute_once(n, "CREATE TABLE IF NOT EXISTS audit (key TEXT, value TEXT, client TEXT)");
+    execute_once(n, "DELETE FROM audit");
+  }
   auto end = std::chrono::steady_clock::now() + demo.duration;
   std::vector<std::thread> clients;
   for (int id = 0; id < demo.clients; ++id)
-    clients.emplace_back([&, id] { client(n, demo, id, end, stop, seen, store); });
+    clients.emplace_back([&, id] { client(n, demo, id, end, stop, persist, seen, store); });
   for (auto& c : clients)
     c.join();
-  return {seen.ok, seen.failed, seen.crashed, seen.limited, seen.open, seen.other, seen.reads};
+  demo_summary summary{seen.ok, seen.failed, seen.crashed, seen.limited, seen.open, seen.other, seen.reads};
+  if (persist)
+    if (auto audit = execute_once(n, "SELECT count(*) FROM audit"); audit && !audit->empty())
+      summary.audit_rows = std::stoll((*audit)[0][0].bytes);
+  return summary;
 }
 
 std::string demo_summary::to_text(node& n) const {
@@ -107,6 +162,10 @@ std::string demo_summary::to_text(node& n) const {
       << "refused: rate limited " << rate_limited << ", circuit open " << circuit_open << ", other " << other_refusals
       << "\n"
       << "reads " << reads << "\n"
+      << (audit_rows < 0 ? std::string{"database: echo workers (nothing stored)"}
+                         : "database: " + std::to_string(audit_rows) + " audit rows for " + std::to_string(updates_ok)
+                             + " successful updates" + (static_cast<uint64_t>(audit_rows) == updates_ok ? " (none lost)" : " (MISMATCH)"))
+      << "\n"
       << "database pool: idle " << gauge("pool.database.idle") << ", busy " << gauge("pool.database.busy")
       << ", overflow " << gauge("pool.database.overflow") << "\n"
       << "breaker config_server: state " << gauge("breaker.config_server.state")

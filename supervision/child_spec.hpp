@@ -41,6 +41,15 @@ public:
     return sys_.spawn(body, caf::unit, std::forward<Ts>(xs)...);
   }
 
+  /// As `spawn`, on a thread of its own (`caf::detached`): for actors that
+  /// block (a database call, a busy wait), which would otherwise hold one of
+  /// the few scheduler threads every other actor needs.
+  template <class F, class... Ts>
+  caf::actor spawn_detached(F fun, Ts&&... xs) {
+    auto body = keeping_exceptions<std::decay_t<Ts>...>(fun);
+    return sys_.spawn<caf::detached>(body, caf::unit, std::forward<Ts>(xs)...);
+  }
+
 private:
   caf::actor_system& sys_;
   caf::local_actor* supervisor_;

@@ -150,7 +150,9 @@ void register_sqlite_kind() {
       auto opened = connection::open(s); // a failure is the pool's start_error
       if (!opened)
         return opened.error();
-      return ctx.spawn(sqlite_worker, std::make_shared<std::unique_ptr<connection>>(std::move(*opened)), s);
+      // SQLite calls block (a busy wait for the write lock included): each
+      // worker gets a thread of its own instead of a scheduler thread.
+      return ctx.spawn_detached(sqlite_worker, std::make_shared<std::unique_ptr<connection>>(std::move(*opened)), s);
     });
     return true;
   }();

@@ -189,12 +189,14 @@ TEST_CASE("the node's HTTP endpoint serves /metrics, /health and /status, and 50
 }
 
 TEST_CASE("the demo workload runs against the example node and sums up what it saw") {
+  auto database = write_temp(""); // an empty file is an empty SQLite database
   auto loaded = config::load_file(OTPP_SOURCE_DIR "/config/example.toml",
-                                  {{"OTPP__DEMO__DURATION_S", "1"}, {"OTPP__DEMO__RATE_PER_S", "40"},
-                                   {"OTPP__MEMORY__LIMIT_MB", "100000"}});
+                                  {{"OTPP__DEMO__DURATION_S", "2"}, {"OTPP__DEMO__RATE_PER_S", "40"},
+                                   {"OTPP__MEMORY__LIMIT_MB", "100000"},
+                                   {"OTPP__POOLS__DATABASE__WORKER_ARGS__PATH", database}});
   REQUIRE_MESSAGE(loaded.config, (loaded.problems.empty() ? "" : loaded.problems.front().to_string()));
   REQUIRE(loaded.config->demo);
-  CHECK(loaded.config->demo->duration == std::chrono::seconds(1));
+  CHECK(loaded.config->demo->duration == std::chrono::seconds(2));
   auto started = config::node::start(*loaded.config);
   REQUIRE(started);
   std::atomic<bool> stop{false};
@@ -211,6 +213,11 @@ TEST_CASE("the demo workload runs against the example node and sums up what it s
   auto text = summary.to_text(**started);
   CHECK(text.find("== demo summary: scope-node-1 ==") == 0);
   CHECK(text.find("database pool: idle 10") != std::string::npos);
+  CHECK(summary.audit_rows == static_cast<int64_t>(summary.updates_ok)); // no lost audit row
+  CHECK(text.find("(none lost)") != std::string::npos);
+  started->reset();
+  for (auto suffix : {"", "-wal", "-shm"})
+    std::remove((database + suffix).c_str());
 }
 
 TEST_CASE("a [demo] table needs the components it drives") {
