@@ -26,6 +26,7 @@ const bench benches[] = {
   {"pool.checkout_checkin_actor", bench_pool_checkout_checkin_actor},
   {"pool.transaction", bench_pool_transaction},
   {"protected_operation", bench_protected_operation},
+  {"worker.sqlite.insert", bench_worker_sqlite_insert},
   {"limiter.hits", bench_limiter},
   {"breaker.closed_call", bench_breaker_closed_call},
   {"memory.check", bench_memory_check},
