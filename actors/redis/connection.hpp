@@ -67,6 +67,9 @@ public:
   /// True once an I/O error or a timeout happened: the connection must be dropped.
   bool broken() const;
 
+  /// The hiredis context, for user code on a pooled connection.
+  redisContext* raw() const { return context_; }
+
 private:
   explicit connection(redisContext* context) : context_(context) {}
   redisContext* context_;

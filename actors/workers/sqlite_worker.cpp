@@ -10,25 +10,7 @@
 
 namespace otpp::workers {
 
-std::string to_string(db_errc code) {
-  switch (code) {
-    case db_errc::sql_error: return "sql_error";
-    case db_errc::connection_reset: return "connection_reset";
-    case db_errc::unavailable: return "unavailable";
-  }
-  return "unknown_db_errc";
-}
-
-caf::error make_error(db_errc code, std::string text) {
-  return supervision::make_categorized_error(db_errc_category, static_cast<uint8_t>(code), std::move(text));
-}
-
 namespace {
-
-const bool db_errors_named = [] {
-  supervision::add_error_names(db_errc_category, [](uint8_t code) { return to_string(static_cast<db_errc>(code)); });
-  return true;
-}();
 
 struct sqlite_settings {
   std::string path;

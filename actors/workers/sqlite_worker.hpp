@@ -9,6 +9,7 @@
 #include <caf/error.hpp>
 #include <caf/message.hpp>
 
+#include "actors/workers/db_errors.hpp"
 #include "supervision/child_spec.hpp"
 
 struct sqlite3;
@@ -32,23 +33,10 @@ using sql_rows = std::vector<sql_row>;
 /// returned message is the reply.
 using sqlite_operation = std::function<caf::message(sqlite3*)>;
 
-/// Database errors (category `db_errc_category`), rendered by name.
-enum class db_errc : uint8_t {
-  sql_error = 1,    ///< the statement failed; the connection is fine
-  connection_reset, ///< the connection broke during this operation and was opened again
-  unavailable,      ///< cannot open the database
-};
-
-constexpr caf::atom_value db_errc_category = caf::atom("otpp_db");
-
-std::string to_string(db_errc code);
-caf::error make_error(db_errc code, std::string text);
-
 /// Messages of a database worker:
 /// - (execute_atom, std::string sql, std::vector<sql_value> params) -> sql_rows
 /// - (run_atom, sqlite_operation) -> whatever the operation returns
 using execute_atom = caf::atom_constant<caf::atom("execute")>;
-using run_atom = caf::atom_constant<caf::atom("run")>;
 
 /// Registers the `sqlite` worker kind: one connection per worker to `path`
 /// (required), `busy_timeout_ms` (default 5000), `journal_mode` (default

@@ -129,7 +129,7 @@ level = "loud"
                       "node.toml:8:12: rate_limiters.api.capacity: must be an integer",
                       "node.toml:3:1: pools.database.max_overflo: unknown key (did you mean 'max_overflow'?)",
                       "node.toml:2:8: pools.database.size: must be in [0, 100000], got -1",
-                      "node.toml:4:10: pools.database.worker: unknown worker kind 'mysql' (registered: echo, sleep, sqlite)",
+                      "node.toml:4:10: pools.database.worker: unknown worker kind 'mysql' (registered: echo, redis, sleep, sqlite)",
                       "node.toml:12:21: breakers.svc.failure_threshold: must be in (0, 100], got 150",
                     });
   CHECK(problems_of("[breakers.svc]\nslow_threshold = 0\n")

@@ -1,0 +1,116 @@
+#include "actors/workers/redis_worker.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <caf/event_based_actor.hpp>
+
+#include "actors/pool/worker_kinds.hpp"
+#include "actors/redis/connection.hpp"
+#include "supervision/errors.hpp"
+#include "supervision/reports.hpp"
+
+namespace otpp::workers {
+
+namespace {
+
+struct redis_settings {
+  redis::endpoint where;
+  std::chrono::milliseconds timeout{1000};
+};
+
+redis_value convert(const redisReply& r) {
+  redis_value v;
+  switch (r.type) {
+    case REDIS_REPLY_INTEGER:
+      v.type = redis_value::kind::integer;
+      v.integer = r.integer;
+      break;
+    case REDIS_REPLY_STRING:
+      v.type = redis_value::kind::text;
+      v.text.assign(r.str, r.len);
+      break;
+    case REDIS_REPLY_STATUS:
+      v.type = redis_value::kind::status;
+      v.text.assign(r.str, r.len);
+      break;
+    case REDIS_REPLY_ARRAY:
+      v.type = redis_value::kind::array;
+      for (std::size_t i = 0; i < r.elements; ++i)
+        v.elements.push_back(convert(*r.element[i]));
+      break;
+    default: break; // nil
+  }
+  return v;
+}
+
+caf::expected<std::unique_ptr<redis::connection>> connect(const redis_settings& s) {
+  auto c = redis::connection::open(s.where, s.timeout);
+  if (!c)
+    return make_error(db_errc::unavailable, supervision::describe(c.error()));
+  return c;
+}
+
+caf::behavior redis_worker(caf::event_based_actor* self, std::shared_ptr<std::unique_ptr<redis::connection>> held,
+                           redis_settings s) {
+  return {
+    [self, held, s](command_atom, const std::vector<std::string>& args) -> caf::result<redis_value> {
+      auto& c = *held;
+      auto r = c->command(args);
+      if (r)
+        return convert(**r);
+      if (!c->broken())
+        return make_error(db_errc::sql_error, supervision::describe(r.error()));
+      // Broken: connect again; this command is lost.
+      supervision::report_logger()->warn("worker_health_check_failed kind=redis reason=\"{}\" action=reconnect",
+                                         supervision::describe(r.error()));
+      auto again = connect(s);
+      if (!again) {
+        self->quit(again.error()); // the pool replaces this worker
+        return again.error();
+      }
+      c = std::move(*again);
+      return make_error(db_errc::connection_reset,
+                        "the Redis connection was opened again: " + supervision::describe(r.error()));
+    },
+    [held](run_atom, const redis_operation& op) -> caf::message { return op((*held)->raw()); },
+  };
+}
+
+} // namespace
+
+void register_redis_kind() {
+  static const bool registered = [] {
+    pool::register_worker_kind("redis", [](supervision::start_context& ctx,
+                                           const pool::worker_args& args) -> caf::expected<caf::actor> {
+      auto url = args.find("url");
+      if (url == args.end())
+        return make_error(db_errc::unavailable, "redis worker: the argument 'url' is required");
+      auto where = redis::parse_url(url->second);
+      if (!where)
+        return where.error();
+      redis_settings s{*where, std::chrono::milliseconds{1000}};
+      auto timeout = pool::int_arg(args, "timeout_ms", 1000);
+      if (!timeout)
+        return timeout.error();
+      s.timeout = std::chrono::milliseconds{*timeout};
+      if (auto p = args.find("password"); p != args.end())
+        s.where.password = p->second;
+      if (args.count("db")) {
+        auto db = pool::int_arg(args, "db", 0);
+        if (!db)
+          return db.error();
+        s.where.db = static_cast<int>(*db);
+      }
+      auto opened = connect(s); // a failure is the pool's start_error
+      if (!opened)
+        return opened.error();
+      // hiredis calls block: a thread of its own, as the sqlite kind.
+      return ctx.spawn_detached(redis_worker, std::make_shared<std::unique_ptr<redis::connection>>(std::move(*opened)),
+                                s);
+    });
+    return true;
+  }();
+  (void) registered;
+}
+
+} // namespace otpp::workers
