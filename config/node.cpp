@@ -124,7 +124,9 @@ caf::expected<std::unique_ptr<node>> node::start(const node_config& c) {
     return err;
   std::unique_ptr<node> n{new node(c)};
   n->system_ = std::make_unique<caf::actor_system>(n->cfg_);
-  auto root = supervision::start_supervisor(*n->system_, build_tree(c));
+  auto tree = build_tree(c);
+  auto children = tree.children.size();
+  auto root = supervision::start_supervisor(*n->system_, std::move(tree));
   if (!root)
     return root.error();
   n->root_ = *root;
@@ -135,7 +137,7 @@ caf::expected<std::unique_ptr<node>> node::start(const node_config& c) {
     n->http_ = std::move(*http);
   }
   supervision::report_logger()->info("node_started node={} children={}", c.name,
-                                     build_tree(c).children.size());
+                                     children);
   return n;
 }
 
