@@ -13,12 +13,15 @@
 #include "supervision/errors.hpp"
 #include "supervision/supervisor.hpp"
 #include "supervision/supervisor_api.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/scripted_worker.hpp"
 #include "tests/support/threaded.hpp"
 
 using namespace otpp;
 using namespace std::chrono_literals;
 using health::status;
+
+using otpp::test::eventually;
 
 namespace {
 
@@ -68,17 +71,6 @@ struct node_under_test {
   // A generous bound on each supervisor's answer: sanitizer builds are slow.
   health::node check() { return health::check(sys, root, "root", 10s); }
 };
-
-template <class F>
-bool eventually(F ready) {
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!ready()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
 
 const health::node* child(const health::node& n, const std::string& name) {
   for (auto& c : n.children)

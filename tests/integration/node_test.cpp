@@ -18,11 +18,14 @@
 #include "config/node.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/supervisor_api.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace otpp;
 using namespace std::chrono_literals;
 
 extern char** environ;
+
+using otpp::test::eventually;
 
 namespace {
 
@@ -52,17 +55,6 @@ std::string write_temp(const std::string& text) {
   REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
   ::close(fd);
   return name;
-}
-
-template <class F>
-bool eventually(F ready) {
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!ready()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
 }
 
 // otpp-node with `args`, its stderr readable through `err`.

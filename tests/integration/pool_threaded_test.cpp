@@ -10,12 +10,15 @@
 #include "actors/pool/pool.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/reports.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/threaded.hpp"
 #include "tests/support/pool_kinds.hpp"
 
 using namespace otpp;
 using namespace otpp::pool;
 using namespace std::chrono_literals;
+
+using otpp::test::eventually;
 
 namespace {
 
@@ -27,19 +30,6 @@ pool_config counted(std::size_t size, std::size_t max_overflow) {
   config.max_overflow = max_overflow;
   config.worker = "test.counted";
   return config;
-}
-
-// Waits (bounded) until `pred` holds; a bound, not a sleep.
-template <class Pred>
-bool eventually(Pred pred) {
-  // Polls with short pauses, not a spin: on 2 cores (and under TSan) a
-  // spinning test thread takes the CPU the pool needs to clean up.
-  for (auto deadline = std::chrono::steady_clock::now() + 30s; std::chrono::steady_clock::now() < deadline;)
-    if (pred())
-      return true;
-    else
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  return pred();
 }
 
 } // namespace
@@ -62,9 +52,9 @@ TEST_CASE("blocked threads get checked-in workers in the order they started wait
     order.push_back(who);
   };
   std::thread first{wait_for_worker, 1};
-  REQUIRE(eventually([&] { return p->status().waiting == 1; }));
+  REQUIRE(eventually([&] { return p->status().waiting == 1; }, 30s));
   std::thread second{wait_for_worker, 2};
-  REQUIRE(eventually([&] { return p->status().waiting == 2; }));
+  REQUIRE(eventually([&] { return p->status().waiting == 2; }, 30s));
   held->release();
   first.join();
   second.join();
@@ -100,7 +90,7 @@ TEST_CASE("a thread gets an overflow worker started for it, dismissed when it ch
   CHECK(p->status().overflow == 1);
   second->release();
   CHECK(p->status().overflow == 0);
-  CHECK(eventually([] { return test::counted_live == 1; }));
+  CHECK(eventually([] { return test::counted_live == 1; }, 30s));
   caf::anon_send_exit(p->actor(), caf::exit_reason::user_shutdown);
 }
 
@@ -116,7 +106,7 @@ TEST_CASE("a pool that ends wakes its blocked threads with closed") {
     if (!got)
       seen = got.error();
   }};
-  REQUIRE(eventually([&] { return p->status().waiting == 1; }));
+  REQUIRE(eventually([&] { return p->status().waiting == 1; }, 30s));
   caf::anon_send_exit(p->actor(), caf::exit_reason::user_shutdown);
   waiter.join();
   CHECK(supervision::describe(seen) == "closed: pool 'threaded.pool' has ended");
@@ -150,7 +140,7 @@ TEST_CASE("sixteen threads hammering checkout, checkin and failures leave the po
   bool whole = eventually([&] {
     auto s = p->status();
     return s.idle == 4 && s.overflow == 0 && s.busy == 0 && s.waiting == 0 && test::counted_live == 4;
-  });
+  }, 30s);
   auto s = p->status();
   INFO("idle=" << s.idle << " overflow=" << s.overflow << " busy=" << s.busy << " waiting=" << s.waiting
                 << " live=" << test::counted_live.load());

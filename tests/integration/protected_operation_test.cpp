@@ -16,10 +16,13 @@
 #include "actors/thread_call.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/supervisor_api.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/threaded.hpp"
 
 using namespace otpp;
 using namespace std::chrono_literals;
+
+using otpp::test::eventually;
 
 namespace {
 
@@ -92,18 +95,6 @@ struct guarded_node {
     *breaker_clock += 1001;
   }
 };
-
-// Waits, bounded, for `ready`.
-template <class F>
-bool eventually(F ready) {
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!ready()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
 
 caf::expected<caf::atom_value> ask_worker(caf::actor_system& sys, const caf::actor& worker) {
   caf::scoped_actor self{sys};

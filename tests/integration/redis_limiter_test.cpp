@@ -17,6 +17,7 @@
 #include "supervision/errors.hpp"
 #include "supervision/registry.hpp"
 #include "supervision/supervisor.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/deterministic.hpp"
 #include "tests/support/limiter_fixtures.hpp"
 #include "tests/support/log_capture.hpp"
@@ -30,6 +31,8 @@ using otpp::test::redis_server;
 using otpp::test::windowed;
 
 extern char** environ;
+
+using otpp::test::eventually;
 
 namespace {
 
@@ -90,18 +93,6 @@ std::string show(const caf::expected<decision>& d) {
 template <class T>
 std::string show(const caf::expected<T>& x) {
   return x ? std::to_string(*x) : "error " + otpp::supervision::describe(x.error());
-}
-
-// Polls `ready` until it holds or 10 s passed.
-template <class F>
-bool eventually(F ready) {
-  auto deadline = steady::now() + 10s;
-  while (!ready()) {
-    if (steady::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
 }
 
 } // namespace

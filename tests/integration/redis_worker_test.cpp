@@ -11,6 +11,7 @@
 #include "actors/thread_call.hpp"
 #include "actors/workers/redis_worker.hpp"
 #include "supervision/errors.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/log_capture.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/threaded.hpp"
@@ -19,18 +20,9 @@ using namespace otpp;
 using namespace otpp::workers;
 using namespace std::chrono_literals;
 
-namespace {
+using otpp::test::eventually;
 
-template <class F>
-bool eventually(F ready) {
-  auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (!ready()) {
-    if (std::chrono::steady_clock::now() > deadline)
-      return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
+namespace {
 
 struct redis_pool {
   test::threaded_config cfg;
@@ -106,16 +98,16 @@ TEST_CASE("a Redis restart in the middle of a load is survived and the pool retu
           ++other; // e.g. a worker that could not reconnect while the server was down, or a checkout timeout
       }
     });
-  REQUIRE(eventually([&] { return ok > 50; }));
+  REQUIRE(eventually([&] { return ok > 50; }, 20s));
   server.stop();
   server.start();
   auto before = ok.load();
-  REQUIRE(eventually([&] { return ok > before + 50; })); // serving again
+  REQUIRE(eventually([&] { return ok > before + 50; }, 20s)); // serving again
   stop = true;
   for (auto& t : load)
     t.join();
   CHECK(reset + other > 0); // the restart was noticed
-  CHECK(eventually([&] { return cache.pool.status().idle == 3; }));
+  CHECK(eventually([&] { return cache.pool.status().idle == 3; }, 20s));
   CHECK(cache.command({"PING"})->text == "PONG");
 }
 
@@ -124,10 +116,10 @@ TEST_CASE("a Redis that is down at start is the pool's start_error, and the pool
   server.stop();
   test::log_capture log;
   redis_pool cache{server, 2};
-  REQUIRE(eventually([&] { return !log.of_kind("start_error").empty(); }));
+  REQUIRE(eventually([&] { return !log.of_kind("start_error").empty(); }, 20s));
   CHECK(log.of_kind("start_error").front().find("unavailable: unavailable: cannot connect to Redis") != std::string::npos);
   server.start();
-  CHECK(eventually([&] { return cache.pool.status().idle == 2; }));
+  CHECK(eventually([&] { return cache.pool.status().idle == 2; }, 20s));
   CHECK(cache.command({"PING"})->text == "PONG");
 }
 
