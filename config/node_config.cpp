@@ -11,6 +11,7 @@
 
 #include "actors/pool/worker_kinds.hpp"
 #include "actors/redis/connection.hpp"
+#include "actors/workers/postgres_worker.hpp"
 #include "actors/workers/redis_worker.hpp"
 #include "actors/workers/sqlite_worker.hpp"
 #include "supervision/errors.hpp"
@@ -285,6 +286,7 @@ void read_limiters(reader& r, const toml::table& root, node_config& c) {
 void read_pools(reader& r, const toml::table& root, node_config& c) {
   workers::register_sqlite_kind(); // otpp's own connection workers
   workers::register_redis_kind();
+  workers::register_postgres_kind();
   auto kinds = pool::worker_kinds();
   each_named(r, root, "pools", [&](const std::string& name, const toml::table& t, const std::string& path) {
     auto problems_before = r.problems.size();

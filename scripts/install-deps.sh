@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages otpp needs, only those that are missing.
 set -euo pipefail
 
-packages=(g++ make cmake libcaf-dev libspdlog-dev libtomlplusplus-dev doctest-dev libhiredis-dev redis-server libcpp-httplib-dev libsqlite3-dev)
+packages=(g++ make cmake libcaf-dev libspdlog-dev libtomlplusplus-dev doctest-dev libhiredis-dev redis-server libcpp-httplib-dev libsqlite3-dev
+          libpq-dev postgresql)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -84,7 +84,7 @@ void register_redis_kind() {
                                            const pool::worker_args& args) -> caf::expected<caf::actor> {
       auto url = args.find("url");
       if (url == args.end())
-        return make_error(db_errc::unavailable, "redis worker: the argument 'url' is required");
+        return supervision::make_error(supervision::errc::invalid_spec, "redis worker: the argument 'url' is required");
       auto where = redis::parse_url(url->second);
       if (!where)
         return where.error();

@@ -48,8 +48,9 @@ public:
                                               + " parameters, got " + std::to_string(params.size()));
     for (int i = 0; i < static_cast<int>(params.size()); ++i) {
       auto& p = params[static_cast<std::size_t>(i)];
-      auto rc = p.null ? sqlite3_bind_null(stmt, i + 1)
-                       : sqlite3_bind_text64(stmt, i + 1, p.bytes.data(), p.bytes.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+      auto rc = p.null     ? sqlite3_bind_null(stmt, i + 1)
+                : p.binary ? sqlite3_bind_blob64(stmt, i + 1, p.bytes.data(), p.bytes.size(), SQLITE_TRANSIENT)
+                           : sqlite3_bind_text64(stmt, i + 1, p.bytes.data(), p.bytes.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
       if (rc != SQLITE_OK)
         return make_error(db_errc::sql_error, error_text());
     }
@@ -62,12 +63,14 @@ public:
         return make_error(db_errc::sql_error, error_text());
       sql_row row;
       for (int c = 0; c < sqlite3_column_count(stmt); ++c) {
-        if (sqlite3_column_type(stmt, c) == SQLITE_NULL) {
+        auto type = sqlite3_column_type(stmt, c);
+        if (type == SQLITE_NULL) {
           row.push_back(sql_value::none());
           continue;
         }
         auto* bytes = static_cast<const char*>(sqlite3_column_blob(stmt, c));
-        row.push_back(sql_value::of(std::string(bytes ? bytes : "", static_cast<std::size_t>(sqlite3_column_bytes(stmt, c)))));
+        std::string value(bytes ? bytes : "", static_cast<std::size_t>(sqlite3_column_bytes(stmt, c)));
+        row.push_back(type == SQLITE_BLOB ? sql_value::blob(std::move(value)) : sql_value::of(std::move(value)));
       }
       rows.push_back(std::move(row));
     }
@@ -121,7 +124,7 @@ void register_sqlite_kind() {
       sqlite_settings s;
       auto path = args.find("path");
       if (path == args.end() || path->second.empty())
-        return make_error(db_errc::unavailable, "sqlite worker: the argument 'path' is required");
+        return supervision::make_error(supervision::errc::invalid_spec, "sqlite worker: the argument 'path' is required");
       s.path = path->second;
       auto timeout = pool::int_arg(args, "busy_timeout_ms", 5000);
       if (!timeout)

@@ -1,8 +1,9 @@
 #pragma once
 
+#include <memory>
 #include <string>
 
-#include <sys/types.h>
+#include "tests/support/child_process.hpp"
 
 namespace otpp::test {
 
@@ -32,7 +33,7 @@ public:
   std::string url() const;
 
 private:
-  pid_t pid_ = -1;
+  std::unique_ptr<child_process> process_;
   int port_ = 0;
   std::string dir_;
 };

@@ -1,0 +1,232 @@
+#include "actors/workers/postgres_worker.hpp"
+
+#include <libpq-fe.h>
+#include <poll.h>
+
+#include <cerrno>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/event_based_actor.hpp>
+
+#include "actors/pool/worker_kinds.hpp"
+#include "supervision/errors.hpp"
+#include "supervision/reports.hpp"
+
+namespace otpp::workers {
+
+namespace {
+
+constexpr unsigned bytea_oid = 17; // PostgreSQL's pg_type oid of bytea
+
+struct postgres_settings {
+  std::string url;
+  std::chrono::milliseconds connect_timeout{5000};
+  long long statement_timeout_ms = 0;
+  std::string application_name;
+};
+
+// libpq's messages end with a newline.
+std::string trimmed(const char* text) {
+  std::string s = text ? text : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+    s.pop_back();
+  return s;
+}
+
+// One open connection; closed when it goes.
+class connection {
+public:
+  // Connects without blocking longer than the timeout (libpq's own
+  // connect_timeout counts whole seconds, at least 2).
+  static caf::expected<std::unique_ptr<connection>> open(const postgres_settings& s) {
+    std::vector<const char*> keys{"dbname"};
+    std::vector<const char*> values{s.url.c_str()};
+    auto options = "-c statement_timeout=" + std::to_string(s.statement_timeout_ms);
+    keys.push_back("options");
+    values.push_back(options.c_str());
+    if (!s.application_name.empty()) {
+      keys.push_back("application_name");
+      values.push_back(s.application_name.c_str());
+    }
+    keys.push_back(nullptr);
+    values.push_back(nullptr);
+    std::unique_ptr<connection> c{new connection(PQconnectStartParams(keys.data(), values.data(), 1))};
+    if (c->conn_ == nullptr)
+      return make_error(db_errc::unavailable, "cannot connect to PostgreSQL: out of memory");
+    auto deadline = std::chrono::steady_clock::now() + s.connect_timeout;
+    auto state = PQstatus(c->conn_) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
+    while (state != PGRES_POLLING_OK) {
+      if (state == PGRES_POLLING_FAILED)
+        return c->unavailable(trimmed(PQerrorMessage(c->conn_)));
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd p{PQsocket(c->conn_), static_cast<short>(state == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
+      int ready = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
+      if (ready < 0 && errno == EINTR)
+        continue;
+      if (ready <= 0)
+        return c->unavailable("no connection within connect_timeout_ms = " + std::to_string(s.connect_timeout.count()));
+      state = PQconnectPoll(c->conn_);
+    }
+    return c;
+  }
+
+  ~connection() { PQfinish(conn_); }
+
+  PGconn* raw() const { return conn_; }
+
+  caf::expected<sql_rows> execute(const std::string& sql, const std::vector<sql_value>& params) {
+    if (sql.find('\0') != std::string::npos)
+      return make_error(db_errc::sql_error, "the SQL text contains a NUL byte");
+    if (params.size() > 65535)
+      return make_error(db_errc::sql_error, "PostgreSQL takes at most 65535 parameters, got " + std::to_string(params.size()));
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    std::vector<int> formats;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      auto& p = params[i];
+      if (!p.null && !p.binary && p.bytes.find('\0') != std::string::npos)
+        return make_error(db_errc::sql_error, "parameter $" + std::to_string(i + 1)
+                                                + ": PostgreSQL text cannot hold a NUL byte; bind it as sql_value::blob (bytea)");
+      values.push_back(p.null ? nullptr : p.bytes.data());
+      lengths.push_back(static_cast<int>(p.bytes.size()));
+      formats.push_back(p.binary ? 1 : 0); // the server infers each parameter's type
+    }
+    std::unique_ptr<PGresult, void (*)(PGresult*)> result{
+      PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(), lengths.data(),
+                   formats.data(), 0),
+      PQclear};
+    auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
+    if (status == PGRES_COMMAND_OK || status == PGRES_EMPTY_QUERY)
+      return sql_rows{};
+    if (status != PGRES_TUPLES_OK)
+      return make_error(db_errc::sql_error,
+                        trimmed(result ? PQresultErrorMessage(result.get()) : PQerrorMessage(conn_)));
+    sql_rows rows;
+    auto* r = result.get();
+    for (int t = 0; t < PQntuples(r); ++t) {
+      sql_row row;
+      for (int c = 0; c < PQnfields(r); ++c) {
+        if (PQgetisnull(r, t, c)) {
+          row.push_back(sql_value::none());
+          continue;
+        }
+        auto* text = PQgetvalue(r, t, c);
+        if (PQftype(r, c) != bytea_oid) {
+          row.push_back(sql_value::of(std::string(text, static_cast<std::size_t>(PQgetlength(r, t, c)))));
+          continue;
+        }
+        std::size_t size = 0;
+        std::unique_ptr<unsigned char, void (*)(void*)> bytes{
+          PQunescapeBytea(reinterpret_cast<const unsigned char*>(text), &size), PQfreemem};
+        if (!bytes)
+          return make_error(db_errc::sql_error, "cannot decode a bytea value: out of memory");
+        row.push_back(sql_value::blob(std::string(reinterpret_cast<const char*>(bytes.get()), size)));
+      }
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+
+  bool healthy() {
+    if (PQstatus(conn_) != CONNECTION_OK)
+      return false;
+    // In an aborted transaction every query fails until ROLLBACK; the connection itself is fine.
+    return PQtransactionStatus(conn_) == PQTRANS_INERROR || static_cast<bool>(execute("SELECT 1", {}));
+  }
+
+  // Where it connects to, for log lines (never the password).
+  std::string where() const {
+    return std::string{PQhost(conn_) ? PQhost(conn_) : "?"} + ":" + (PQport(conn_) ? PQport(conn_) : "?") + "/"
+           + (PQdb(conn_) ? PQdb(conn_) : "?");
+  }
+
+private:
+  explicit connection(PGconn* conn) : conn_(conn) {}
+
+  caf::error unavailable(const std::string& why) const {
+    return make_error(db_errc::unavailable, "cannot connect to PostgreSQL at " + where() + ": " + why);
+  }
+
+  PGconn* conn_;
+};
+
+// Opens the connection again after the health check failed: connection_reset
+// for the operation, or the worker exits (the pool replaces it; its
+// supervisor's intensity limits the storm).
+caf::error reconnect(caf::event_based_actor* self, std::unique_ptr<connection>& c, const postgres_settings& s,
+                     const std::string& why) {
+  auto where = c->where();
+  supervision::report_logger()->warn("worker_health_check_failed kind=postgres server={} reason=\"{}\" action=reconnect",
+                                     where, why);
+  c.reset();
+  auto again = connection::open(s);
+  if (!again) {
+    supervision::report_logger()->error("worker_reconnect_failed kind=postgres server={} reason=\"{}\" action=exit",
+                                        where, supervision::describe(again.error()));
+    self->quit(again.error());
+    return again.error();
+  }
+  c = std::move(*again);
+  supervision::report_logger()->info("worker_reconnected kind=postgres server={}", where);
+  return make_error(db_errc::connection_reset, "the PostgreSQL connection was opened again: " + why);
+}
+
+caf::behavior postgres_worker(caf::event_based_actor* self, std::shared_ptr<std::unique_ptr<connection>> held,
+                              postgres_settings s) {
+  return {
+    [self, held, s](execute_atom, const std::string& sql, const std::vector<sql_value>& params) -> caf::result<sql_rows> {
+      auto& c = *held;
+      auto r = c->execute(sql, params);
+      if (r)
+        return std::move(*r);
+      if (c->healthy())
+        return r.error();
+      return reconnect(self, c, s, supervision::describe(r.error()));
+    },
+    [self, held, s](run_atom, const postgres_operation& op) -> caf::message {
+      auto reply = op((*held)->raw());
+      if (PQstatus((*held)->raw()) != CONNECTION_OK) // the next operation gets a working connection
+        reconnect(self, *held, s, trimmed(PQerrorMessage((*held)->raw())));
+      return reply;
+    },
+  };
+}
+
+} // namespace
+
+void register_postgres_kind() {
+  static const bool registered = [] {
+    pool::register_worker_kind("postgres", [](supervision::start_context& ctx,
+                                              const pool::worker_args& args) -> caf::expected<caf::actor> {
+      postgres_settings s;
+      auto url = args.find("url");
+      if (url == args.end() || url->second.empty())
+        return supervision::make_error(supervision::errc::invalid_spec, "postgres worker: the argument 'url' is required");
+      s.url = url->second;
+      auto connect_timeout = pool::int_arg(args, "connect_timeout_ms", 5000);
+      if (!connect_timeout)
+        return connect_timeout.error();
+      if (*connect_timeout == 0)
+        return supervision::make_error(supervision::errc::invalid_spec, "postgres worker: connect_timeout_ms must be positive");
+      s.connect_timeout = std::chrono::milliseconds{*connect_timeout};
+      auto statement_timeout = pool::int_arg(args, "statement_timeout_ms", 0);
+      if (!statement_timeout)
+        return statement_timeout.error();
+      s.statement_timeout_ms = *statement_timeout;
+      if (auto name = args.find("application_name"); name != args.end())
+        s.application_name = name->second;
+      auto opened = connection::open(s); // a failure is the pool's start_error
+      if (!opened)
+        return opened.error();
+      // libpq calls block: a thread of its own, as the other kinds.
+      return ctx.spawn_detached(postgres_worker, std::make_shared<std::unique_ptr<connection>>(std::move(*opened)), s);
+    });
+    return true;
+  }();
+  (void) registered;
+}
+
+} // namespace otpp::workers

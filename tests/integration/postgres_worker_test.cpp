@@ -1,0 +1,325 @@
+#include <doctest/doctest.h>
+
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/pool/pool.hpp"
+#include "actors/thread_call.hpp"
+#include "actors/workers/postgres_worker.hpp"
+#include "supervision/errors.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/log_capture.hpp"
+#include "tests/support/postgres_server.hpp"
+#include "tests/support/threaded.hpp"
+
+using namespace otpp;
+using namespace otpp::workers;
+using namespace std::chrono_literals;
+using otpp::test::eventually;
+
+namespace {
+
+struct postgres_pool {
+  test::threaded_config cfg;
+  caf::actor_system sys{cfg};
+  pool::pool_ref pool;
+
+  postgres_pool(const std::string& url, std::size_t size, pool::worker_args extra = {}) {
+    register_postgres_kind();
+    pool::pool_config config;
+    config.name = "db";
+    config.size = size;
+    config.max_overflow = 0;
+    config.worker = "postgres";
+    config.args = {{"url", url}, {"connect_timeout_ms", "1000"}};
+    for (auto& [key, value] : extra)
+      config.args[key] = value;
+    config.start_backoff = {10ms, 100ms, 2.0, 0.0, 0ms};
+    auto started = pool::start_pool(sys, config);
+    REQUIRE_MESSAGE(started, supervision::describe(started.error()));
+    pool = *started;
+  }
+
+  ~postgres_pool() { caf::anon_send_exit(pool.actor(), caf::exit_reason::user_shutdown); }
+
+  caf::expected<sql_rows> execute(const std::string& sql, std::vector<sql_value> params = {}) {
+    caf::scoped_actor self{sys};
+    auto r = pool.transaction(
+      [&](const caf::actor& w) { return thread_call<sql_rows>(self, w, 10s, execute_atom::value, sql, params); }, 10s);
+    if (!r)
+      return r.error();
+    return *r;
+  }
+
+  std::string text(const std::string& sql) {
+    auto rows = execute(sql);
+    REQUIRE_MESSAGE(rows, supervision::describe(rows.error()));
+    REQUIRE(rows->size() == 1);
+    return (*rows)[0].at(0).bytes;
+  }
+};
+
+bool starts_with(const caf::error& err, const std::string& prefix) {
+  return supervision::describe(err).rfind(prefix, 0) == 0;
+}
+
+} // namespace
+
+TEST_SUITE("workers.postgres") {
+
+TEST_CASE("pooled PostgreSQL queries return the right rows") {
+  test::postgres_server server;
+  postgres_pool db{server.url(), 3};
+  REQUIRE(db.execute("CREATE TABLE config (key TEXT PRIMARY KEY, value TEXT, version INTEGER)"));
+  for (auto [k, v] : {std::pair{"a", "1"}, std::pair{"b", "2"}, std::pair{"c", "3"}})
+    REQUIRE(db.execute("INSERT INTO config VALUES ($1, $2, $3)", {sql_value::of(k), sql_value::of(v), sql_value::of(v)}));
+  auto rows = db.execute("SELECT key, value, version + 1 FROM config WHERE key <> $1 ORDER BY key", {sql_value::of("b")});
+  REQUIRE(rows);
+  CHECK(*rows == sql_rows{{sql_value::of("a"), sql_value::of("1"), sql_value::of("2")},
+                          {sql_value::of("c"), sql_value::of("3"), sql_value::of("4")}});
+  CHECK(db.execute("UPDATE config SET value = 'x'")->empty()); // a command answers no rows
+}
+
+TEST_CASE("bound parameters with quotes, backslashes, NULs and NULL are stored exactly") {
+  test::postgres_server server;
+  postgres_pool db{server.url(), 1};
+  REQUIRE(db.execute("CREATE TABLE t (id SERIAL, v TEXT, b BYTEA)"));
+  std::string quoted = "it's \"quoted\"; DROP TABLE t; -- \\x00 \\' $1 ünïcödé";
+  std::string binary = std::string{"a'b\\c"} + std::string(1, '\0') + "after NUL" + std::string(1, '\xff');
+  REQUIRE(db.execute("INSERT INTO t (v, b) VALUES ($1, $2)", {sql_value::of(quoted), sql_value::blob(binary)}));
+  REQUIRE(db.execute("INSERT INTO t (v, b) VALUES ($1, $2)", {sql_value::none(), sql_value::none()}));
+  auto rows = db.execute("SELECT v, b, length(b) FROM t ORDER BY id");
+  REQUIRE(rows);
+  REQUIRE(rows->size() == 2);
+  CHECK((*rows)[0][0].bytes == quoted);
+  CHECK((*rows)[0][1].bytes == binary);
+  CHECK((*rows)[0][1].binary);
+  CHECK((*rows)[0][2].bytes == std::to_string(binary.size()));
+  CHECK((*rows)[1][0].null);
+  CHECK((*rows)[1][1].null);
+  // PostgreSQL text cannot hold a NUL: refused before anything is sent.
+  auto nul = db.execute("INSERT INTO t (v) VALUES ($1)", {sql_value::of(std::string("a\0b", 3))});
+  REQUIRE_FALSE(nul);
+  CHECK(supervision::describe(nul.error())
+        == "sql_error: parameter $1: PostgreSQL text cannot hold a NUL byte; bind it as sql_value::blob (bytea)");
+  CHECK(db.text("SELECT count(*) FROM t") == "2");
+}
+
+TEST_CASE("a failing statement is an sql_error and the worker keeps its connection, also in an aborted transaction") {
+  test::postgres_server server;
+  postgres_pool db{server.url(), 1};
+  auto pid = db.text("SELECT pg_backend_pid()");
+  auto bad = db.execute("SELEKT 1");
+  REQUIRE_FALSE(bad);
+  CHECK(starts_with(bad.error(), "sql_error: ERROR:  syntax error at or near \"SELEKT\""));
+  auto wrong = db.execute("SELECT $1::int", {});
+  REQUIRE_FALSE(wrong);
+  CHECK(starts_with(wrong.error(), "sql_error: ERROR:  bind message supplies 0 parameters"));
+  caf::scoped_actor self{db.sys};
+  auto in_transaction = db.pool.transaction([&](const caf::actor& w) {
+    auto step = [&](const std::string& sql) {
+      return thread_call<sql_rows>(self, w, 10s, execute_atom::value, sql, std::vector<sql_value>{});
+    };
+    REQUIRE(step("BEGIN"));
+    auto failed = step("SELECT 1/0");
+    REQUIRE_FALSE(failed);
+    CHECK(starts_with(failed.error(), "sql_error: ERROR:  division by zero"));
+    auto aborted = step("SELECT 1");
+    REQUIRE_FALSE(aborted);
+    CHECK(starts_with(aborted.error(), "sql_error: ERROR:  current transaction is aborted"));
+    return step("ROLLBACK");
+  });
+  REQUIRE(in_transaction);
+  CHECK(*in_transaction);
+  CHECK(db.text("SELECT pg_backend_pid()") == pid); // the same connection throughout
+}
+
+TEST_CASE("statement_timeout_ms, application_name and user code on the live connection") {
+  test::postgres_server server;
+  postgres_pool db{server.url(), 1, {{"statement_timeout_ms", "100"}, {"application_name", "otpp-test"}}};
+  CHECK(db.text("SELECT current_setting('application_name')") == "otpp-test");
+  auto slow = db.execute("SELECT pg_sleep(5)");
+  REQUIRE_FALSE(slow);
+  CHECK(starts_with(slow.error(), "sql_error: ERROR:  canceling statement due to statement timeout"));
+  caf::scoped_actor self{db.sys};
+  auto port = db.pool.transaction([&](const caf::actor& w) {
+    postgres_operation op = [](PGconn* raw) {
+      PGresult* r = PQexec(raw, "SELECT 40 + 2");
+      std::string answer = PQgetvalue(r, 0, 0);
+      PQclear(r);
+      return caf::make_message(std::string{PQport(raw)} + " " + answer);
+    };
+    return thread_call<std::string>(self, w, 5s, run_atom::value, op);
+  });
+  REQUIRE(port);
+  REQUIRE(*port);
+  CHECK(**port == std::to_string(server.port()) + " 42");
+}
+
+TEST_CASE("a connection the server broke is opened again and the operation answers connection_reset") {
+  test::postgres_server server;
+  test::log_capture log;
+  postgres_pool db{server.url(), 1};
+  auto pid = db.text("SELECT pg_backend_pid()");
+  PGconn* admin = PQconnectdb(server.url().c_str());
+  REQUIRE(PQstatus(admin) == CONNECTION_OK);
+  PQclear(PQexec(admin, ("SELECT pg_terminate_backend(" + pid + ")").c_str()));
+  PQfinish(admin);
+  auto reset = db.execute("SELECT 1");
+  REQUIRE_FALSE(reset);
+  CHECK(starts_with(reset.error(), "connection_reset: the PostgreSQL connection was opened again"));
+  CHECK(db.text("SELECT pg_backend_pid()") != pid);
+  CHECK(log.of_kind("worker_health_check_failed kind=postgres").size() == 1);
+  CHECK(log.of_kind("worker_reconnected kind=postgres").size() == 1);
+  CHECK(log.of_kind("child_terminated").empty()); // the same worker, a new connection
+}
+
+TEST_CASE("a worker that cannot reconnect exits; the pool replaces it once the server is back") {
+  test::postgres_server server;
+  test::log_capture log;
+  postgres_pool db{server.url(), 1};
+  REQUIRE(db.text("SELECT 1") == "1");
+  server.stop();
+  auto gone = db.execute("SELECT 1");
+  REQUIRE_FALSE(gone);
+  CHECK(starts_with(gone.error(), "unavailable: cannot connect to PostgreSQL at 127.0.0.1:"));
+  REQUIRE(eventually([&] { return !log.of_kind("worker_reconnect_failed kind=postgres").empty(); }));
+  REQUIRE(eventually([&] { return !log.of_kind("child_terminated").empty(); }));
+  REQUIRE(eventually([&] { return !log.of_kind("start_error").empty(); }));
+  server.start();
+  CHECK(eventually([&] { return db.pool.status().idle == 1; }, 20s));
+  CHECK(db.text("SELECT 1") == "1");
+}
+
+TEST_CASE("connect_timeout_ms bounds a connection to a server that never answers, to the millisecond") {
+  // A listening socket nobody accepts on: TCP connects, the startup packet gets no reply.
+  int silent = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  REQUIRE(::bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(silent, 16) == 0);
+  REQUIRE(::getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  test::log_capture log;
+  auto began = std::chrono::steady_clock::now();
+  postgres_pool db{"postgresql://postgres@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/postgres", 1,
+                   {{"connect_timeout_ms", "200"}}};
+  REQUIRE(eventually([&] { return !log.of_kind("start_error").empty(); }));
+  auto took = std::chrono::steady_clock::now() - began;
+  CHECK(log.of_kind("start_error").front().find("no connection within connect_timeout_ms = 200") != std::string::npos);
+  CHECK(took >= 200ms);
+  CHECK(took < 1500ms); // libpq's own connect_timeout would take at least 2 s
+  ::close(silent);
+}
+
+TEST_CASE("a server restart in the middle of a load is survived and the pool returns to full strength") {
+  test::postgres_server server;
+  postgres_pool db{server.url(), 3};
+  REQUIRE(db.execute("CREATE TABLE hits (id SERIAL, tag TEXT)"));
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, reset{0}, other{0};
+  std::mutex done_mutex;
+  std::set<std::string> done; // tags of the inserts reported successful
+  std::vector<std::thread> load;
+  for (int t = 0; t < 4; ++t)
+    load.emplace_back([&, t] {
+      for (int i = 0; !stop; ++i) {
+        auto tag = std::to_string(t) + ":" + std::to_string(i);
+        auto r = db.execute("INSERT INTO hits (tag) VALUES ($1)", {sql_value::of(tag)});
+        if (r) {
+          ++ok;
+          std::lock_guard<std::mutex> guard{done_mutex};
+          done.insert(tag);
+        } else if (starts_with(r.error(), "connection_reset")) {
+          ++reset;
+        } else {
+          ++other; // a worker that could not reconnect while the server was down, or a checkout timeout
+        }
+      }
+    });
+  REQUIRE(eventually([&] { return ok > 100; }, 20s));
+  server.crash();
+  server.start();
+  auto before = ok.load();
+  REQUIRE(eventually([&] { return ok > before + 100; }, 20s)); // serving again
+  stop = true;
+  for (auto& t : load)
+    t.join();
+  CHECK(reset + other > 0); // the crash was noticed
+  CHECK(eventually([&] { return db.pool.status().idle == 3; }, 20s));
+  auto rows = db.execute("SELECT tag FROM hits");
+  REQUIRE(rows);
+  std::set<std::string> stored;
+  for (auto& row : *rows)
+    stored.insert(row[0].bytes);
+  for (auto& tag : done)
+    REQUIRE_MESSAGE(stored.count(tag) == 1, "lost: " << tag);
+}
+
+TEST_CASE("a PostgreSQL that is down at start is the pool's start_error, and the pool fills up once it is up") {
+  test::postgres_server server;
+  server.stop();
+  test::log_capture log;
+  postgres_pool db{server.url(), 2};
+  REQUIRE(eventually([&] { return !log.of_kind("start_error").empty(); }, 20s));
+  CHECK(log.of_kind("start_error").front().find("unavailable: cannot connect to PostgreSQL at 127.0.0.1:"
+                                                + std::to_string(server.port()) + "/postgres")
+        != std::string::npos);
+  CHECK(db.pool.status().idle == 0);
+  server.start();
+  CHECK(eventually([&] { return db.pool.status().idle == 2; }, 20s));
+  CHECK(db.text("SELECT 1") == "1");
+}
+
+TEST_CASE("1000 concurrent audited updates leave exactly the rows of the updates reported successful") {
+  test::postgres_server server;
+  postgres_pool db{server.url(), 4};
+  REQUIRE(db.execute("CREATE TABLE config (key TEXT PRIMARY KEY, value TEXT)"));
+  REQUIRE(db.execute("CREATE TABLE audit (key TEXT, value TEXT)"));
+  std::atomic<int> succeeded{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      caf::scoped_actor self{db.sys};
+      for (int i = 0; i < 125; ++i) {
+        auto key = sql_value::of("k" + std::to_string(i % 10));
+        auto value = sql_value::of(std::to_string(t) + ":" + std::to_string(i));
+        auto done = db.pool.transaction(
+          [&](const caf::actor& w) {
+            auto step = [&](const std::string& sql, std::vector<sql_value> params) {
+              return thread_call<sql_rows>(self, w, 10s, execute_atom::value, sql, params);
+            };
+            if (!step("BEGIN", {}))
+              return false;
+            if (step("INSERT INTO config VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                     {key, value})
+                && step("INSERT INTO audit VALUES ($1, $2)", {key, value}) && step("COMMIT", {}))
+              return true;
+            step("ROLLBACK", {});
+            return false;
+          },
+          10s);
+        if (done && *done)
+          ++succeeded;
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  CHECK(db.text("SELECT count(*) FROM audit") == std::to_string(succeeded.load()));
+  CHECK(succeeded == 1000); // row locks make writers wait; none fails
+  CHECK(db.text("SELECT count(*) FROM config") == "10");
+}
+
+}

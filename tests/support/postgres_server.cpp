@@ -1,0 +1,96 @@
+#include "tests/support/postgres_server.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <stdexcept>
+
+#include "tests/support/child_process.hpp"
+#include "tests/support/redis_server.hpp"
+
+namespace otpp::test {
+
+namespace {
+
+// Debian installs the server tools under /usr/lib/postgresql/<major>/bin; the newest wins.
+std::string server_bin_dir() {
+  int newest = 0;
+  std::error_code ignored;
+  for (auto& entry : std::filesystem::directory_iterator("/usr/lib/postgresql", ignored)) {
+    auto name = entry.path().filename().string();
+    if (std::filesystem::exists(entry.path() / "bin" / "pg_ctl") && name.find_first_not_of("0123456789") == std::string::npos)
+      newest = std::max(newest, std::stoi(name));
+  }
+  if (newest == 0)
+    throw std::runtime_error("PostgreSQL's server tools are not installed (Debian package postgresql)");
+  return "/usr/lib/postgresql/" + std::to_string(newest) + "/bin";
+}
+
+// The server refuses to run as root: tools run as the `postgres` user then.
+std::vector<std::string> as_server_user(std::vector<std::string> command) {
+  if (::geteuid() != 0)
+    return command;
+  command.insert(command.begin(), {"setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"});
+  return command;
+}
+
+void run_or_throw(std::vector<std::string> command) {
+  auto what = command.front();
+  auto r = run(as_server_user(std::move(command)));
+  if (r.code != 0)
+    throw std::runtime_error(what + " failed (exit " + std::to_string(r.code) + "): " + r.output);
+}
+
+} // namespace
+
+postgres_server::postgres_server() : bin_(server_bin_dir()), port_(free_loopback_port()) {
+  char pattern[] = "/tmp/otpp-postgres-XXXXXX";
+  if (::mkdtemp(pattern) == nullptr)
+    throw std::runtime_error("cannot create a directory for PostgreSQL");
+  dir_ = pattern;
+  if (::geteuid() == 0 && run({"chown", "postgres:", dir_}).code != 0)
+    throw std::runtime_error("cannot hand " + dir_ + " to the postgres user");
+  run_or_throw({bin_ + "/initdb", "-D", dir_ + "/data", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C",
+                "--no-sync"});
+  start();
+}
+
+postgres_server::~postgres_server() {
+  try {
+    if (running_)
+      crash();
+  } catch (const std::exception&) {
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+void postgres_server::pg_ctl(std::vector<std::string> args) {
+  args.insert(args.begin(), {bin_ + "/pg_ctl", "-D", dir_ + "/data", "-w", "-t", "30"});
+  run_or_throw(std::move(args));
+}
+
+void postgres_server::start() {
+  if (running_)
+    throw std::logic_error("PostgreSQL is already running");
+  pg_ctl({"-l", dir_ + "/server.log", "-o",
+          "-p " + std::to_string(port_) + " -h 127.0.0.1 -k " + dir_ + " -c fsync=off -c max_connections=200", "start"});
+  running_ = true;
+}
+
+void postgres_server::stop() {
+  pg_ctl({"-m", "fast", "stop"});
+  running_ = false;
+}
+
+void postgres_server::crash() {
+  pg_ctl({"-m", "immediate", "stop"});
+  running_ = false;
+}
+
+std::string postgres_server::url() const {
+  return "postgresql://postgres@127.0.0.1:" + std::to_string(port_) + "/postgres";
+}
+
+} // namespace otpp::test
