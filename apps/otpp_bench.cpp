@@ -27,6 +27,7 @@ const bench benches[] = {
   {"pool.transaction", bench_pool_transaction},
   {"protected_operation", bench_protected_operation},
   {"worker.sqlite.insert", bench_worker_sqlite_insert},
+  {"worker.postgres", bench_worker_postgres},
   {"limiter.hits", bench_limiter},
   {"breaker.closed_call", bench_breaker_closed_call},
   {"memory.check", bench_memory_check},

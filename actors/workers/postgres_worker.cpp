@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -153,45 +154,70 @@ private:
   PGconn* conn_;
 };
 
-// Opens the connection again after the health check failed: connection_reset
-// for the operation, or the worker exits (the pool replaces it; its
-// supervisor's intensity limits the storm).
-caf::error reconnect(caf::event_based_actor* self, std::unique_ptr<connection>& c, const postgres_settings& s,
-                     const std::string& why) {
-  auto where = c->where();
-  supervision::report_logger()->warn("worker_health_check_failed kind=postgres server={} reason=\"{}\" action=reconnect",
-                                     where, why);
-  c.reset();
-  auto again = connection::open(s);
-  if (!again) {
-    supervision::report_logger()->error("worker_reconnect_failed kind=postgres server={} reason=\"{}\" action=exit",
-                                        where, supervision::describe(again.error()));
-    self->quit(again.error());
-    return again.error();
-  }
-  c = std::move(*again);
-  supervision::report_logger()->info("worker_reconnected kind=postgres server={}", where);
-  return make_error(db_errc::connection_reset, "the PostgreSQL connection was opened again: " + why);
-}
+// The worker's connection, used by the worker actor and by threads holding its lease.
+class postgres_session final : public sql_session {
+public:
+  postgres_session(std::unique_ptr<connection> c, postgres_settings s) : c_(std::move(c)), s_(std::move(s)) {}
 
-caf::behavior postgres_worker(caf::event_based_actor* self, std::shared_ptr<std::unique_ptr<connection>> held,
-                              postgres_settings s) {
+  caf::expected<sql_rows> execute(const std::string& sql, const std::vector<sql_value>& params) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!c_)
+      return gone();
+    auto r = c_->execute(sql, params);
+    if (r || c_->healthy())
+      return r;
+    return reconnect(supervision::describe(r.error()));
+  }
+
+  caf::message run(const postgres_operation& op) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!c_)
+      return caf::make_message(gone());
+    auto reply = op(c_->raw());
+    if (PQstatus(c_->raw()) != CONNECTION_OK) // the next operation gets a working connection
+      reconnect(trimmed(PQerrorMessage(c_->raw())));
+    return reply;
+  }
+
+private:
+  static caf::error gone() {
+    return make_error(db_errc::unavailable, "the worker could not reconnect and is ending");
+  }
+
+  // After the health check failed: connection_reset for the operation, or
+  // the worker exits (its pool replaces it; the supervisor's intensity
+  // limits the storm).
+  caf::error reconnect(const std::string& why) {
+    auto where = c_->where();
+    supervision::report_logger()->warn(
+      "worker_health_check_failed kind=postgres server={} reason=\"{}\" action=reconnect", where, why);
+    c_.reset();
+    auto again = connection::open(s_);
+    if (!again) {
+      supervision::report_logger()->error("worker_reconnect_failed kind=postgres server={} reason=\"{}\" action=exit",
+                                          where, supervision::describe(again.error()));
+      give_up(again.error());
+      return again.error();
+    }
+    c_ = std::move(*again);
+    supervision::report_logger()->info("worker_reconnected kind=postgres server={}", where);
+    return make_error(db_errc::connection_reset, "the PostgreSQL connection was opened again: " + why);
+  }
+
+  std::mutex mtx_;
+  std::unique_ptr<connection> c_;
+  const postgres_settings s_;
+};
+
+caf::behavior postgres_worker(caf::event_based_actor*, std::shared_ptr<postgres_session> session) {
   return {
-    [self, held, s](execute_atom, const std::string& sql, const std::vector<sql_value>& params) -> caf::result<sql_rows> {
-      auto& c = *held;
-      auto r = c->execute(sql, params);
+    [session](execute_atom, const std::string& sql, const std::vector<sql_value>& params) -> caf::result<sql_rows> {
+      auto r = session->execute(sql, params);
       if (r)
         return std::move(*r);
-      if (c->healthy())
-        return r.error();
-      return reconnect(self, c, s, supervision::describe(r.error()));
+      return std::move(r.error());
     },
-    [self, held, s](run_atom, const postgres_operation& op) -> caf::message {
-      auto reply = op((*held)->raw());
-      if (PQstatus((*held)->raw()) != CONNECTION_OK) // the next operation gets a working connection
-        reconnect(self, *held, s, trimmed(PQerrorMessage((*held)->raw())));
-      return reply;
-    },
+    [session](run_atom, const postgres_operation& op) { return session->run(op); },
   };
 }
 
@@ -222,7 +248,10 @@ void register_postgres_kind() {
       if (!opened)
         return opened.error();
       // libpq calls block: a thread of its own, as the other kinds.
-      return ctx.spawn_detached(postgres_worker, std::make_shared<std::unique_ptr<connection>>(std::move(*opened)), s);
+      auto session = std::make_shared<postgres_session>(std::move(*opened), s);
+      auto worker = ctx.spawn_detached(postgres_worker, session);
+      register_session(worker, session);
+      return worker;
     });
     return true;
   }();

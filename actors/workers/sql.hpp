@@ -1,10 +1,17 @@
 #pragma once
 
+#include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <caf/scoped_actor.hpp>
 
 namespace otpp::workers {
 
@@ -32,6 +39,43 @@ using sql_rows = std::vector<sql_row>;
 /// One statement; parameters are always bound, never pasted into the SQL.
 /// Placeholders `$1`, `$2`, ... work on both SQLite and PostgreSQL.
 using execute_atom = caf::atom_constant<caf::atom("execute")>;
+
+/// Runs one statement on a checked-out SQL worker from a plain thread. When
+/// the worker lives in this process, the statement runs on the calling
+/// thread over the worker's own connection, as DBConnection does for Elixir
+/// callers: no message and no thread switch, and the same health check,
+/// reconnect and `connection_reset` as the worker's execute message (hold
+/// the worker's lease: it makes the caller the connection's only user).
+/// Else (a worker of another kind or node, or one that has ended) it is the
+/// request (execute_atom, sql, params) from `self`, bounded by `timeout`.
+/// A statement on the calling thread is bounded by the kind's own timeouts
+/// (SQLite's busy_timeout_ms, PostgreSQL's statement_timeout_ms).
+caf::expected<sql_rows> execute(caf::scoped_actor& self, const caf::actor& worker, const std::string& sql,
+                                const std::vector<sql_value>& params,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+/// For SQL worker kinds: a worker's connection, shared by the worker actor
+/// and the threads that `execute` on it. Implementations lock internally.
+class sql_session {
+public:
+  virtual ~sql_session() = default;
+  /// Runs one statement with the kind's rules (health check after a
+  /// failure, reconnect and `connection_reset`, or `give_up`).
+  virtual caf::expected<sql_rows> execute(const std::string& sql, const std::vector<sql_value>& params) = 0;
+
+protected:
+  /// The connection cannot be opened again: the worker exits with `reason`
+  /// (its pool replaces it).
+  void give_up(const caf::error& reason) const;
+
+private:
+  friend void register_session(const caf::actor& worker, std::shared_ptr<sql_session> session);
+  caf::actor_addr worker_;
+};
+
+/// For SQL worker kinds: makes `session` the connection `execute` uses for
+/// `worker`, until the worker ends.
+void register_session(const caf::actor& worker, std::shared_ptr<sql_session> session);
 
 } // namespace otpp::workers
 

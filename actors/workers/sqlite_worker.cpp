@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <mutex>
+
 #include <caf/event_based_actor.hpp>
 
 #include "actors/pool/worker_kinds.hpp"
@@ -84,34 +86,60 @@ private:
   sqlite3* db_;
 };
 
-// After a failed operation: keep the connection if it still works; else
-// open it again (the operation answers connection_reset) or give up.
-caf::error after_failure(caf::event_based_actor* self, std::unique_ptr<connection>& c, const sqlite_settings& s,
-                         caf::error failure) {
-  if (c->healthy())
-    return failure;
-  supervision::report_logger()->warn("worker_health_check_failed kind=sqlite path={} reason=\"{}\" action=reconnect",
-                                     s.path, supervision::describe(failure));
-  c.reset();
-  auto again = connection::open(s);
-  if (!again) {
-    self->quit(again.error()); // the pool replaces this worker; its supervisor limits the storm
-    return again.error();
-  }
-  c = std::move(*again);
-  return make_error(db_errc::connection_reset, "the SQLite connection was opened again: " + supervision::describe(failure));
-}
+// The worker's connection, used by the worker actor and by threads holding its lease.
+class sqlite_session final : public sql_session {
+public:
+  sqlite_session(std::unique_ptr<connection> c, sqlite_settings s) : c_(std::move(c)), s_(std::move(s)) {}
 
-caf::behavior sqlite_worker(caf::event_based_actor* self, std::shared_ptr<std::unique_ptr<connection>> held,
-                            sqlite_settings s) {
+  caf::expected<sql_rows> execute(const std::string& sql, const std::vector<sql_value>& params) override {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!c_)
+      return make_error(db_errc::unavailable, "the worker could not reopen its database and is ending");
+    auto r = c_->execute(sql, params);
+    if (r || c_->healthy())
+      return r;
+    return reopen(r.error());
+  }
+
+  caf::message run(const sqlite_operation& op) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!c_)
+      return caf::make_message(make_error(db_errc::unavailable, "the worker could not reopen its database and is ending"));
+    return op(c_->raw());
+  }
+
+private:
+  // The health check failed: open it again (the operation answers
+  // connection_reset) or the worker exits (its pool replaces it).
+  caf::error reopen(const caf::error& failure) {
+    supervision::report_logger()->warn("worker_health_check_failed kind=sqlite path={} reason=\"{}\" action=reconnect",
+                                       s_.path, supervision::describe(failure));
+    c_.reset();
+    auto again = connection::open(s_);
+    if (!again) {
+      give_up(again.error());
+      return again.error();
+    }
+    c_ = std::move(*again);
+    supervision::report_logger()->info("worker_reconnected kind=sqlite path={}", s_.path);
+    return make_error(db_errc::connection_reset,
+                      "the SQLite connection was opened again: " + supervision::describe(failure));
+  }
+
+  std::mutex mtx_;
+  std::unique_ptr<connection> c_;
+  const sqlite_settings s_;
+};
+
+caf::behavior sqlite_worker(caf::event_based_actor*, std::shared_ptr<sqlite_session> session) {
   return {
-    [self, held, s](execute_atom, const std::string& sql, const std::vector<sql_value>& params) -> caf::result<sql_rows> {
-      auto r = (*held)->execute(sql, params);
+    [session](execute_atom, const std::string& sql, const std::vector<sql_value>& params) -> caf::result<sql_rows> {
+      auto r = session->execute(sql, params);
       if (r)
         return std::move(*r);
-      return after_failure(self, *held, s, r.error());
+      return std::move(r.error());
     },
-    [held](run_atom, const sqlite_operation& op) -> caf::message { return op((*held)->raw()); },
+    [session](run_atom, const sqlite_operation& op) { return session->run(op); },
   };
 }
 
@@ -137,7 +165,10 @@ void register_sqlite_kind() {
         return opened.error();
       // SQLite calls block (a busy wait for the write lock included): each
       // worker gets a thread of its own instead of a scheduler thread.
-      return ctx.spawn_detached(sqlite_worker, std::make_shared<std::unique_ptr<connection>>(std::move(*opened)), s);
+      auto session = std::make_shared<sqlite_session>(std::move(*opened), s);
+      auto worker = ctx.spawn_detached(sqlite_worker, session);
+      register_session(worker, session);
+      return worker;
     });
     return true;
   }();

@@ -56,6 +56,7 @@ void bench_pool_checkout_checkin_actor(const options& opts);
 void bench_pool_transaction(const options& opts);
 void bench_protected_operation(const options& opts);
 void bench_worker_sqlite_insert(const options& opts);
+void bench_worker_postgres(const options& opts);
 void bench_limiter(const options& opts);
 void bench_breaker_closed_call(const options& opts);
 void bench_memory_check(const options& opts);

@@ -1,7 +1,6 @@
 // otpp-bench: the worker pool, from plain threads and from actors, and
 // protected_operation (every guard around one pooled request).
 #include <atomic>
-#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <thread>
@@ -13,7 +12,6 @@
 #include "actors/memory/memory_manager.hpp"
 #include "actors/pool/pool.hpp"
 #include "actors/rate_limit/limiter_owner.hpp"
-#include "actors/workers/sqlite_worker.hpp"
 #include "actors/thread_call.hpp"
 #include "apps/bench/common.hpp"
 #include "apps/bench/run_threads.hpp"
@@ -193,53 +191,6 @@ void bench_protected_operation(const options& opts) {
     print("protected_operation", "threads", threads, r);
     caf::anon_send_exit(*sup, caf::exit_reason::user_shutdown);
   }
-}
-
-void bench_worker_sqlite_insert(const options& opts) {
-  workers::register_sqlite_kind();
-  char dir[] = "/tmp/otpp-bench-sqlite-XXXXXX";
-  if (::mkdtemp(dir) == nullptr)
-    throw std::runtime_error("cannot create a directory for the database");
-  {
-    bench_config cfg{otpp_profile()};
-    caf::actor_system sys{cfg};
-    pool::pool_config config;
-    config.name = "bench.sqlite";
-    config.size = 10;
-    config.max_overflow = 0;
-    config.worker = "sqlite";
-    config.args = {{"path", std::string{dir} + "/bench.db"}};
-    auto p = pool::start_pool(sys, config);
-    if (!p)
-      throw std::runtime_error(supervision::describe(p.error()));
-    auto execute = [&](caf::scoped_actor& self, const std::string& sql, std::vector<workers::sql_value> params) {
-      auto r = p->transaction([&](const caf::actor& w) {
-        return thread_call<workers::sql_rows>(self, w, 10s, workers::execute_atom::value, sql, params);
-      });
-      if (!r || !*r)
-        throw std::runtime_error("insert failed: " + supervision::describe(r ? r->error() : r.error()));
-    };
-    {
-      caf::scoped_actor self{sys};
-      execute(self, "CREATE TABLE t (thread INTEGER, n INTEGER)", {});
-    }
-    auto r = run_threads(16, opts.duration, [&](int t) {
-      thread_local caf::scoped_actor self{sys};
-      thread_local long n = 0;
-      execute(self, "INSERT INTO t VALUES (?, ?)",
-              {workers::sql_value::of(std::to_string(t)), workers::sql_value::of(std::to_string(++n))});
-    });
-    std::cout << json_line("worker.sqlite.insert", {{"threads", "16"},
-                                                    {"pool_size", "10"},
-                                                    {"ops_per_s", num(r.ops_per_s)},
-                                                    {"p50_ns", num(percentile(r.latencies_ns, 0.50))},
-                                                    {"p99_ns", num(percentile(r.latencies_ns, 0.99))},
-                                                    {"journal_mode", quoted("wal")}})
-              << std::endl;
-    caf::anon_send_exit(p->actor(), caf::exit_reason::user_shutdown);
-  }
-  std::error_code ignored;
-  std::filesystem::remove_all(dir, ignored);
 }
 
 } // namespace otpp::bench

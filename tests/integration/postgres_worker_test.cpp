@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -55,8 +56,7 @@ struct postgres_pool {
 
   caf::expected<sql_rows> execute(const std::string& sql, std::vector<sql_value> params = {}) {
     caf::scoped_actor self{sys};
-    auto r = pool.transaction(
-      [&](const caf::actor& w) { return thread_call<sql_rows>(self, w, 10s, execute_atom::value, sql, params); }, 10s);
+    auto r = pool.transaction([&](const caf::actor& w) { return workers::execute(self, w, sql, params); }, 10s);
     if (!r)
       return r.error();
     return *r;
@@ -171,18 +171,69 @@ TEST_CASE("a connection the server broke is opened again and the operation answe
   test::postgres_server server;
   test::log_capture log;
   postgres_pool db{server.url(), 1};
-  auto pid = db.text("SELECT pg_backend_pid()");
-  PGconn* admin = PQconnectdb(server.url().c_str());
-  REQUIRE(PQstatus(admin) == CONNECTION_OK);
-  PQclear(PQexec(admin, ("SELECT pg_terminate_backend(" + pid + ")").c_str()));
-  PQfinish(admin);
-  auto reset = db.execute("SELECT 1");
-  REQUIRE_FALSE(reset);
-  CHECK(starts_with(reset.error(), "connection_reset: the PostgreSQL connection was opened again"));
-  CHECK(db.text("SELECT pg_backend_pid()") != pid);
-  CHECK(log.of_kind("worker_health_check_failed kind=postgres").size() == 1);
-  CHECK(log.of_kind("worker_reconnected kind=postgres").size() == 1);
+  auto terminate = [&](const std::string& pid) {
+    PGconn* admin = PQconnectdb(server.url().c_str());
+    REQUIRE(PQstatus(admin) == CONNECTION_OK);
+    PQclear(PQexec(admin, ("SELECT pg_terminate_backend(" + pid + ")").c_str()));
+    PQfinish(admin);
+  };
+  // From a thread (on the caller's thread) and as a message to the worker: the same rules.
+  caf::scoped_actor self{db.sys};
+  std::vector<std::function<caf::expected<sql_rows>(const caf::actor&)>> paths{
+    [&](const caf::actor& w) { return workers::execute(self, w, "SELECT 1", {}); },
+    [&](const caf::actor& w) {
+      return thread_call<sql_rows>(self, w, 10s, execute_atom::value, std::string{"SELECT 1"}, std::vector<sql_value>{});
+    }};
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    CAPTURE(i);
+    auto pid = db.text("SELECT pg_backend_pid()");
+    terminate(pid);
+    auto reset = db.pool.transaction(paths[i]);
+    REQUIRE(reset);
+    REQUIRE_FALSE(*reset);
+    CHECK(starts_with(reset->error(), "connection_reset: the PostgreSQL connection was opened again"));
+    CHECK(db.text("SELECT pg_backend_pid()") != pid);
+    CHECK(log.of_kind("worker_health_check_failed kind=postgres").size() == i + 1);
+    CHECK(log.of_kind("worker_reconnected kind=postgres").size() == i + 1);
+  }
   CHECK(log.of_kind("child_terminated").empty()); // the same worker, a new connection
+}
+
+TEST_CASE("execute from a thread and messages to the worker share its one connection") {
+  test::postgres_server server;
+  postgres_pool db{server.url(), 1};
+  REQUIRE(db.execute("CREATE TABLE t (v TEXT)"));
+  caf::scoped_actor self{db.sys};
+  auto done = db.pool.transaction([&](const caf::actor& w) {
+    auto message = [&](const std::string& sql) {
+      return thread_call<sql_rows>(self, w, 10s, execute_atom::value, sql, std::vector<sql_value>{});
+    };
+    REQUIRE(message("BEGIN"));
+    REQUIRE(workers::execute(self, w, "INSERT INTO t VALUES ($1)", {sql_value::of("inside")}));
+    auto seen = message("SELECT count(*) FROM t");
+    REQUIRE(seen);
+    CHECK((*seen)[0][0].bytes == "1"); // the same transaction
+    return message("ROLLBACK");
+  });
+  REQUIRE(done);
+  REQUIRE(*done);
+  CHECK(db.text("SELECT count(*) FROM t") == "0");
+}
+
+TEST_CASE("execute on a worker that has ended is an error, not a crash") {
+  test::postgres_server server;
+  postgres_pool db{server.url(), 1};
+  caf::scoped_actor self{db.sys};
+  auto lease = db.pool.checkout(true, 5s);
+  REQUIRE(lease);
+  auto worker = lease->worker();
+  self->monitor(worker);
+  caf::anon_send_exit(worker, caf::exit_reason::kill);
+  self->receive([](const caf::down_msg&) {});
+  auto r = workers::execute(self, worker, "SELECT 1", {}, 1s);
+  REQUIRE_FALSE(r);
+  lease->fail();
+  CHECK(eventually([&] { return db.pool.status().idle == 1; }));
 }
 
 TEST_CASE("a worker that cannot reconnect exits; the pool replaces it once the server is back") {

@@ -60,9 +60,7 @@ struct sqlite_pool {
 
   caf::expected<sql_rows> execute(const std::string& sql, std::vector<sql_value> params = {}) {
     caf::scoped_actor self{sys};
-    auto r = pool.transaction([&](const caf::actor& w) {
-      return thread_call<sql_rows>(self, w, 5s, execute_atom::value, sql, params);
-    });
+    auto r = pool.transaction([&](const caf::actor& w) { return workers::execute(self, w, sql, params); });
     if (!r)
       return r.error();
     return *r;
