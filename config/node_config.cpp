@@ -81,15 +81,15 @@ public:
   }
 
   // Every key of `t` must be one of `allowed`.
-  void only(const toml::table& t, const std::string& path, std::initializer_list<const char*> allowed) {
+  void only(const toml::table& t, const std::string& path, const std::vector<std::string>& allowed) {
     for (auto&& [key, value] : t) {
       (void) value;
       std::string k{key.str()};
-      if (std::any_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }))
+      if (std::find(allowed.begin(), allowed.end(), k) != allowed.end())
         continue;
       std::string closest;
       std::size_t best = 3;
-      for (const char* a : allowed)
+      for (const auto& a : allowed)
         if (auto d = edit_distance(k, a); d < best) {
           best = d;
           closest = a;
@@ -309,6 +309,8 @@ void read_pools(reader& r, const toml::table& root, node_config& c) {
       p.config.worker = *w;
     }
     if (auto* args = r.table(t, path, "worker_args")) {
+      if (auto accepted = pool::worker_kind_arguments(p.config.worker))
+        r.only(*args, path + ".worker_args", *accepted);
       for (auto&& [key, value] : *args) {
         std::string k{key.str()};
         if (auto s = value.value_exact<std::string>())

@@ -41,20 +41,27 @@ caf::behavior sleep_worker(caf::event_based_actor* self, std::chrono::millisecon
   };
 }
 
+struct kind {
+  worker_factory factory;
+  std::optional<std::vector<std::string>> arguments;
+};
+
 struct kind_table {
   std::mutex mtx;
-  std::map<std::string, worker_factory> factories;
+  std::map<std::string, kind> kinds;
 
   kind_table() {
-    factories["echo"] = [](supervision::start_context& ctx, const worker_args&) -> caf::expected<caf::actor> {
-      return ctx.spawn(echo_worker);
-    };
-    factories["sleep"] = [](supervision::start_context& ctx, const worker_args& args) -> caf::expected<caf::actor> {
-      auto delay = int_arg(args, "delay_ms", 10);
-      if (!delay)
-        return delay.error();
-      return ctx.spawn(sleep_worker, std::chrono::milliseconds{*delay});
-    };
+    kinds["echo"] = {[](supervision::start_context& ctx, const worker_args&) -> caf::expected<caf::actor> {
+                       return ctx.spawn(echo_worker);
+                     },
+                     std::vector<std::string>{}};
+    kinds["sleep"] = {[](supervision::start_context& ctx, const worker_args& args) -> caf::expected<caf::actor> {
+                        auto delay = int_arg(args, "delay_ms", 10);
+                        if (!delay)
+                          return delay.error();
+                        return ctx.spawn(sleep_worker, std::chrono::milliseconds{*delay});
+                      },
+                      std::vector<std::string>{"delay_ms"}};
   }
 };
 
@@ -65,31 +72,41 @@ kind_table& table() {
 
 } // namespace
 
-void register_worker_kind(const std::string& kind, worker_factory factory) {
+void register_worker_kind(const std::string& name, worker_factory factory,
+                          std::optional<std::vector<std::string>> arguments) {
   auto& t = table();
   std::lock_guard<std::mutex> guard{t.mtx};
-  t.factories[kind] = std::move(factory);
+  t.kinds[name] = {std::move(factory), std::move(arguments)};
 }
 
-caf::expected<worker_factory> find_worker_kind(const std::string& kind) {
+caf::expected<worker_factory> find_worker_kind(const std::string& name) {
   auto& t = table();
   std::lock_guard<std::mutex> guard{t.mtx};
-  auto i = t.factories.find(kind);
-  if (i != t.factories.end())
-    return i->second;
+  auto i = t.kinds.find(name);
+  if (i != t.kinds.end())
+    return i->second.factory;
   std::string known;
-  for (const auto& [name, factory] : t.factories)
-    known += (known.empty() ? "" : ", ") + name;
+  for (const auto& entry : t.kinds)
+    known += (known.empty() ? "" : ", ") + entry.first;
   return supervision::make_error(supervision::errc::invalid_spec,
-                                 "unknown worker kind '" + kind + "' (known: " + known + ")");
+                                 "unknown worker kind '" + name + "' (known: " + known + ")");
+}
+
+std::optional<std::vector<std::string>> worker_kind_arguments(const std::string& name) {
+  auto& t = table();
+  std::lock_guard<std::mutex> guard{t.mtx};
+  auto i = t.kinds.find(name);
+  if (i == t.kinds.end())
+    return std::nullopt;
+  return i->second.arguments;
 }
 
 std::vector<std::string> worker_kinds() {
   auto& t = table();
   std::lock_guard<std::mutex> guard{t.mtx};
   std::vector<std::string> result;
-  for (const auto& [name, factory] : t.factories)
-    result.push_back(name);
+  for (const auto& entry : t.kinds)
+    result.push_back(entry.first);
   return result;
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,8 +22,14 @@ using worker_args = std::map<std::string, std::string>;
 using worker_factory =
   std::function<caf::expected<caf::actor>(supervision::start_context& ctx, const worker_args& args)>;
 
-/// Registers `factory` under `kind` (process-wide; a later registration replaces it).
-void register_worker_kind(const std::string& kind, worker_factory factory);
+/// Registers `factory` under `kind` (process-wide; a later registration
+/// replaces it). With `arguments`, the names of the arguments the kind
+/// accepts, the node's loader reports any other key (a typo) as an error.
+void register_worker_kind(const std::string& kind, worker_factory factory,
+                          std::optional<std::vector<std::string>> arguments = std::nullopt);
+
+/// The argument names `kind` accepts, if it declared them.
+std::optional<std::vector<std::string>> worker_kind_arguments(const std::string& kind);
 
 /// The factory of `kind`, or an error naming the kind and the known kinds.
 caf::expected<worker_factory> find_worker_kind(const std::string& kind);

@@ -252,7 +252,7 @@ void register_postgres_kind() {
       auto worker = ctx.spawn_detached(postgres_worker, session);
       register_session(worker, session);
       return worker;
-    });
+    }, std::vector<std::string>{"url", "connect_timeout_ms", "statement_timeout_ms", "application_name"});
     return true;
   }();
   (void) registered;

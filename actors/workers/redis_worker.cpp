@@ -107,7 +107,7 @@ void register_redis_kind() {
       // hiredis calls block: a thread of its own, as the sqlite kind.
       return ctx.spawn_detached(redis_worker, std::make_shared<std::unique_ptr<redis::connection>>(std::move(*opened)),
                                 s);
-    });
+    }, std::vector<std::string>{"url", "timeout_ms", "password", "db"});
     return true;
   }();
   (void) registered;

@@ -169,7 +169,7 @@ void register_sqlite_kind() {
       auto worker = ctx.spawn_detached(sqlite_worker, session);
       register_session(worker, session);
       return worker;
-    });
+    }, std::vector<std::string>{"path", "busy_timeout_ms", "journal_mode"});
     return true;
   }();
   (void) registered;

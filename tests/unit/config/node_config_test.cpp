@@ -45,7 +45,7 @@ refill_per_s = 0.1667
 size = 10
 max_overflow = 5
 strategy = "lifo"
-worker = "echo"
+worker = "sqlite"
 [pools.database.worker_args]
 path = "scope.db"
 
@@ -129,7 +129,7 @@ level = "loud"
                       "node.toml:8:12: rate_limiters.api.capacity: must be an integer",
                       "node.toml:3:1: pools.database.max_overflo: unknown key (did you mean 'max_overflow'?)",
                       "node.toml:2:8: pools.database.size: must be in [0, 100000], got -1",
-                      "node.toml:4:10: pools.database.worker: unknown worker kind 'mysql' (registered: echo, redis, sleep, sqlite)",
+                      "node.toml:4:10: pools.database.worker: unknown worker kind 'mysql' (registered: echo, postgres, redis, sleep, sqlite)",
                       "node.toml:12:21: breakers.svc.failure_threshold: must be in (0, 100], got 150",
                     });
   CHECK(problems_of("[breakers.svc]\nslow_threshold = 0\n")
@@ -151,6 +151,16 @@ TEST_CASE("syntax errors, wrong types and unknown sections are clear errors") {
   CHECK(problems_of("[rate_limiters.x]\nalgorithm = \"fixed_window\"\n")
         == std::vector<std::string>{"node.toml:1:1: rate_limiters.x.scale_ms: missing (needed by fixed_window)",
                                     "node.toml:1:1: rate_limiters.x.limit: missing (needed by fixed_window)"});
+}
+
+TEST_CASE("worker arguments a kind does not accept are errors, with the closest one") {
+  CHECK(problems_of("[pools.db]\nsize = 1\nworker = \"postgres\"\n[pools.db.worker_args]\n"
+                    "url = \"postgresql://127.0.0.1/x\"\nstatment_timeout_ms = 5\n")
+        == std::vector<std::string>{
+          "node.toml:6:1: pools.db.worker_args.statment_timeout_ms: unknown key (did you mean 'statement_timeout_ms'?)"});
+  CHECK(problems_of("[pools.db]\nsize = 1\nworker = \"sqlite\"\n[pools.db.worker_args]\npath = \"x.db\"\n").empty());
+  CHECK(problems_of("[pools.db]\nsize = 1\nworker = \"echo\"\n[pools.db.worker_args]\ndelay_ms = 5\n")
+        == std::vector<std::string>{"node.toml:5:1: pools.db.worker_args.delay_ms: unknown key"});
 }
 
 TEST_CASE("references to undefined supervisors and cycles of parents are errors") {
