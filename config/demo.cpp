@@ -1,9 +1,11 @@
 #include "config/demo.hpp"
 
 #include <atomic>
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -13,7 +15,8 @@
 #include "actors/guards/protected_operation.hpp"
 #include "actors/health/health.hpp"
 #include "actors/thread_call.hpp"
-#include "actors/workers/sqlite_worker.hpp"
+#include "actors/workers/sql.hpp"
+#include "supervision/errors.hpp"
 
 namespace otpp::config {
 
@@ -27,10 +30,11 @@ struct counters {
 struct config_store {
   std::mutex mutex;
   std::map<std::string, std::string> values;
+  std::set<std::string> confirmed; ///< every value whose update was reported successful
 };
 
 void client(node& n, const demo_config& demo, int id, std::chrono::steady_clock::time_point end,
-            const std::atomic<bool>& stop, bool persist, counters& seen, config_store& store) {
+            const std::atomic<bool>& stop, const std::string& persist, counters& seen, config_store& store) {
   caf::scoped_actor self{n.system()};
   std::mt19937 random{static_cast<uint32_t>(id * 7919 + 1)};
   std::uniform_real_distribution<double> chance{0, 1};
@@ -56,21 +60,20 @@ void client(node& n, const demo_config& demo, int id, std::chrono::steady_clock:
       }
       if (fail)
         return caf::make_error(caf::sec::runtime_error, "config server rejected the update");
-      if (!persist)
+      if (persist.empty())
         return thread_call<std::string>(self, db, std::chrono::seconds(1), value);
       // The change and its audit row in one transaction on the pooled connection.
       auto step = [&](const char* sql, std::vector<workers::sql_value> params) {
-        return thread_call<workers::sql_rows>(self, db, std::chrono::seconds(5), workers::execute_atom::value,
-                                              std::string{sql}, params);
+        return workers::execute(self, db, sql, params);
       };
       using workers::sql_value;
-      auto begin = step("BEGIN IMMEDIATE", {});
+      auto begin = step(persist == "sqlite" ? "BEGIN IMMEDIATE" : "BEGIN", {}); // SQLite: take the write lock now
       if (!begin)
         return begin.error();
-      auto written = step("INSERT INTO config VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      auto written = step("INSERT INTO config VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                           {sql_value::of(key), sql_value::of(value)});
       if (written)
-        written = step("INSERT INTO audit VALUES (?, ?, ?)",
+        written = step("INSERT INTO audit VALUES ($1, $2, $3)",
                        {sql_value::of(key), sql_value::of(value), sql_value::of(p.key)});
       if (written)
         written = step("COMMIT", {});
@@ -83,6 +86,7 @@ void client(node& n, const demo_config& demo, int id, std::chrono::steady_clock:
     if (r) {
       std::lock_guard<std::mutex> guard{store.mutex};
       store.values[key] = *r;
+      store.confirmed.insert(*r);
       seen.ok++;
     } else if (auto guard = refused_by(r.error())) {
       (*guard == guard_errc::rate_limited ? seen.limited : *guard == guard_errc::circuit_open ? seen.open : seen.other)++;
@@ -98,12 +102,13 @@ void client(node& n, const demo_config& demo, int id, std::chrono::steady_clock:
   }
 }
 
-// With SQLite database workers the updates are stored with an audit row.
-bool persistent(node& n) {
+// With SQL database workers (sqlite, postgres) the updates are stored with
+// an audit row: the kind, or empty.
+std::string persistent(node& n) {
   for (auto& p : n.config().pools)
-    if (p.config.name == "database")
-      return p.config.worker == "sqlite";
-  return false;
+    if (p.config.name == "database" && (p.config.worker == "sqlite" || p.config.worker == "postgres"))
+      return p.config.worker;
+  return {};
 }
 
 caf::expected<workers::sql_rows> execute_once(node& n, const std::string& sql) {
@@ -111,10 +116,7 @@ caf::expected<workers::sql_rows> execute_once(node& n, const std::string& sql) {
   auto pool = pool::find_pool(n.system(), "database");
   if (!pool)
     return pool.error();
-  auto r = pool->transaction([&](const caf::actor& db) {
-    return thread_call<workers::sql_rows>(self, db, std::chrono::seconds(5), workers::execute_atom::value, sql,
-                                          std::vector<workers::sql_value>{});
-  });
+  auto r = pool->transaction([&](const caf::actor& db) { return workers::execute(self, db, sql, {}); });
   if (!r)
     return r.error();
   return *r;
@@ -125,8 +127,8 @@ caf::expected<workers::sql_rows> execute_once(node& n, const std::string& sql) {
 demo_summary run_demo(node& n, const demo_config& demo, const std::atomic<bool>& stop) {
   counters seen;
   config_store store;
-  bool persist = persistent(n);
-  if (persist) {
+  auto persist = persistent(n);
+  if (!persist.empty()) {
     execute_once(n, "CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY, value TEXT)");
     execute_once(n, "CREATE TABLE IF NOT EXISTS audit (key TEXT, value TEXT, client TEXT)");
     execute_once(n, "DELETE FROM audit");
@@ -138,10 +140,34 @@ demo_summary run_demo(node& n, const demo_config& demo, const std::atomic<bool>&
   for (auto& c : clients)
     c.join();
   demo_summary summary{seen.ok, seen.failed, seen.crashed, seen.limited, seen.open, seen.other, seen.reads};
-  if (persist)
-    if (auto audit = execute_once(n, "SELECT count(*) FROM audit"); audit && !audit->empty())
-      summary.audit_rows = std::stoll((*audit)[0][0].bytes);
+  if (persist.empty())
+    return summary;
+  // Every update reported successful must have its audit row.
+  auto audit = execute_once(n, "SELECT value FROM audit");
+  if (!audit) {
+    summary.audit_error = supervision::describe(audit.error());
+    return summary;
+  }
+  std::set<std::string> stored;
+  for (auto& row : *audit)
+    stored.insert(row.at(0).bytes);
+  summary.audit_rows = static_cast<int64_t>(audit->size());
+  summary.lost_audit_rows = static_cast<int64_t>(
+    std::count_if(store.confirmed.begin(), store.confirmed.end(), [&](auto& v) { return stored.count(v) == 0; }));
   return summary;
+}
+
+std::string demo_summary::database_line() const {
+  if (!audit_error.empty())
+    return "database: cannot read the audit rows: " + audit_error;
+  if (audit_rows < 0)
+    return "database: echo workers (nothing stored)";
+  auto line = "database: " + std::to_string(audit_rows) + " audit rows for " + std::to_string(updates_ok)
+              + " successful updates";
+  if (lost_audit_rows > 0)
+    return line + " (" + std::to_string(lost_audit_rows) + " LOST)";
+  auto unreported = audit_rows - static_cast<int64_t>(updates_ok);
+  return line + " (none lost" + (unreported > 0 ? "; " + std::to_string(unreported) + " committed but reported failed" : "") + ")";
 }
 
 std::string demo_summary::to_text(node& n) const {
@@ -162,10 +188,7 @@ std::string demo_summary::to_text(node& n) const {
       << "refused: rate limited " << rate_limited << ", circuit open " << circuit_open << ", other " << other_refusals
       << "\n"
       << "reads " << reads << "\n"
-      << (audit_rows < 0 ? std::string{"database: echo workers (nothing stored)"}
-                         : "database: " + std::to_string(audit_rows) + " audit rows for " + std::to_string(updates_ok)
-                             + " successful updates" + (static_cast<uint64_t>(audit_rows) == updates_ok ? " (none lost)" : " (MISMATCH)"))
-      << "\n"
+      << database_line() << "\n"
       << "database pool: idle " << gauge("pool.database.idle") << ", busy " << gauge("pool.database.busy")
       << ", overflow " << gauge("pool.database.overflow") << "\n"
       << "breaker config_server: state " << gauge("breaker.config_server.state")

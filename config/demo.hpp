@@ -18,7 +18,12 @@ struct demo_summary {
   uint64_t circuit_open = 0;
   uint64_t other_refusals = 0;
   uint64_t reads = 0;
-  int64_t audit_rows = -1; ///< with SQLite workers: the audit rows stored; -1 otherwise
+  int64_t audit_rows = -1;      ///< with SQL workers (sqlite, postgres): the audit rows stored; -1 otherwise
+  int64_t lost_audit_rows = 0;  ///< successful updates without their audit row (must stay 0)
+  std::string audit_error;      ///< why the audit rows could not be read at the end, if so
+
+  /// The database line of the summary: audit rows against successful updates.
+  std::string database_line() const;
 
   /// One screen: the counts, the pool's and breaker's figures, the node's health.
   std::string to_text(node& n) const;
@@ -27,8 +32,9 @@ struct demo_summary {
 /// Runs the clients against `n` for the demo's duration: each update goes
 /// through protected_operation (memory check, `config_update` limiter keyed
 /// by client, `database` pool, `config_server` breaker) and the new value is
-/// kept when the worker confirms it (with `sqlite` workers: written with an
-/// audit row in one transaction); some workers are crashed on purpose.
+/// kept when the worker confirms it (with `sqlite` or `postgres` workers:
+/// written with an audit row in one transaction); some workers are crashed
+/// on purpose.
 /// Ends early when `stop` becomes true.
 demo_summary run_demo(node& n, const demo_config& demo, const std::atomic<bool>& stop);
 

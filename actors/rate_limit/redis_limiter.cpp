@@ -267,8 +267,9 @@ private:
   decision by_policy(const caf::error& err) {
     ++degraded_hits_;
     if (!degraded_.exchange(true))
-      supervision::report_logger()->warn("limiter_backend_degraded limiter={} backend=redis policy={} reason=\"{}\"",
-                                         config().name, to_string(options_.on_error), supervision::describe(err));
+      supervision::report_logger()->warn("limiter_backend_degraded limiter={} backend=redis policy={} reason={}",
+                                         config().name, to_string(options_.on_error),
+                                         supervision::json_quote(supervision::describe(err)));
     decision d;
     if (options_.on_error == failure_policy::fail_open) {
       d = decision::allow(0);

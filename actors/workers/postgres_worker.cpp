@@ -57,6 +57,13 @@ public:
     std::unique_ptr<connection> c{new connection(PQconnectStartParams(keys.data(), values.data(), 1))};
     if (c->conn_ == nullptr)
       return make_error(db_errc::unavailable, "cannot connect to PostgreSQL: out of memory");
+    // Server notices and warnings go to the log (debug), not to stderr.
+    PQsetNoticeProcessor(
+      c->conn_,
+      [](void*, const char* message) {
+        supervision::report_logger()->debug("postgres_notice text={}", supervision::json_quote(trimmed(message)));
+      },
+      nullptr);
     auto deadline = std::chrono::steady_clock::now() + s.connect_timeout;
     auto state = PQstatus(c->conn_) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
     while (state != PGRES_POLLING_OK) {
@@ -190,12 +197,13 @@ private:
   caf::error reconnect(const std::string& why) {
     auto where = c_->where();
     supervision::report_logger()->warn(
-      "worker_health_check_failed kind=postgres server={} reason=\"{}\" action=reconnect", where, why);
+      "worker_health_check_failed kind=postgres server={} reason={} action=reconnect", where,
+      supervision::json_quote(why));
     c_.reset();
     auto again = connection::open(s_);
     if (!again) {
-      supervision::report_logger()->error("worker_reconnect_failed kind=postgres server={} reason=\"{}\" action=exit",
-                                          where, supervision::describe(again.error()));
+      supervision::report_logger()->error("worker_reconnect_failed kind=postgres server={} reason={} action=exit",
+                                          where, supervision::json_quote(supervision::describe(again.error())));
       give_up(again.error());
       return again.error();
     }

@@ -61,8 +61,8 @@ caf::behavior redis_worker(caf::event_based_actor* self, std::shared_ptr<std::un
       if (!c->broken())
         return make_error(db_errc::sql_error, supervision::describe(r.error()));
       // Broken: connect again; this command is lost.
-      supervision::report_logger()->warn("worker_health_check_failed kind=redis reason=\"{}\" action=reconnect",
-                                         supervision::describe(r.error()));
+      supervision::report_logger()->warn("worker_health_check_failed kind=redis reason={} action=reconnect",
+                                         supervision::json_quote(supervision::describe(r.error())));
       auto again = connect(s);
       if (!again) {
         self->quit(again.error()); // the pool replaces this worker

@@ -112,8 +112,8 @@ private:
   // The health check failed: open it again (the operation answers
   // connection_reset) or the worker exits (its pool replaces it).
   caf::error reopen(const caf::error& failure) {
-    supervision::report_logger()->warn("worker_health_check_failed kind=sqlite path={} reason=\"{}\" action=reconnect",
-                                       s_.path, supervision::describe(failure));
+    supervision::report_logger()->warn("worker_health_check_failed kind=sqlite path={} reason={} action=reconnect",
+                                       supervision::json_quote(s_.path), supervision::json_quote(supervision::describe(failure)));
     c_.reset();
     auto again = connection::open(s_);
     if (!again) {
@@ -121,7 +121,7 @@ private:
       return again.error();
     }
     c_ = std::move(*again);
-    supervision::report_logger()->info("worker_reconnected kind=sqlite path={}", s_.path);
+    supervision::report_logger()->info("worker_reconnected kind=sqlite path={}", supervision::json_quote(s_.path));
     return make_error(db_errc::connection_reset,
                       "the SQLite connection was opened again: " + supervision::describe(failure));
   }

@@ -1,0 +1,120 @@
+#include <doctest/doctest.h>
+
+#include <libpq-fe.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "config/demo.hpp"
+#include "config/node.hpp"
+#include "config/node_config.hpp"
+#include "supervision/errors.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/log_capture.hpp"
+#include "tests/support/postgres_server.hpp"
+
+using namespace otpp;
+using namespace std::chrono_literals;
+using otpp::test::eventually;
+
+namespace {
+
+// config/example.toml with its commented PostgreSQL [pools.database] in
+// place of the SQLite one, exactly as a user would switch.
+std::string example_on_postgres() {
+  std::ifstream in{OTPP_SOURCE_DIR "/config/example.toml"};
+  std::stringstream text;
+  text << in.rdbuf();
+  auto s = text.str();
+  auto sqlite = s.find("[pools.database]\n");
+  auto alternative = s.find("# PostgreSQL instead of SQLite");
+  REQUIRE(sqlite != std::string::npos);
+  REQUIRE(alternative != std::string::npos);
+  auto end = s.find("\n\n", alternative);
+  std::string block;
+  std::istringstream lines{s.substr(alternative, end - alternative)};
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("# [", 0) == 0 || (line.rfind("# ", 0) == 0 && line.find(" = ") != std::string::npos))
+      block += line.substr(2) + "\n";
+  REQUIRE(block.find("worker = \"postgres\"") != std::string::npos);
+  return s.substr(0, sqlite) + block + s.substr(end);
+}
+
+long long count_rows(const std::string& url) {
+  PGconn* c = PQconnectdb(url.c_str());
+  long long n = -1;
+  if (PQstatus(c) == CONNECTION_OK) {
+    PGresult* r = PQexec(c, "SELECT count(*) FROM audit");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+      n = std::stoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+  }
+  PQfinish(c);
+  return n;
+}
+
+} // namespace
+
+TEST_SUITE("demo.postgres") {
+
+TEST_CASE("the example's PostgreSQL pool loads as documented") {
+  auto loaded = config::load_string(example_on_postgres(), "example-postgres.toml");
+  REQUIRE_MESSAGE(loaded.config, (loaded.problems.empty() ? "" : loaded.problems.front().to_string()));
+  auto& pools = loaded.config->pools;
+  auto db = std::find_if(pools.begin(), pools.end(), [](auto& p) { return p.config.name == "database"; });
+  REQUIRE(db != pools.end());
+  CHECK(db->config.worker == "postgres");
+  CHECK(db->config.args.at("statement_timeout_ms") == "5000");
+  CHECK(db->supervisor == "storage");
+}
+
+TEST_CASE("killing PostgreSQL during the demo: clear log lines, the breaker opens, recovery, no lost audit row") {
+  test::postgres_server server;
+  auto loaded = config::load_string(
+    example_on_postgres(), "example-postgres.toml",
+    {{"OTPP__POOLS__DATABASE__WORKER_ARGS__URL", server.url()},
+     {"OTPP__POOLS__DATABASE__WORKER_ARGS__CONNECT_TIMEOUT_MS", "300"},
+     {"OTPP__DEMO__DURATION_S", "60"}, // ended by `stop` below
+     {"OTPP__DEMO__RATE_PER_S", "50"},
+     {"OTPP__DEMO__CRASH_PROBABILITY", "0"},
+     {"OTPP__DEMO__FAILURE_PROBABILITY", "0"},
+     {"OTPP__RATE_LIMITERS__CONFIG_UPDATE__CAPACITY", "1000000"},
+     {"OTPP__BREAKERS__CONFIG_SERVER__WAIT_IN_OPEN_MS", "500"},
+     {"OTPP__MEMORY__LIMIT_MB", "100000"}});
+  REQUIRE_MESSAGE(loaded.config, (loaded.problems.empty() ? "" : loaded.problems.front().to_string()));
+  auto started = config::node::start(*loaded.config);
+  REQUIRE_MESSAGE(started, supervision::describe(started.error()));
+  test::log_capture log; // after the node set up its logging
+  std::atomic<bool> stop{false};
+  config::demo_summary summary;
+  std::thread demo{[&] { summary = config::run_demo(**started, *loaded.config->demo, stop); }};
+  REQUIRE(eventually([&] { return count_rows(server.url()) > 50; }, 20s));
+  server.crash();
+  CHECK(eventually([&] { return !log.of_kind("worker_health_check_failed kind=postgres").empty(); }));
+  CHECK(eventually([&] { return !log.of_kind("worker_reconnect_failed kind=postgres").empty(); }));
+  CHECK(eventually([&] {
+    for (auto& line : log.of_kind("breaker_state_changed"))
+      if (line.find("to=open") != std::string::npos)
+        return true;
+    return false;
+  }));
+  CHECK(eventually([&] { return !log.of_kind("start_error supervisor=database").empty(); }));
+  server.start();
+  auto after_restart = count_rows(server.url());
+  REQUIRE(after_restart >= 0);
+  CHECK(eventually([&] { return count_rows(server.url()) > after_restart + 50; }, 30s)); // recovered
+  stop = true;
+  demo.join();
+  CAPTURE(summary.database_line());
+  CHECK(summary.audit_error.empty());
+  CHECK(summary.lost_audit_rows == 0);
+  CHECK(summary.audit_rows >= static_cast<int64_t>(summary.updates_ok));
+  CHECK(summary.updates_failed + summary.circuit_open + summary.other_refusals > 0); // the outage was seen
+  CHECK(summary.database_line().find("(none lost") != std::string::npos);
+  CHECK(log.of_kind("child_started supervisor=database").size() > 10); // workers replaced after the outage
+  started->reset();
+}
+
+}
