@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "actors/pool/pool.hpp"
 #include "config/demo.hpp"
 #include "config/node.hpp"
 #include "config/node_config.hpp"
@@ -105,6 +106,14 @@ TEST_CASE("killing PostgreSQL during the demo: clear log lines, the breaker open
   auto after_restart = count_rows(server.url());
   REQUIRE(after_restart >= 0);
   CHECK(eventually([&] { return count_rows(server.url()) > after_restart + 50; }, 30s)); // recovered
+  { // a pool_ref holds its workers: let it go before the node does
+    auto pool = pool::find_pool((*started)->system(), "database");
+    REQUIRE(pool);
+    CHECK(eventually([&] { // the pool back to full strength: every worker lost in the outage replaced
+      auto st = pool->status();
+      return st.idle + st.busy - st.overflow == 10;
+    }, 30s));
+  }
   stop = true;
   demo.join();
   CAPTURE(summary.database_line());
@@ -113,7 +122,7 @@ TEST_CASE("killing PostgreSQL during the demo: clear log lines, the breaker open
   CHECK(summary.audit_rows >= static_cast<int64_t>(summary.updates_ok));
   CHECK(summary.updates_failed + summary.circuit_open + summary.other_refusals > 0); // the outage was seen
   CHECK(summary.database_line().find("(none lost") != std::string::npos);
-  CHECK(log.of_kind("child_started supervisor=database").size() > 10); // workers replaced after the outage
+  CHECK(!log.of_kind("child_started supervisor=database").empty()); // workers replaced after the outage
   started->reset();
 }
 
