@@ -1,9 +1,6 @@
 #include <doctest/doctest.h>
 
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -18,12 +15,12 @@
 #include "config/node.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/supervisor_api.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/eventually.hpp"
 
 using namespace otpp;
 using namespace std::chrono_literals;
 
-extern char** environ;
 
 using otpp::test::eventually;
 
@@ -57,60 +54,11 @@ std::string write_temp(const std::string& text) {
   return name;
 }
 
-// otpp-node with `args`, its stderr readable through `err`.
-struct node_process {
-  pid_t pid = -1;
-  int err = -1;
-  std::string seen;
-
-  explicit node_process(std::vector<std::string> args) {
-    args.insert(args.begin(), OTPP_NODE_PATH);
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int pipe_fds[2];
-    REQUIRE(::pipe(pipe_fds) == 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
-    posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
-    REQUIRE(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(pipe_fds[1]);
-    err = pipe_fds[0];
-  }
-
-  ~node_process() {
-    if (pid > 0) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, nullptr, 0);
-    }
-    ::close(err);
-  }
-
-  // Reads stderr until `text` shows up (true) or 10 s passed or it closed.
-  bool wait_for(const std::string& text) {
-    auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (seen.find(text) == std::string::npos) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      pollfd p{err, POLLIN, 0};
-      char buf[4096];
-      ssize_t n = 0;
-      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0 || (n = ::read(err, buf, sizeof buf)) <= 0)
-        return false;
-      seen.append(buf, static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-
-  int exit_code() {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    pid = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-};
+// otpp-node with `args`, its stderr read by the test.
+test::child_process node_process(std::vector<std::string> args) {
+  args.insert(args.begin(), OTPP_NODE_PATH);
+  return test::child_process{std::move(args), test::child_process::output::err};
+}
 
 } // namespace
 
@@ -220,14 +168,14 @@ TEST_CASE("a [demo] table needs the components it drives") {
 
 TEST_CASE("otpp-node --check answers 0 for a good file and 78 with every problem for a bad one") {
   auto good = write_temp(fixture);
-  node_process ok{{"--check", good}};
-  CHECK(ok.exit_code() == 0);
+  auto ok = node_process({"--check", good});
+  CHECK(ok.wait() == 0);
   auto bad = write_temp("[pools.db]\nsize = -1\n[logging]\nlevel = \"loud\"\n");
-  node_process refused{{"--check", bad}};
+  auto refused = node_process({"--check", bad});
   CHECK(refused.wait_for("nothing started"));
-  CHECK(refused.exit_code() == 78);
-  CHECK(refused.seen.find(bad + ":2:8: pools.db.size: must be in [0, 100000], got -1") != std::string::npos);
-  CHECK(refused.seen.find(bad + ":4:9: logging.level:") != std::string::npos);
+  CHECK(refused.wait() == 78);
+  CHECK(refused.seen().find(bad + ":2:8: pools.db.size: must be in [0, 100000], got -1") != std::string::npos);
+  CHECK(refused.seen().find(bad + ":4:9: logging.level:") != std::string::npos);
   std::remove(good.c_str());
   std::remove(bad.c_str());
 }
@@ -236,12 +184,13 @@ TEST_CASE("otpp-node runs until SIGTERM, then stops the tree in order and exits 
   std::string text = fixture;
   text.replace(text.find("level = \"warn\""), 14, "level = \"info\""); // to see the start and stop lines
   auto info = write_temp(text);
-  node_process node{{info}};
+  auto node = node_process({info});
   REQUIRE(node.wait_for("node_started node=test-node"));
-  ::kill(node.pid, SIGTERM);
+  node.signal(SIGTERM);
   CHECK(node.wait_for("node_stopped node=test-node"));
-  CHECK(node.exit_code() == 0);
-  CHECK(node.seen.find("supervisor_shutdown supervisor=storage") < node.seen.find("supervisor_shutdown supervisor=test-node"));
+  CHECK(node.wait() == 0);
+  CHECK(node.seen().find("supervisor_shutdown supervisor=storage")
+        < node.seen().find("supervisor_shutdown supervisor=test-node"));
   std::remove(info.c_str());
 }
 

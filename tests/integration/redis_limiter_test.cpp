@@ -1,8 +1,6 @@
 #include <doctest/doctest.h>
 
 #include <hiredis/hiredis.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <atomic>
 #include <chrono>
@@ -17,6 +15,7 @@
 #include "supervision/errors.hpp"
 #include "supervision/registry.hpp"
 #include "supervision/supervisor.hpp"
+#include "tests/support/child_process.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/deterministic.hpp"
 #include "tests/support/limiter_fixtures.hpp"
@@ -375,36 +374,13 @@ TEST_CASE("two processes sharing one Redis admit exactly the limit between them"
     CAPTURE(a);
     // Each process: 600 hits on one key of a limiter of 500, printing how many were allowed.
     std::vector<std::string> args{OTPP_LIMITER_HITS_PATH, server.url(), a, "500", "600"};
-    std::vector<char*> argv;
-    for (auto& s : args)
-      argv.push_back(s.data());
-    argv.push_back(nullptr);
-    pid_t pids[2];
-    int outs[2];
-    for (int p = 0; p < 2; ++p) {
-      int out[2];
-      REQUIRE(::pipe(out) == 0);
-      posix_spawn_file_actions_t actions;
-      posix_spawn_file_actions_init(&actions);
-      posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-      posix_spawn_file_actions_addclose(&actions, out[0]);
-      REQUIRE(posix_spawn(&pids[p], argv[0], &actions, nullptr, argv.data(), environ) == 0);
-      posix_spawn_file_actions_destroy(&actions);
-      ::close(out[1]);
-      outs[p] = out[0];
-    }
+    otpp::test::child_process first{args, otpp::test::child_process::output::out};
+    otpp::test::child_process second{args, otpp::test::child_process::output::out};
     long total = 0;
-    for (int p = 0; p < 2; ++p) {
-      std::string text;
-      char buf[64];
-      for (ssize_t n; (n = ::read(outs[p], buf, sizeof buf)) > 0;)
-        text.append(buf, static_cast<std::size_t>(n));
-      ::close(outs[p]);
-      int status = 0;
-      ::waitpid(pids[p], &status, 0);
+    for (auto* p : {&first, &second}) {
+      auto text = p->read_all();
       CAPTURE(text);
-      REQUIRE(WIFEXITED(status));
-      REQUIRE(WEXITSTATUS(status) == 0);
+      REQUIRE(p->wait() == 0);
       total += std::stol(text);
     }
     CHECK(total == 500);
