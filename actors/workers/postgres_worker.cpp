@@ -217,18 +217,6 @@ private:
   const postgres_settings s_;
 };
 
-caf::behavior postgres_worker(caf::event_based_actor*, std::shared_ptr<postgres_session> session) {
-  return {
-    [session](execute_atom, const std::string& sql, const std::vector<sql_value>& params) -> caf::result<sql_rows> {
-      auto r = session->execute(sql, params);
-      if (r)
-        return std::move(*r);
-      return std::move(r.error());
-    },
-    [session](run_atom, const postgres_operation& op) { return session->run(op); },
-  };
-}
-
 } // namespace
 
 void register_postgres_kind() {
@@ -257,7 +245,7 @@ void register_postgres_kind() {
         return opened.error();
       // libpq calls block: a thread of its own, as the other kinds.
       auto session = std::make_shared<postgres_session>(std::move(*opened), s);
-      auto worker = ctx.spawn_detached(postgres_worker, session);
+      auto worker = ctx.spawn_detached(sql_worker<postgres_operation, postgres_session>, session);
       register_session(worker, session);
       return worker;
     }, std::vector<std::string>{"url", "connect_timeout_ms", "statement_timeout_ms", "application_name"});

@@ -131,18 +131,6 @@ private:
   const sqlite_settings s_;
 };
 
-caf::behavior sqlite_worker(caf::event_based_actor*, std::shared_ptr<sqlite_session> session) {
-  return {
-    [session](execute_atom, const std::string& sql, const std::vector<sql_value>& params) -> caf::result<sql_rows> {
-      auto r = session->execute(sql, params);
-      if (r)
-        return std::move(*r);
-      return std::move(r.error());
-    },
-    [session](run_atom, const sqlite_operation& op) { return session->run(op); },
-  };
-}
-
 } // namespace
 
 void register_sqlite_kind() {
@@ -166,7 +154,7 @@ void register_sqlite_kind() {
       // SQLite calls block (a busy wait for the write lock included): each
       // worker gets a thread of its own instead of a scheduler thread.
       auto session = std::make_shared<sqlite_session>(std::move(*opened), s);
-      auto worker = ctx.spawn_detached(sqlite_worker, session);
+      auto worker = ctx.spawn_detached(sql_worker<sqlite_operation, sqlite_session>, session);
       register_session(worker, session);
       return worker;
     }, std::vector<std::string>{"path", "busy_timeout_ms", "journal_mode"});
