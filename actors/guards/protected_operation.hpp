@@ -204,9 +204,11 @@ void protected_request(caf::event_based_actor* self, const protection& p, std::c
   auto me = caf::actor_cast<caf::actor>(self);
   if (auto idle = call->pool.try_checkout(me))
     return proceed(*idle);
-  self
-    ->request(call->pool.actor(), p.checkout_timeout + std::chrono::seconds(1), pool::checkout_atom::value, p.block,
-              p.checkout_timeout)
+  // No timeout of our own: the pool answers every checkout once, with a
+  // worker or its own timeout, or `closed` when it ends. A timeout here could
+  // fire while the pool grants a worker, whose late reply CAF would drop,
+  // leaving the worker checked out to us.
+  self->request(call->pool.actor(), caf::infinite, pool::checkout_atom::value, p.block, p.checkout_timeout)
     .then([proceed](caf::actor& worker) mutable { proceed(worker); },
           [p, done, call](caf::error& err) { done(detail::pool_refusal(p, err)); });
 }
