@@ -1,0 +1,127 @@
+#include <doctest/doctest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <future>
+#include <string>
+
+#include <caf/actor_system.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/cluster/bounded_connect.hpp"
+#include "actors/thread_call.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/threaded.hpp"
+
+using namespace otpp;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct middleman_config : test::threaded_config {
+  middleman_config() { load<caf::io::middleman>(); }
+};
+
+// A loopback port whose SYNs are dropped: a listener with a backlog of 0
+// that never accepts, its one queue slot taken. Connecting to it hangs as
+// to a host that drops packets, without touching the network.
+struct black_hole {
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  int filler = ::socket(AF_INET, SOCK_STREAM, 0);
+  uint16_t port = 0;
+
+  black_hole() {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(listener, 0) == 0);
+    REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    port = ntohs(addr.sin_port);
+    REQUIRE(::connect(filler, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  }
+  ~black_hole() {
+    ::close(filler);
+    ::close(listener);
+  }
+};
+
+// otpp-cluster-peer, and the port it publishes on.
+struct peer_node {
+  test::child_process process{{OTPP_CLUSTER_PEER_PATH}, test::child_process::output::out};
+  uint16_t port = 0;
+
+  peer_node() {
+    REQUIRE(process.wait_for("\n"));
+    auto line = process.seen();
+    REQUIRE(line.rfind("ready ", 0) == 0);
+    port = static_cast<uint16_t>(std::stoi(line.substr(6)));
+  }
+};
+
+using ms = std::chrono::milliseconds;
+
+ms since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<ms>(std::chrono::steady_clock::now() - start);
+}
+
+} // namespace
+
+TEST_SUITE("cluster.bounded_connect") {
+
+TEST_CASE("a connect to a host that drops packets ends within the timeout, while one to a live node succeeds at once") {
+  peer_node peer;
+  black_hole hole;
+  middleman_config cfg;
+  caf::actor_system sys{cfg};
+  auto start = std::chrono::steady_clock::now();
+  auto stuck = std::async(std::launch::async, [&] {
+    auto r = cluster::bounded_connect(sys, "127.0.0.1", hole.port, 500ms);
+    return std::make_pair(static_cast<bool>(r), since(start));
+  });
+  auto live_start = std::chrono::steady_clock::now();
+  auto live = cluster::bounded_connect(sys, "127.0.0.1", peer.port, 500ms);
+  auto live_took = since(live_start);
+  REQUIRE(live);
+  CHECK(live_took < 100ms);
+  CHECK(live->node != sys.node());
+  // The published actor answers through the connection.
+  caf::scoped_actor self{sys};
+  auto echo = caf::actor_cast<caf::actor>(live->published);
+  CHECK(thread_call<std::string>(self, echo, 5s, std::string{"ping"}) == std::string{"ping"});
+  auto [connected, took] = stuck.get();
+  CHECK_FALSE(connected);
+  CHECK(took >= 500ms);
+  CHECK(took < 600ms);
+}
+
+TEST_CASE("a refused connection and a missing middleman are clear errors") {
+  // A bound socket that does not listen: connecting to its port is refused.
+  int closed = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  REQUIRE(::bind(closed, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::getsockname(closed, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  middleman_config cfg;
+  caf::actor_system sys{cfg};
+  auto start = std::chrono::steady_clock::now();
+  auto refused = cluster::bounded_connect(sys, "127.0.0.1", ntohs(addr.sin_port), 500ms);
+  REQUIRE_FALSE(refused);
+  CHECK(since(start) < 100ms);
+  CHECK(sys.render(refused.error()).find("127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + ": Connection refused")
+        != std::string::npos);
+  test::threaded_config plain;
+  caf::actor_system without{plain};
+  auto none = cluster::bounded_connect(without, "127.0.0.1", ntohs(addr.sin_port), 500ms);
+  REQUIRE_FALSE(none);
+  CHECK(none.error() == caf::sec::feature_disabled);
+  ::close(closed);
+}
+
+}
