@@ -139,7 +139,7 @@ demo_summary run_demo(node& n, const demo_config& demo, const std::atomic<bool>&
     clients.emplace_back([&, id] { client(n, demo, id, end, stop, persist, seen, store); });
   for (auto& c : clients)
     c.join();
-  demo_summary summary{seen.ok, seen.failed, seen.crashed, seen.limited, seen.open, seen.other, seen.reads};
+  demo_summary summary{seen.ok, seen.failed, seen.crashed, seen.limited, seen.open, seen.other, seen.reads, -1, 0, {}};
   if (persist.empty())
     return summary;
   // Every update reported successful must have its audit row.

@@ -111,13 +111,16 @@ std::string status_table(node& n) {
   return out;
 }
 
-node::system_config::system_config() {
+node::system_config::system_config(const scheduler_config& scheduler) {
   set("logger.console", caf::atom("none"));
   add_otpp_types(*this);
   apply_scheduler_profile(*this);
+  set("scheduler.policy", scheduler.policy == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
+  if (scheduler.max_threads > 0)
+    set("scheduler.max-threads", scheduler.max_threads);
 }
 
-node::node(node_config c) : config_(std::move(c)) {}
+node::node(node_config c) : config_(std::move(c)), cfg_(config_.scheduler) {}
 
 caf::expected<std::unique_ptr<node>> node::start(const node_config& c) {
   if (auto err = apply_logging(c.logging))

@@ -48,7 +48,7 @@ public:
 
 private:
   struct system_config : caf::actor_system_config {
-    system_config();
+    explicit system_config(const scheduler_config& scheduler);
   };
 
   explicit node(node_config c);

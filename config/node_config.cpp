@@ -494,11 +494,18 @@ node_config read(reader& r, const toml::table& root) {
   r.only(root, "", {"node", "logging", "supervisor", "supervisors", "rate_limiting", "rate_limiters", "pools",
                     "breakers", "memory", "http", "demo"});
   if (auto* t = r.table(root, "", "node")) {
-    r.only(*t, "node", {"name"});
+    r.only(*t, "node", {"name", "scheduler"});
     if (auto v = r.text(*t, "node", "name")) {
       if (v->empty())
         r.add(t->get("name"), "node.name", "must not be empty");
       c.name = *v;
+    }
+    if (auto* s = r.table(*t, "node", "scheduler")) {
+      r.only(*s, "node.scheduler", {"policy", "max-threads"});
+      if (auto v = r.choice(*s, "node.scheduler", "policy", {"stealing", "sharing"}))
+        c.scheduler.policy = *v;
+      if (auto v = r.integer(*s, "node.scheduler", "max-threads", 1, 1024))
+        c.scheduler.max_threads = static_cast<std::size_t>(*v);
     }
   }
   if (auto* t = r.table(root, "", "logging")) {

@@ -52,6 +52,12 @@ struct rate_limiting_config {
   rate_limit::redis_options redis;
 };
 
+/// `[node] scheduler.*`: CAF's scheduler for the node's actor system.
+struct scheduler_config {
+  std::string policy = "stealing"; ///< `stealing` (CAF's work stealing) or `sharing` (one shared queue)
+  std::size_t max_threads = 0;     ///< scheduler threads; 0: one per core
+};
+
 struct http_config {
   std::string listen; ///< empty: off
 };
@@ -70,6 +76,7 @@ struct demo_config {
 /// A whole node, as its TOML file describes it.
 struct node_config {
   std::string name = "otpp-node";
+  scheduler_config scheduler;
   logging_config logging;
   supervisor_section root;
   std::vector<supervisor_section> supervisors; ///< parents before children

@@ -11,6 +11,9 @@
 
 #include <httplib.h>
 
+#include <caf/policy/work_sharing.hpp>
+#include <caf/scheduler/coordinator.hpp>
+
 #include "config/demo.hpp"
 #include "config/node.hpp"
 #include "supervision/errors.hpp"
@@ -158,6 +161,27 @@ TEST_CASE("the demo workload runs against the example node and sums up what it s
   started->reset();
   for (auto suffix : {"", "-wal", "-shm"})
     std::remove((database + suffix).c_str());
+}
+
+// Whether `sys` runs CAF's work-sharing scheduler (else work stealing).
+bool sharing(caf::actor_system& sys) {
+  return dynamic_cast<caf::scheduler::coordinator<caf::policy::work_sharing>*>(&sys.scheduler()) != nullptr;
+}
+
+TEST_CASE("a node runs on the scheduler its [node] table names") {
+  std::string text = fixture;
+  text.replace(text.find("name = \"test-node\"\n"), 19,
+               "name = \"test-node\"\nscheduler.policy = \"sharing\"\nscheduler.max-threads = 1\n");
+  auto loaded = config::load_string(text, "fixture.toml");
+  REQUIRE_MESSAGE(loaded.config, (loaded.problems.empty() ? "" : loaded.problems.front().to_string()));
+  auto started = config::node::start(*loaded.config);
+  REQUIRE(started);
+  CHECK(sharing((*started)->system()));
+  CHECK((*started)->system().scheduler().num_workers() == 1);
+  auto by_default = config::node::start(*config::load_string(fixture, "fixture.toml").config);
+  REQUIRE(by_default);
+  CHECK_FALSE(sharing((*by_default)->system()));
+  CHECK((*by_default)->system().scheduler().num_workers() == std::max(1u, std::thread::hardware_concurrency()));
 }
 
 TEST_CASE("a [demo] table needs the components it drives") {

@@ -153,6 +153,22 @@ TEST_CASE("syntax errors, wrong types and unknown sections are clear errors") {
                                     "node.toml:1:1: rate_limiters.x.limit: missing (needed by fixed_window)"});
 }
 
+TEST_CASE("the node's scheduler: policy and max-threads, checked") {
+  auto r = load_string("[node]\nscheduler.policy = \"sharing\"\nscheduler.max-threads = 1\n", "node.toml");
+  REQUIRE(r.config);
+  CHECK(r.config->scheduler.policy == "sharing");
+  CHECK(r.config->scheduler.max_threads == 1);
+  auto defaults = load_string("[node]\nname = \"n\"\n", "node.toml");
+  REQUIRE(defaults.config);
+  CHECK(defaults.config->scheduler.policy == "stealing");
+  CHECK(defaults.config->scheduler.max_threads == 0);
+  CHECK(problems_of("[node]\nscheduler.policy = \"fair\"\nscheduler.max-threads = 0\nscheduler.max_threads = 2\n")
+        == std::vector<std::string>{
+          "node.toml:4:11: node.scheduler.max_threads: unknown key (did you mean 'max-threads'?)",
+          "node.toml:2:20: node.scheduler.policy: must be one of stealing, sharing, got 'fair'",
+          "node.toml:3:25: node.scheduler.max-threads: must be in [1, 1024], got 0"});
+}
+
 TEST_CASE("worker arguments a kind does not accept are errors, with the closest one") {
   CHECK(problems_of("[pools.db]\nsize = 1\nworker = \"postgres\"\n[pools.db.worker_args]\n"
                     "url = \"postgresql://127.0.0.1/x\"\nstatment_timeout_ms = 5\n")
