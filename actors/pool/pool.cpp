@@ -61,6 +61,7 @@ using dismiss_atom = caf::atom_constant<caf::atom("dismiss")>;
 using kill_worker_atom = caf::atom_constant<caf::atom("kill_wkr")>;
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
+using start_failed_atom = caf::atom_constant<caf::atom("start_fail")>;
 
 using book_type = pool_book<caf::actor>;
 
@@ -211,6 +212,9 @@ public:
       },
       [this](expire_atom, ticket t) { expire(t); },
       [this](start_worker_atom, start_purpose purpose) { start_and_place(purpose); },
+      [this](start_failed_atom, const caf::error& err) { // on a caller's thread: reported only
+        supervision::report_start_error(origin_, config_.worker, supervision::describe(err), restarts_);
+      },
       [this](dismiss_atom, caf::actor& w) { send_exit(w, caf::exit_reason::user_shutdown); },
       [this](adopt_atom, caf::actor& w) { adopt(w); },
       [this](watch_atom, caf::actor& caller) {
@@ -508,6 +512,8 @@ caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds ti
       caf::anon_send(core_->owner, adopt_atom::value, *w);
       return lease{core_, std::move(*w)};
     }
+    if (core_->owner) // reported by the checkout actor (the thread may not log)
+      caf::anon_send(core_->owner, start_failed_atom::value, w.error());
     if (!block || core_->closed) {
       core_->book.unreserve();
       if (core_->closed)

@@ -361,6 +361,29 @@ TEST_CASE("a worker that fails to start is reported and retried with backoff whi
   CHECK(p.status().idle == 3);
 }
 
+TEST_CASE("an overflow worker that fails to start for a thread's checkout is reported as start_error") {
+  pool_fx fx;
+  log_capture capture;
+  register_failing_kind("test.failing_overflow", 1);
+  pool_config config;
+  config.name = "overflowing";
+  config.size = 0;
+  config.max_overflow = 1;
+  config.worker = "test.failing_overflow";
+  auto p = fx.pool(config);
+  auto none = p.checkout(false); // on this thread: the start fails
+  REQUIRE_FALSE(none);
+  CHECK(supervision::describe(none.error()).find("full: the overflow worker failed to start") == 0);
+  fx.sched.run();
+  REQUIRE(capture.of_kind("start_error").size() == 1);
+  CHECK(capture.of_kind("start_error").front().find("supervisor=overflowing child=test.failing_overflow") != std::string::npos);
+  auto later = p.checkout(false); // the kind starts workers now
+  REQUIRE(later);
+  later->release();
+  fx.sched.run();
+  CHECK(capture.of_kind("start_error").size() == 1);
+}
+
 TEST_CASE("a pool that starts no worker at all for give_up_after exits with unavailable") {
   pool_fx fx;
   register_failing_kind("test.failing_always", 1000000);
