@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 
 #include <caf/event_based_actor.hpp>
@@ -47,6 +49,44 @@ const bool memory_errors_named = [] {
 }();
 
 using sample_atom = caf::atom_constant<caf::atom("sample")>;
+
+// Level actions registered per actor system with `on_level(sys, ...)`, kept
+// outside any one manager so that they outlive its restarts.
+struct system_actions {
+  struct entry {
+    uint64_t id;
+    pressure at;
+    std::function<void()> run;
+  };
+  std::mutex mtx;
+  std::map<const caf::actor_system*, std::vector<entry>> by_system;
+  uint64_t next_id = 1;
+};
+
+system_actions& actions_of_systems() {
+  static system_actions table;
+  return table;
+}
+
+// Runs the actions of `sys` that a rise from `from` to `to` reaches.
+void run_system_actions(const caf::actor_system* sys, pressure from, pressure to) {
+  std::vector<std::function<void()>> due;
+  {
+    auto& t = actions_of_systems();
+    std::lock_guard<std::mutex> guard{t.mtx};
+    if (auto i = t.by_system.find(sys); i != t.by_system.end())
+      for (auto& e : i->second)
+        if (from < e.at && e.at <= to)
+          due.push_back(e.run);
+  }
+  for (auto& run : due) {
+    try {
+      run();
+    } catch (...) {
+      // an action's failure changes nothing
+    }
+  }
+}
 
 named_table<memory_manager>& managers() {
   static named_table<memory_manager> table;
@@ -258,6 +298,8 @@ supervision::child_spec memory_child(memory_config config, memory_manager::sampl
     auto created = memory_manager::make(config, sample);
     if (!created)
       return created.error();
+    (*created)->subscribe(
+      [sys = &ctx.system()](pressure from, pressure to, double) { run_system_actions(sys, from, to); });
     (*created)->sample();
     auto owner = ctx.spawn(memory_owner, *created);
     managers().put_while(ctx.system(), "memory", *created, owner); // findable, with a level, once the start returns
@@ -273,6 +315,27 @@ supervision::child_spec memory_child(memory_config config, memory_manager::sampl
     return owner;
   };
   return spec;
+}
+
+void on_level(caf::actor_system& sys, pressure at, std::function<void()> action, const caf::actor& owner) {
+  auto& t = actions_of_systems();
+  uint64_t id;
+  {
+    std::lock_guard<std::mutex> guard{t.mtx};
+    id = t.next_id++;
+    t.by_system[&sys].push_back({id, at, std::move(action)});
+  }
+  caf::actor_cast<caf::abstract_actor*>(owner)->attach_functor([sys = &sys, id] { // at once if `owner` has ended
+    auto& table = actions_of_systems();
+    std::lock_guard<std::mutex> guard{table.mtx};
+    auto i = table.by_system.find(sys);
+    if (i == table.by_system.end())
+      return;
+    auto& entries = i->second;
+    entries.erase(std::remove_if(entries.begin(), entries.end(), [&](auto& e) { return e.id == id; }), entries.end());
+    if (entries.empty())
+      table.by_system.erase(i);
+  });
 }
 
 caf::expected<std::shared_ptr<memory_manager>> find_memory_manager(caf::actor_system& sys) {

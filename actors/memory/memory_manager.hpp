@@ -127,6 +127,13 @@ private:
 /// samples every `sample_interval`. Id and registered name: "memory".
 supervision::child_spec memory_child(memory_config config, memory_manager::sampler sample = resident_bytes);
 
+/// Runs `action` each time the memory level of `sys` (its manager started by
+/// `memory_child`) rises to `at` or above from below it, for as long as
+/// `owner` lives: across restarts of the manager, and also when registered
+/// before the manager starts. Runs on the sampling thread; an action that
+/// throws changes nothing.
+void on_level(caf::actor_system& sys, pressure at, std::function<void()> action, const caf::actor& owner);
+
 /// The running memory manager of `sys`, or `supervision::errc::not_found`.
 caf::expected<std::shared_ptr<memory_manager>> find_memory_manager(caf::actor_system& sys);
 

@@ -57,18 +57,12 @@ supervision::child_spec owner_child(const std::string& name, factory create, std
       return created.error();
     auto owner = ctx.spawn(limiter_owner, *created, cleanup_interval);
     limiters().put_while(ctx.system(), name, *created, owner); // findable once the start returns
-    // Under memory pressure, drop what no longer matters at once.
-    if (auto memory = memory::find_memory_manager(ctx.system())) {
-      auto id = (*memory)->on_level(memory::pressure::high, [weak = std::weak_ptr<limiter>{*created}] {
-        if (auto l = weak.lock())
-          l->sweep();
-      });
-      caf::actor_cast<caf::abstract_actor*>(owner)->attach_functor(
-        [m = std::weak_ptr<memory::memory_manager>{*memory}, id] {
-          if (auto alive = m.lock())
-            alive->remove_action(id);
-        });
-    }
+    // Under memory pressure, drop what no longer matters at once (also
+    // after the memory manager restarted).
+    memory::on_level(ctx.system(), memory::pressure::high, [weak = std::weak_ptr<limiter>{*created}] {
+      if (auto l = weak.lock())
+        l->sweep();
+    }, owner);
     health::add_probe(ctx.system(), name, "limiter",
                       [l = *created]() -> health::report {
                         if (l->degraded())

@@ -66,7 +66,10 @@ TEST_CASE("an invalid limiter fails its owner's start with the reason") {
 
 TEST_SUITE("rate_limit.owner") {
 
-TEST_CASE("a limiter sweeps at once when the memory manager reaches high") {
+TEST_CASE("a limiter sweeps at once when the memory manager reaches high, also after the manager restarted") {
+  bool restart_manager = false;
+  SUBCASE("the first manager") {}
+  SUBCASE("a restarted manager") { restart_manager = true; }
   test::deterministic fx;
   auto now = std::make_shared<std::atomic<millis>>(0);
   auto rss = std::make_shared<std::atomic<uint64_t>>(uint64_t{10} << 20);
@@ -84,6 +87,13 @@ TEST_CASE("a limiter sweeps at once when the memory manager reaches high") {
   auto sup = supervision::start_supervisor(fx.sys, root);
   REQUIRE(sup);
   fx.run();
+  if (restart_manager) {
+    auto first = *memory::find_memory_manager(fx.sys);
+    caf::anon_send_exit(supervision::whereis(fx.sys, "memory"), caf::exit_reason::kill);
+    fx.run();
+    REQUIRE(memory::find_memory_manager(fx.sys));
+    REQUIRE(*memory::find_memory_manager(fx.sys) != first); // a new manager
+  }
   auto l = *find_limiter(fx.sys, "api.calls");
   l->hit("user:42");
   now->store(1500); // the window ended: the key no longer matters
