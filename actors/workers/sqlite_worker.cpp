@@ -42,9 +42,19 @@ public:
 
   caf::expected<sql_rows> execute(const std::string& sql, const std::vector<sql_value>& params) {
     sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK)
+    const char* rest = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, &rest) != SQLITE_OK)
       return make_error(db_errc::sql_error, error_text());
     std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> guard{stmt, sqlite3_finalize};
+    if (stmt == nullptr) // only whitespace or comments
+      return sql_rows{};
+    // SQLite would silently ignore what follows the first statement.
+    sqlite3_stmt* next = nullptr;
+    auto more = sqlite3_prepare_v2(db_, rest, -1, &next, nullptr) != SQLITE_OK || next != nullptr;
+    sqlite3_finalize(next);
+    if (more) {
+      return make_error(db_errc::sql_error, "one statement per call, got more: '" + std::string{rest} + "'");
+    }
     if (static_cast<int>(params.size()) != sqlite3_bind_parameter_count(stmt))
       return make_error(db_errc::sql_error, "the statement takes " + std::to_string(sqlite3_bind_parameter_count(stmt))
                                               + " parameters, got " + std::to_string(params.size()));

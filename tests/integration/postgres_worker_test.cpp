@@ -126,6 +126,9 @@ TEST_CASE("a failing statement is an sql_error and the worker keeps its connecti
   auto wrong = db.execute("SELECT $1::int", {});
   REQUIRE_FALSE(wrong);
   CHECK(starts_with(wrong.error(), "sql_error: ERROR:  bind message supplies 0 parameters"));
+  auto two = db.execute("SELECT 1; SELECT 2");
+  REQUIRE_FALSE(two);
+  CHECK(starts_with(two.error(), "sql_error: ERROR:  cannot insert multiple commands into a prepared statement"));
   caf::scoped_actor self{db.sys};
   auto in_transaction = db.pool.transaction([&](const caf::actor& w) {
     auto step = [&](const std::string& sql) {

@@ -103,6 +103,13 @@ TEST_CASE("a failing statement is an sql_error and the worker keeps its connecti
   auto wrong = db.execute("SELECT ?", {});
   REQUIRE_FALSE(wrong);
   CHECK(supervision::describe(wrong.error()) == "sql_error: the statement takes 1 parameters, got 0");
+  for (auto sql : {"SELECT 1; SELECT 2", "SELECT 1; DELETE FROM nothing"}) {
+    auto two = db.execute(sql);
+    REQUIRE_FALSE(two);
+    CHECK(supervision::describe(two.error()).find("sql_error: one statement per call, got more: ' ") == 0);
+  }
+  CHECK(db.execute("SELECT 1; -- a comment\n"));
+  CHECK(db.execute("-- nothing to run")->empty());
   CHECK(db.execute("SELECT 1"));
 }
 
