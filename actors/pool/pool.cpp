@@ -403,6 +403,9 @@ private:
       std::lock_guard<pool_core::lock_type> guard{core_->mtx};
       for (auto& w : core_->book.workers()) // includes workers adopted by threads, not yet by us
         send_exit(w, caf::exit_reason::kill);
+      // Drop our handles: a pool_ref kept past the pool's end must not keep
+      // its workers alive (CAF's system waits for detached ones at shutdown).
+      core_->book = book_type{config_.size, config_.max_overflow, config_.strategy};
       core_->closed = true;
       core_->owner = nullptr;
       for (auto& [t, waiter] : core_->thread_waiters) {

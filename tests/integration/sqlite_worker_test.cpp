@@ -146,6 +146,28 @@ TEST_CASE("a database that cannot be opened is the pool's start_error") {
   caf::anon_send_exit(started->actor(), caf::exit_reason::user_shutdown);
 }
 
+TEST_CASE("a pool_ref kept after its pool ended does not hold up the actor system's shutdown") {
+  register_sqlite_kind();
+  temp_dir dir;
+  test::threaded_config cfg;
+  auto sys = std::make_unique<caf::actor_system>(cfg);
+  pool::pool_config config;
+  config.name = "kept";
+  config.size = 2;
+  config.worker = "sqlite"; // detached workers: the system waits for them at shutdown
+  config.args = {{"path", dir.path + "/test.db"}};
+  auto p = pool::start_pool(*sys, config);
+  REQUIRE(p);
+  {
+    caf::scoped_actor self{*sys};
+    self->monitor(p->actor());
+    caf::anon_send_exit(p->actor(), caf::exit_reason::user_shutdown);
+    self->receive([](const caf::down_msg&) {});
+  }
+  sys.reset(); // returns although `p` is still alive (a hang here fails the test by its CTest timeout)
+  CHECK(supervision::describe(p->checkout(false).error()) == "closed: the pool has ended");
+}
+
 TEST_CASE("1000 concurrent audited updates leave exactly the rows of the updates reported successful") {
   sqlite_pool db{4};
   REQUIRE(db.execute("CREATE TABLE config (key TEXT PRIMARY KEY, value TEXT)"));
