@@ -10,11 +10,14 @@ log_capture::log_capture() : sink_(std::make_shared<spdlog::sinks::ostream_sink_
   sink_->set_pattern("%v");
   auto logger = supervision::report_logger();
   logger->sinks().push_back(sink_);
+  level_ = logger->level();
+  logger->set_level(spdlog::level::info); // whatever an earlier test (a node's [logging]) left
 }
 
 log_capture::~log_capture() {
   auto& sinks = supervision::report_logger()->sinks();
   sinks.erase(std::remove(sinks.begin(), sinks.end(), sink_), sinks.end());
+  supervision::report_logger()->set_level(level_);
 }
 
 std::vector<std::string> log_capture::lines() const {

@@ -9,7 +9,8 @@
 
 namespace otpp::test {
 
-/// Captures the report logger's records while alive (raw messages, one per line).
+/// Captures the report logger's records while alive (raw messages, one per
+/// line), at level info and above whatever the level was before.
 class log_capture {
 public:
   log_capture();
@@ -24,6 +25,7 @@ public:
 private:
   std::ostringstream out_;
   std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+  spdlog::level::level_enum level_;
 };
 
 } // namespace otpp::test
