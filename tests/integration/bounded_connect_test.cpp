@@ -14,6 +14,7 @@
 #include "actors/cluster/bounded_connect.hpp"
 #include "actors/thread_call.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/loopback_socket.hpp"
 #include "tests/support/threaded.hpp"
 
 using namespace otpp;
@@ -25,29 +26,21 @@ struct middleman_config : test::threaded_config {
   middleman_config() { load<caf::io::middleman>(); }
 };
 
-// A loopback port whose SYNs are dropped: a listener with a backlog of 0
-// that never accepts, its one queue slot taken. Connecting to it hangs as
-// to a host that drops packets, without touching the network.
+// A loopback port whose SYNs are dropped, as by a host that drops packets:
+// a listener with a backlog of 0 that never accepts, its one queue slot taken.
 struct black_hole {
-  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  test::loopback_socket listener{0};
   int filler = ::socket(AF_INET, SOCK_STREAM, 0);
-  uint16_t port = 0;
 
   black_hole() {
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    REQUIRE(::listen(listener, 0) == 0);
-    REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    port = ntohs(addr.sin_port);
+    addr.sin_port = htons(listener.port());
     REQUIRE(::connect(filler, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
   }
-  ~black_hole() {
-    ::close(filler);
-    ::close(listener);
-  }
+  ~black_hole() { ::close(filler); }
+  uint16_t port() const { return listener.port(); }
 };
 
 // otpp-cluster-peer, and the port it publishes on.
@@ -80,7 +73,7 @@ TEST_CASE("a connect to a host that drops packets ends within the timeout, while
   caf::actor_system sys{cfg};
   auto start = std::chrono::steady_clock::now();
   auto stuck = std::async(std::launch::async, [&] {
-    auto r = cluster::bounded_connect(sys, "127.0.0.1", hole.port, 500ms);
+    auto r = cluster::bounded_connect(sys, "127.0.0.1", hole.port(), 500ms);
     return std::make_pair(static_cast<bool>(r), since(start));
   });
   auto live_start = std::chrono::steady_clock::now();
@@ -100,28 +93,20 @@ TEST_CASE("a connect to a host that drops packets ends within the timeout, while
 }
 
 TEST_CASE("a refused connection and a missing middleman are clear errors") {
-  // A bound socket that does not listen: connecting to its port is refused.
-  int closed = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  REQUIRE(::bind(closed, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::getsockname(closed, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  test::loopback_socket closed; // bound, not listening: connections are refused
   middleman_config cfg;
   caf::actor_system sys{cfg};
   auto start = std::chrono::steady_clock::now();
-  auto refused = cluster::bounded_connect(sys, "127.0.0.1", ntohs(addr.sin_port), 500ms);
+  auto refused = cluster::bounded_connect(sys, "127.0.0.1", closed.port(), 500ms);
   REQUIRE_FALSE(refused);
   CHECK(since(start) < 100ms);
-  CHECK(sys.render(refused.error()).find("127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + ": Connection refused")
+  CHECK(sys.render(refused.error()).find("127.0.0.1:" + std::to_string(closed.port()) + ": Connection refused")
         != std::string::npos);
   test::threaded_config plain;
   caf::actor_system without{plain};
-  auto none = cluster::bounded_connect(without, "127.0.0.1", ntohs(addr.sin_port), 500ms);
+  auto none = cluster::bounded_connect(without, "127.0.0.1", closed.port(), 500ms);
   REQUIRE_FALSE(none);
   CHECK(none.error() == caf::sec::feature_disabled);
-  ::close(closed);
 }
 
 }

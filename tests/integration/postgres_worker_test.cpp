@@ -1,9 +1,6 @@
 #include <doctest/doctest.h>
 
 #include <libpq-fe.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <functional>
@@ -21,6 +18,8 @@
 #include "supervision/errors.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/log_capture.hpp"
+#include "tests/support/loopback_socket.hpp"
+#include "tests/support/sql_load.hpp"
 #include "tests/support/postgres_server.hpp"
 #include "tests/support/threaded.hpp"
 
@@ -257,25 +256,16 @@ TEST_CASE("a worker that cannot reconnect exits; the pool replaces it once the s
 }
 
 TEST_CASE("connect_timeout_ms bounds a connection to a server that never answers, to the millisecond") {
-  // A listening socket nobody accepts on: TCP connects, the startup packet gets no reply.
-  int silent = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  REQUIRE(::bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(::listen(silent, 16) == 0);
-  REQUIRE(::getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  test::loopback_socket silent{16}; // TCP connects, the startup packet gets no reply
   test::log_capture log;
   auto began = std::chrono::steady_clock::now();
-  postgres_pool db{"postgresql://postgres@127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/postgres", 1,
+  postgres_pool db{"postgresql://postgres@127.0.0.1:" + std::to_string(silent.port()) + "/postgres", 1,
                    {{"connect_timeout_ms", "200"}}};
   REQUIRE(eventually([&] { return !log.of_kind("start_error").empty(); }));
   auto took = std::chrono::steady_clock::now() - began;
   CHECK(log.of_kind("start_error").front().find("no connection within connect_timeout_ms = 200") != std::string::npos);
   CHECK(took >= 200ms);
   CHECK(took < 1500ms); // libpq's own connect_timeout would take at least 2 s
-  ::close(silent);
 }
 
 TEST_CASE("a server restart in the middle of a load is survived and the pool returns to full strength") {
@@ -342,36 +332,8 @@ TEST_CASE("1000 concurrent audited updates leave exactly the rows of the updates
   postgres_pool db{server.url(), 4};
   REQUIRE(db.execute("CREATE TABLE config (key TEXT PRIMARY KEY, value TEXT)"));
   REQUIRE(db.execute("CREATE TABLE audit (key TEXT, value TEXT)"));
-  std::atomic<int> succeeded{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 8; ++t)
-    threads.emplace_back([&, t] {
-      caf::scoped_actor self{db.sys};
-      for (int i = 0; i < 125; ++i) {
-        auto key = sql_value::of("k" + std::to_string(i % 10));
-        auto value = sql_value::of(std::to_string(t) + ":" + std::to_string(i));
-        auto done = db.pool.transaction(
-          [&](const caf::actor& w) {
-            auto step = [&](const std::string& sql, std::vector<sql_value> params) {
-              return thread_call<sql_rows>(self, w, 10s, execute_atom::value, sql, params);
-            };
-            if (!step("BEGIN", {}))
-              return false;
-            if (step("INSERT INTO config VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                     {key, value})
-                && step("INSERT INTO audit VALUES ($1, $2)", {key, value}) && step("COMMIT", {}))
-              return true;
-            step("ROLLBACK", {});
-            return false;
-          },
-          10s);
-        if (done && *done)
-          ++succeeded;
-      }
-    });
-  for (auto& t : threads)
-    t.join();
-  CHECK(db.text("SELECT count(*) FROM audit") == std::to_string(succeeded.load()));
+  auto succeeded = test::audited_updates(db.sys, db.pool, "BEGIN");
+  CHECK(db.text("SELECT count(*) FROM audit") == std::to_string(succeeded));
   CHECK(succeeded == 1000); // row locks make writers wait; none fails
   CHECK(db.text("SELECT count(*) FROM config") == "10");
 }

@@ -15,6 +15,7 @@
 #include "actors/workers/sqlite_worker.hpp"
 #include "supervision/errors.hpp"
 #include "tests/support/log_capture.hpp"
+#include "tests/support/sql_load.hpp"
 #include "tests/support/threaded.hpp"
 
 using namespace otpp;
@@ -172,36 +173,10 @@ TEST_CASE("1000 concurrent audited updates leave exactly the rows of the updates
   sqlite_pool db{4};
   REQUIRE(db.execute("CREATE TABLE config (key TEXT PRIMARY KEY, value TEXT)"));
   REQUIRE(db.execute("CREATE TABLE audit (key TEXT, value TEXT)"));
-  std::atomic<int> succeeded{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 8; ++t)
-    threads.emplace_back([&, t] {
-      caf::scoped_actor self{db.sys};
-      for (int i = 0; i < 125; ++i) {
-        auto key = sql_value::of("k" + std::to_string(i % 10));
-        auto value = sql_value::of(std::to_string(t) + ":" + std::to_string(i));
-        auto done = db.pool.transaction([&](const caf::actor& w) {
-          auto step = [&](const std::string& sql, std::vector<sql_value> params) {
-            return thread_call<sql_rows>(self, w, 10s, execute_atom::value, sql, params);
-          };
-          if (!step("BEGIN IMMEDIATE", {}))
-            return false;
-          if (step("INSERT INTO config VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                   {key, value})
-              && step("INSERT INTO audit VALUES (?, ?)", {key, value}) && step("COMMIT", {}))
-            return true;
-          step("ROLLBACK", {});
-          return false;
-        });
-        if (done && *done)
-          ++succeeded;
-      }
-    });
-  for (auto& t : threads)
-    t.join();
+  auto succeeded = test::audited_updates(db.sys, db.pool, "BEGIN IMMEDIATE");
   auto audit = db.execute("SELECT count(*) FROM audit");
   REQUIRE(audit);
-  CHECK(std::stoi((*audit)[0][0].bytes) == succeeded.load());
+  CHECK(std::stoi((*audit)[0][0].bytes) == succeeded);
   CHECK(succeeded > 900); // busy_timeout lets writers wait for each other
 }
 

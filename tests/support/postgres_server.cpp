@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "tests/support/child_process.hpp"
-#include "tests/support/redis_server.hpp"
+#include "tests/support/loopback_socket.hpp"
 
 namespace otpp::test {
 

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "tests/support/child_process.hpp"
+#include "tests/support/loopback_socket.hpp"
 
 namespace otpp::test {
 
@@ -37,8 +38,5 @@ private:
   int port_ = 0;
   std::string dir_;
 };
-
-/// A loopback TCP port that nothing listens on right now.
-int free_loopback_port();
 
 } // namespace otpp::test
