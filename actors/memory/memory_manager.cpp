@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <stdexcept>
 
 #include <caf/event_based_actor.hpp>
 
@@ -318,6 +319,8 @@ supervision::child_spec memory_child(memory_config config, memory_manager::sampl
 }
 
 void on_level(caf::actor_system& sys, pressure at, std::function<void()> action, const caf::actor& owner) {
+  if (!owner)
+    throw std::invalid_argument("memory::on_level: the action needs an owner actor");
   auto& t = actions_of_systems();
   uint64_t id;
   {

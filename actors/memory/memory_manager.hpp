@@ -131,7 +131,7 @@ supervision::child_spec memory_child(memory_config config, memory_manager::sampl
 /// `memory_child`) rises to `at` or above from below it, for as long as
 /// `owner` lives: across restarts of the manager, and also when registered
 /// before the manager starts. Runs on the sampling thread; an action that
-/// throws changes nothing.
+/// throws changes nothing. Throws std::invalid_argument without an owner.
 void on_level(caf::actor_system& sys, pressure at, std::function<void()> action, const caf::actor& owner);
 
 /// The running memory manager of `sys`, or `supervision::errc::not_found`.

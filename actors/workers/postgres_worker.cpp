@@ -37,17 +37,31 @@ std::string trimmed(const char* text) {
   return s;
 }
 
+// The `options` parameter of a libpq URL or connection string, if any.
+std::string url_options(const std::string& url) {
+  std::unique_ptr<PQconninfoOption, void (*)(PQconninfoOption*)> parsed{PQconninfoParse(url.c_str(), nullptr),
+                                                                        PQconninfoFree};
+  for (auto* o = parsed.get(); o != nullptr && o->keyword != nullptr; ++o)
+    if (std::string{o->keyword} == "options" && o->val != nullptr)
+      return o->val;
+  return {};
+}
+
 // One open connection; closed when it goes.
 class connection {
 public:
   // Connects without blocking longer than the timeout (libpq's own
   // connect_timeout counts whole seconds, at least 2).
   static caf::expected<std::unique_ptr<connection>> open(const postgres_settings& s) {
-    std::vector<const char*> keys{"dbname"};
-    std::vector<const char*> values{s.url.c_str()};
-    auto options = "-c statement_timeout=" + std::to_string(s.statement_timeout_ms);
-    keys.push_back("options");
-    values.push_back(options.c_str());
+    std::vector<const char*> keys{"dbname", "keepalives_idle", "keepalives_interval", "keepalives_count"};
+    // TCP keepalives: a dead host or a cut link breaks the connection in ~11 s.
+    std::vector<const char*> values{s.url.c_str(), "5", "2", "3"};
+    std::string options;
+    if (s.statement_timeout_ms > 0) { // else the role's or database's own setting holds
+      options = url_options(s.url) + " -c statement_timeout=" + std::to_string(s.statement_timeout_ms);
+      keys.push_back("options");
+      values.push_back(options.c_str());
+    }
     if (!s.application_name.empty()) {
       keys.push_back("application_name");
       values.push_back(s.application_name.c_str());

@@ -22,9 +22,14 @@ using postgres_operation = std::function<caf::message(pg_conn*)>;
 ///
 /// Registers the `postgres` worker kind: one libpq connection per worker to
 /// `url` (required, `postgresql://user[:password]@host[:port]/db`, any libpq
-/// URI or key=value string), `connect_timeout_ms` (default 5000, enforced to
-/// the millisecond), `statement_timeout_ms` (default 0: none; the server
-/// cancels longer statements, a `sql_error`), optional `application_name`.
+/// URI or key=value string), `connect_timeout_ms` (default 5000: a bound on
+/// the TCP connection and login, to the millisecond; host names are resolved
+/// before it, unbounded), `statement_timeout_ms` (default 0: the role's or
+/// database's setting; the server cancels longer statements, a `sql_error`;
+/// added to the URL's own `options`), optional `application_name`. TCP
+/// keepalives break a connection to a dead host or over a cut link in about
+/// 11 s; a server process that stops answering with its connection open
+/// (frozen) blocks the worker until it answers.
 /// The connection opens when the worker starts (a failure is the pool's
 /// start_error). After a failed operation the worker checks the connection
 /// (`PQstatus`, then `SELECT 1` unless a transaction is aborted): a working

@@ -51,9 +51,12 @@ void register_session(const caf::actor& worker, std::shared_ptr<sql_session> ses
 caf::expected<sql_rows> execute(caf::scoped_actor& self, const caf::actor& worker, const std::string& sql,
                                 const std::vector<sql_value>& params, std::chrono::milliseconds timeout) {
   std::shared_ptr<sql_session> session;
-  {
+  auto* key = caf::actor_cast<caf::abstract_actor*>(worker);
+  // A worker that has ended is not used, even before its entry goes (its
+  // monitors may fire first).
+  if (key != nullptr && !key->getf(caf::abstract_actor::is_terminated_flag)) {
     std::lock_guard<std::mutex> guard{table().mtx};
-    if (auto i = table().sessions.find(caf::actor_cast<caf::abstract_actor*>(worker)); i != table().sessions.end())
+    if (auto i = table().sessions.find(key); i != table().sessions.end())
       session = i->second;
   }
   if (session)

@@ -50,7 +50,8 @@ public:
       return sql_rows{};
     // SQLite would silently ignore what follows the first statement.
     sqlite3_stmt* next = nullptr;
-    auto more = sqlite3_prepare_v2(db_, rest, -1, &next, nullptr) != SQLITE_OK || next != nullptr;
+    auto rest_size = static_cast<int>(sql.size() - static_cast<std::size_t>(rest - sql.c_str()));
+    auto more = sqlite3_prepare_v2(db_, rest, rest_size, &next, nullptr) != SQLITE_OK || next != nullptr;
     sqlite3_finalize(next);
     if (more) {
       return make_error(db_errc::sql_error, "one statement per call, got more: '" + std::string{rest} + "'");

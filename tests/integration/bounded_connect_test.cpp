@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <future>
 #include <string>
 
@@ -14,6 +15,7 @@
 #include "actors/cluster/bounded_connect.hpp"
 #include "actors/thread_call.hpp"
 #include "tests/support/child_process.hpp"
+#include "tests/support/eventually.hpp"
 #include "tests/support/loopback_socket.hpp"
 #include "tests/support/threaded.hpp"
 
@@ -71,15 +73,19 @@ TEST_CASE("a connect to a host that drops packets ends within the timeout, while
   black_hole hole;
   middleman_config cfg;
   caf::actor_system sys{cfg};
+  std::atomic<bool> dialing{false};
   auto start = std::chrono::steady_clock::now();
   auto stuck = std::async(std::launch::async, [&] {
+    dialing = true;
     auto r = cluster::bounded_connect(sys, "127.0.0.1", hole.port(), 500ms);
     return std::make_pair(static_cast<bool>(r), since(start));
   });
+  REQUIRE(test::eventually([&] { return dialing.load(); }));
   auto live_start = std::chrono::steady_clock::now();
   auto live = cluster::bounded_connect(sys, "127.0.0.1", peer.port, 500ms);
   auto live_took = since(live_start);
   REQUIRE(live);
+  CHECK(stuck.wait_for(0ms) == std::future_status::timeout); // the other attempt is still waiting
   CHECK(live_took < 100ms);
   CHECK(live->node != sys.node());
   // The published actor answers through the connection.

@@ -15,6 +15,7 @@
 #include "tests/support/eventually.hpp"
 #include "tests/support/log_capture.hpp"
 #include "tests/support/postgres_server.hpp"
+#include "tests/support/threaded.hpp"
 
 using namespace otpp;
 using namespace std::chrono_literals;
@@ -88,9 +89,9 @@ TEST_CASE("killing PostgreSQL during the demo: clear log lines, the breaker open
   auto started = config::node::start(*loaded.config);
   REQUIRE_MESSAGE(started, supervision::describe(started.error()));
   test::log_capture log; // after the node set up its logging
-  std::atomic<bool> stop{false};
   config::demo_summary summary;
-  std::thread demo{[&] { summary = config::run_demo(**started, *loaded.config->demo, stop); }};
+  test::stopping_threads demo;
+  demo.threads.emplace_back([&] { summary = config::run_demo(**started, *loaded.config->demo, demo.stop); });
   REQUIRE(eventually([&] { return count_rows(server.url()) > 50; }, 20s));
   server.crash();
   CHECK(eventually([&] { return !log.of_kind("worker_health_check_failed kind=postgres").empty(); }));
@@ -114,7 +115,6 @@ TEST_CASE("killing PostgreSQL during the demo: clear log lines, the breaker open
       return st.idle + st.busy - st.overflow == 10;
     }, 30s));
   }
-  stop = true;
   demo.join();
   CAPTURE(summary.database_line());
   CHECK(summary.audit_error.empty());

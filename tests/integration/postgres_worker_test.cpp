@@ -149,8 +149,12 @@ TEST_CASE("a failing statement is an sql_error and the worker keeps its connecti
 
 TEST_CASE("statement_timeout_ms, application_name and user code on the live connection") {
   test::postgres_server server;
-  postgres_pool db{server.url(), 1, {{"statement_timeout_ms", "100"}, {"application_name", "otpp-test"}}};
+  // The URL's own options stay: statement_timeout_ms is added to them.
+  postgres_pool db{server.url() + "?options=-c%20lock_timeout%3D1234", 1,
+                   {{"statement_timeout_ms", "100"}, {"application_name", "otpp-test"}}};
   CHECK(db.text("SELECT current_setting('application_name')") == "otpp-test");
+  CHECK(db.text("SHOW lock_timeout") == "1234ms");
+  CHECK(db.text("SHOW statement_timeout") == "100ms");
   auto slow = db.execute("SELECT pg_sleep(5)");
   REQUIRE_FALSE(slow);
   CHECK(starts_with(slow.error(), "sql_error: ERROR:  canceling statement due to statement timeout"));
@@ -272,14 +276,13 @@ TEST_CASE("a server restart in the middle of a load is survived and the pool ret
   test::postgres_server server;
   postgres_pool db{server.url(), 3};
   REQUIRE(db.execute("CREATE TABLE hits (id SERIAL, tag TEXT)"));
-  std::atomic<bool> stop{false};
   std::atomic<int> ok{0}, reset{0}, other{0};
   std::mutex done_mutex;
   std::set<std::string> done; // tags of the inserts reported successful
-  std::vector<std::thread> load;
+  test::stopping_threads load;  // after what its threads use: joined before that goes
   for (int t = 0; t < 4; ++t)
-    load.emplace_back([&, t] {
-      for (int i = 0; !stop; ++i) {
+    load.threads.emplace_back([&, t] {
+      for (int i = 0; !load.stop; ++i) {
         auto tag = std::to_string(t) + ":" + std::to_string(i);
         auto r = db.execute("INSERT INTO hits (tag) VALUES ($1)", {sql_value::of(tag)});
         if (r) {
@@ -298,9 +301,7 @@ TEST_CASE("a server restart in the middle of a load is survived and the pool ret
   server.start();
   auto before = ok.load();
   REQUIRE(eventually([&] { return ok > before + 100; }, 20s)); // serving again
-  stop = true;
-  for (auto& t : load)
-    t.join();
+  load.join();
   CHECK(reset + other > 0); // the crash was noticed
   CHECK(eventually([&] { return db.pool.status().idle == 3; }, 20s));
   auto rows = db.execute("SELECT tag FROM hits");

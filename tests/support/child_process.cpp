@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <stdexcept>
 
 extern char** environ;
@@ -53,8 +54,10 @@ bool child_process::wait_for(const std::string& text, std::chrono::milliseconds 
     pollfd p{out_, POLLIN, 0};
     char buf[4096];
     ssize_t n = 0;
-    if (out_ < 0 || left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0
-        || (n = ::read(out_, buf, sizeof buf)) <= 0)
+    int ready = out_ >= 0 && left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
+    if (ready < 0 && errno == EINTR)
+      continue;
+    if (ready <= 0 || (n = ::read(out_, buf, sizeof buf)) <= 0)
       return false;
     seen_.append(buf, static_cast<std::size_t>(n));
   }

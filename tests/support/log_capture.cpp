@@ -1,13 +1,35 @@
 #include "tests/support/log_capture.hpp"
 
 #include <algorithm>
+#include <mutex>
+#include <sstream>
+
+#include <spdlog/sinks/base_sink.h>
 
 #include "supervision/reports.hpp"
 
 namespace otpp::test {
 
-log_capture::log_capture() : sink_(std::make_shared<spdlog::sinks::ostream_sink_mt>(out_)) {
-  sink_->set_pattern("%v");
+// Keeps the raw messages; read under the same lock the logging threads take.
+class capture_sink : public spdlog::sinks::base_sink<std::mutex> {
+public:
+  std::string text() {
+    std::lock_guard<std::mutex> guard{mutex_};
+    return text_;
+  }
+
+protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    text_.append(msg.payload.data(), msg.payload.size());
+    text_ += '\n';
+  }
+  void flush_() override {}
+
+private:
+  std::string text_;
+};
+
+log_capture::log_capture() : sink_(std::make_shared<capture_sink>()) {
   auto logger = supervision::report_logger();
   logger->sinks().push_back(sink_);
   level_ = logger->level();
@@ -21,9 +43,8 @@ log_capture::~log_capture() {
 }
 
 std::vector<std::string> log_capture::lines() const {
-  sink_->flush();
   std::vector<std::string> result;
-  std::istringstream in{out_.str()};
+  std::istringstream in{sink_->text()};
   for (std::string line; std::getline(in, line);)
     result.push_back(line);
   return result;

@@ -1,16 +1,18 @@
 #pragma once
 
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/common.h>
 
 namespace otpp::test {
 
+class capture_sink;
+
 /// Captures the report logger's records while alive (raw messages, one per
-/// line), at level info and above whatever the level was before.
+/// line), at level info and above whatever the level was before. Reading
+/// is safe while other threads log.
 class log_capture {
 public:
   log_capture();
@@ -23,8 +25,7 @@ public:
   std::vector<std::string> of_kind(const std::string& kind) const;
 
 private:
-  std::ostringstream out_;
-  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+  std::shared_ptr<capture_sink> sink_;
   spdlog::level::level_enum level_;
 };
 

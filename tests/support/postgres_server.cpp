@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include "tests/support/child_process.hpp"
@@ -49,11 +51,17 @@ postgres_server::postgres_server() : bin_(server_bin_dir()), port_(free_loopback
   if (::mkdtemp(pattern) == nullptr)
     throw std::runtime_error("cannot create a directory for PostgreSQL");
   dir_ = pattern;
-  if (::geteuid() == 0 && run({"chown", "postgres:", dir_}).code != 0)
-    throw std::runtime_error("cannot hand " + dir_ + " to the postgres user");
-  run_or_throw({bin_ + "/initdb", "-D", dir_ + "/data", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C",
-                "--no-sync"});
-  start();
+  try {
+    if (::geteuid() == 0 && run({"chown", "postgres:", dir_}).code != 0)
+      throw std::runtime_error("cannot hand " + dir_ + " to the postgres user");
+    run_or_throw({bin_ + "/initdb", "-D", dir_ + "/data", "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                  "--locale=C", "--no-sync"});
+    start();
+  } catch (...) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
+    throw;
+  }
 }
 
 postgres_server::~postgres_server() {
@@ -74,8 +82,16 @@ void postgres_server::pg_ctl(std::vector<std::string> args) {
 void postgres_server::start() {
   if (running_)
     throw std::logic_error("PostgreSQL is already running");
-  pg_ctl({"-l", dir_ + "/server.log", "-o",
-          "-p " + std::to_string(port_) + " -h 127.0.0.1 -k " + dir_ + " -c fsync=off -c max_connections=200", "start"});
+  try {
+    pg_ctl({"-l", dir_ + "/server.log", "-o",
+            "-p " + std::to_string(port_) + " -h 127.0.0.1 -k " + dir_ + " -c fsync=off -c max_connections=200",
+            "start"});
+  } catch (const std::runtime_error& failed) { // the server's own words
+    std::ifstream log{dir_ + "/server.log"};
+    std::stringstream text;
+    text << log.rdbuf();
+    throw std::runtime_error(std::string{failed.what()} + "\nserver.log:\n" + text.str());
+  }
   running_ = true;
 }
 

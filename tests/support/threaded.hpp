@@ -1,5 +1,9 @@
 #pragma once
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include <caf/actor_system_config.hpp>
 
 #include "supervision/system_setup.hpp"
@@ -12,6 +16,21 @@ struct threaded_config : caf::actor_system_config {
   threaded_config() {
     set("logger.console", caf::atom("none"));
     otpp::add_otpp_types(*this);
+  }
+};
+
+/// Load threads of a test: told to stop (`stop` becomes true) and joined
+/// when this goes, also when a REQUIRE fails while they run.
+struct stopping_threads {
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+
+  ~stopping_threads() { join(); }
+  void join() {
+    stop = true;
+    for (auto& t : threads)
+      if (t.joinable())
+        t.join();
   }
 };
 
