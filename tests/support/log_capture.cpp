@@ -10,7 +10,7 @@
 
 namespace otpp::test {
 
-// Keeps the raw messages; read under the same lock the logging threads take.
+// Keeps the formatted records; read under the same lock the logging threads take.
 class capture_sink : public spdlog::sinks::base_sink<std::mutex> {
 public:
   std::string text() {
@@ -20,8 +20,9 @@ public:
 
 protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
-    text_.append(msg.payload.data(), msg.payload.size());
-    text_ += '\n';
+    spdlog::memory_buf_t line; // "%v" and a newline, unless the report format changes the pattern
+    formatter_->format(msg, line);
+    text_.append(line.data(), line.size());
   }
   void flush_() override {}
 
@@ -30,6 +31,7 @@ private:
 };
 
 log_capture::log_capture() : sink_(std::make_shared<capture_sink>()) {
+  sink_->set_pattern("%v");
   auto logger = supervision::report_logger();
   logger->sinks().push_back(sink_);
   level_ = logger->level();
