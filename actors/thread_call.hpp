@@ -4,10 +4,23 @@
 #include <thread>
 #include <utility>
 
+#include <caf/duration.hpp>
 #include <caf/expected.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/sec.hpp>
 
 namespace otpp {
+
+namespace detail {
+
+/// Whether a `thread_call` of this thread has timed out: its reply may
+/// still arrive at any time (one flag per thread, for every instantiation).
+inline bool& late_replies_possible() {
+  thread_local bool flag = false;
+  return flag;
+}
+
+} // namespace detail
 
 /// A request from a plain thread through `self` (keep one `scoped_actor` per
 /// thread): sends `xs` to `dst` and returns the reply of type `T`, or the
@@ -15,19 +28,26 @@ namespace otpp {
 /// before it blocks, which saves the thread wake-up when the reply comes
 /// within microseconds, and it keeps the timeout itself instead of arming a
 /// CAF timer (each one wakes CAF's timer thread). A reply that arrives after
-/// the timeout stays unread in `self`'s mailbox.
+/// the timeout stays unread in `self`'s mailbox; since such a reply would
+/// end a later wait early and leave it waiting for its own reply without a
+/// deadline, a thread whose call timed out arms CAF's timer from then on.
 template <class T, class... Ts>
 caf::expected<T> thread_call(caf::scoped_actor& self, const caf::actor& dst, std::chrono::milliseconds timeout,
                              Ts&&... xs) {
   constexpr int yields_before_blocking = 10;
+  auto& late = detail::late_replies_possible();
   auto deadline = std::chrono::high_resolution_clock::now() + timeout;
-  auto pending = self->request(dst, caf::infinite, std::forward<Ts>(xs)...);
+  auto pending = self->request(dst, late ? caf::duration{timeout} : caf::duration{caf::infinite}, std::forward<Ts>(xs)...);
   for (int i = 0; i < yields_before_blocking && self->mailbox().empty(); ++i)
     std::this_thread::yield();
-  if (self->mailbox().empty() && !self->await_data(deadline))
+  if (self->mailbox().empty() && !self->await_data(deadline)) {
+    late = true;
     return caf::sec::request_timeout;
+  }
   caf::expected<T> result{caf::sec::request_timeout};
   pending.receive([&](T& value) { result = std::move(value); }, [&](caf::error& err) { result = std::move(err); });
+  if (!result && result.error() == caf::sec::request_timeout)
+    late = true;
   return result;
 }
 
