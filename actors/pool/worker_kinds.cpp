@@ -110,6 +110,14 @@ std::vector<std::string> worker_kinds() {
   return result;
 }
 
+caf::expected<std::string> required_arg(const worker_args& args, const std::string& key, const std::string& kind) {
+  auto i = args.find(key);
+  if (i == args.end() || i->second.empty())
+    return supervision::make_error(supervision::errc::invalid_spec,
+                                   kind + " worker: the argument '" + key + "' is required");
+  return i->second;
+}
+
 caf::expected<long long> int_arg(const worker_args& args, const std::string& key, long long fallback) {
   auto i = args.find(key);
   if (i == args.end())

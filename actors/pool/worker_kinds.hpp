@@ -37,6 +37,10 @@ caf::expected<worker_factory> find_worker_kind(const std::string& kind);
 /// Registered kind names, sorted. `echo` and `sleep` are always there.
 std::vector<std::string> worker_kinds();
 
+/// Reads a required, non-empty argument of a worker of `kind`; an error
+/// naming both when it is missing.
+caf::expected<std::string> required_arg(const worker_args& args, const std::string& key, const std::string& kind);
+
 /// Reads a non-negative integer argument, `fallback` when absent; an error
 /// naming the key and value when it is not one.
 caf::expected<long long> int_arg(const worker_args& args, const std::string& key, long long fallback);

@@ -6,13 +6,11 @@
 #include <cerrno>
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
-#include <caf/event_based_actor.hpp>
-
 #include "actors/pool/worker_kinds.hpp"
+#include "actors/workers/sql_session.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/reports.hpp"
 
@@ -159,7 +157,16 @@ public:
     return PQtransactionStatus(conn_) == PQTRANS_INERROR || static_cast<bool>(execute("SELECT 1", {}));
   }
 
-  // Where it connects to, for log lines (never the password).
+  static constexpr const char* kind = "postgres";
+  static constexpr const char* product = "PostgreSQL";
+
+  // After user code: whether it left the connection broken, and why.
+  bool broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+  std::string failure_text() const { return trimmed(PQerrorMessage(conn_)); }
+
+  // Where it connects to, as a log field (never the password).
+  std::string location() const { return "server=" + where(); }
+
   std::string where() const {
     return std::string{PQhost(conn_) ? PQhost(conn_) : "?"} + ":" + (PQport(conn_) ? PQport(conn_) : "?") + "/"
            + (PQdb(conn_) ? PQdb(conn_) : "?");
@@ -175,62 +182,6 @@ private:
   PGconn* conn_;
 };
 
-// The worker's connection, used by the worker actor and by threads holding its lease.
-class postgres_session final : public sql_session {
-public:
-  postgres_session(std::unique_ptr<connection> c, postgres_settings s) : c_(std::move(c)), s_(std::move(s)) {}
-
-  caf::expected<sql_rows> execute(const std::string& sql, const std::vector<sql_value>& params) override {
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (!c_)
-      return gone();
-    auto r = c_->execute(sql, params);
-    if (r || c_->healthy())
-      return r;
-    return reconnect(supervision::describe(r.error()));
-  }
-
-  caf::message run(const postgres_operation& op) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (!c_)
-      return caf::make_message(gone());
-    auto reply = op(c_->raw());
-    if (PQstatus(c_->raw()) != CONNECTION_OK) // the next operation gets a working connection
-      reconnect(trimmed(PQerrorMessage(c_->raw())));
-    return reply;
-  }
-
-private:
-  static caf::error gone() {
-    return make_error(db_errc::unavailable, "the worker could not reconnect and is ending");
-  }
-
-  // After the health check failed: connection_reset for the operation, or
-  // the worker exits (its pool replaces it; the supervisor's intensity
-  // limits the storm).
-  caf::error reconnect(const std::string& why) {
-    auto where = c_->where();
-    supervision::report_logger()->warn(
-      "worker_health_check_failed kind=postgres server={} reason={} action=reconnect", where,
-      supervision::json_quote(why));
-    c_.reset();
-    auto again = connection::open(s_);
-    if (!again) {
-      supervision::report_logger()->error("worker_reconnect_failed kind=postgres server={} reason={} action=exit",
-                                          where, supervision::json_quote(supervision::describe(again.error())));
-      give_up(again.error());
-      return again.error();
-    }
-    c_ = std::move(*again);
-    supervision::report_logger()->info("worker_reconnected kind=postgres server={}", where);
-    return make_error(db_errc::connection_reset, "the PostgreSQL connection was opened again: " + why);
-  }
-
-  std::mutex mtx_;
-  std::unique_ptr<connection> c_;
-  const postgres_settings s_;
-};
-
 } // namespace
 
 void register_postgres_kind() {
@@ -238,10 +189,10 @@ void register_postgres_kind() {
     pool::register_worker_kind("postgres", [](supervision::start_context& ctx,
                                               const pool::worker_args& args) -> caf::expected<caf::actor> {
       postgres_settings s;
-      auto url = args.find("url");
-      if (url == args.end() || url->second.empty())
-        return supervision::make_error(supervision::errc::invalid_spec, "postgres worker: the argument 'url' is required");
-      s.url = url->second;
+      auto url = pool::required_arg(args, "url", "postgres");
+      if (!url)
+        return url.error();
+      s.url = *url;
       auto connect_timeout = pool::int_arg(args, "connect_timeout_ms", 5000);
       if (!connect_timeout)
         return connect_timeout.error();
@@ -257,11 +208,7 @@ void register_postgres_kind() {
       auto opened = connection::open(s); // a failure is the pool's start_error
       if (!opened)
         return opened.error();
-      // libpq calls block: a thread of its own, as the other kinds.
-      auto session = std::make_shared<postgres_session>(std::move(*opened), s);
-      auto worker = ctx.spawn_detached(sql_worker<postgres_operation, postgres_session>, session);
-      register_session(worker, session);
-      return worker;
+      return spawn_sql_worker<connection, postgres_settings, postgres_operation>(ctx, std::move(*opened), s);
     }, std::vector<std::string>{"url", "connect_timeout_ms", "statement_timeout_ms", "application_name"});
     return true;
   }();

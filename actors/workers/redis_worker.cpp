@@ -82,10 +82,10 @@ void register_redis_kind() {
   static const bool registered = [] {
     pool::register_worker_kind("redis", [](supervision::start_context& ctx,
                                            const pool::worker_args& args) -> caf::expected<caf::actor> {
-      auto url = args.find("url");
-      if (url == args.end())
-        return supervision::make_error(supervision::errc::invalid_spec, "redis worker: the argument 'url' is required");
-      auto where = redis::parse_url(url->second);
+      auto url = pool::required_arg(args, "url", "redis");
+      if (!url)
+        return url.error();
+      auto where = redis::parse_url(*url);
       if (!where)
         return where.error();
       redis_settings s{*where, std::chrono::milliseconds{1000}};

@@ -9,11 +9,8 @@
 #include <caf/actor_addr.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
-#include <caf/behavior.hpp>
 #include <caf/error.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/expected.hpp>
-#include <caf/result.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "actors/workers/db_errors.hpp"
@@ -81,21 +78,6 @@ private:
 /// For SQL worker kinds: makes `session` the connection `execute` uses for
 /// `worker`, until the worker ends.
 void register_session(const caf::actor& worker, std::shared_ptr<sql_session> session);
-
-/// For SQL worker kinds: a worker's behavior over its session, which also
-/// runs user code (`caf::message run(const Operation&)`).
-template <class Operation, class Session>
-caf::behavior sql_worker(caf::event_based_actor*, std::shared_ptr<Session> session) {
-  return {
-    [session](execute_atom, const std::string& sql, const std::vector<sql_value>& params) -> caf::result<sql_rows> {
-      auto r = session->execute(sql, params);
-      if (r)
-        return std::move(*r);
-      return std::move(r.error());
-    },
-    [session](run_atom, const Operation& op) { return session->run(op); },
-  };
-}
 
 } // namespace otpp::workers
 

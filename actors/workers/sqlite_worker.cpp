@@ -2,11 +2,8 @@
 
 #include <sqlite3.h>
 
-#include <mutex>
-
-#include <caf/event_based_actor.hpp>
-
 #include "actors/pool/worker_kinds.hpp"
+#include "actors/workers/sql_session.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/reports.hpp"
 
@@ -27,7 +24,7 @@ public:
     sqlite3* db = nullptr;
     auto rc = sqlite3_open_v2(s.path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                               nullptr);
-    std::unique_ptr<connection> c{new connection(db)};
+    std::unique_ptr<connection> c{new connection(db, s.path)};
     if (rc != SQLITE_OK)
       return make_error(db_errc::unavailable, "cannot open SQLite database '" + s.path + "': " + c->error_text());
     sqlite3_busy_timeout(db, static_cast<int>(s.busy_timeout_ms));
@@ -91,55 +88,20 @@ public:
 
   bool healthy() { return static_cast<bool>(execute("SELECT 1", {})); }
 
+  static constexpr const char* kind = "sqlite";
+  static constexpr const char* product = "SQLite";
+
+  // User code cannot leave an open SQLite handle broken: a failure shows in its next statement.
+  bool broken() const { return false; }
+  std::string failure_text() const { return error_text(); }
+
+  std::string location() const { return "path=" + supervision::json_quote(path_); }
+
 private:
-  explicit connection(sqlite3* db) : db_(db) {}
+  connection(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   std::string error_text() const { return db_ ? sqlite3_errmsg(db_) : "out of memory"; }
   sqlite3* db_;
-};
-
-// The worker's connection, used by the worker actor and by threads holding its lease.
-class sqlite_session final : public sql_session {
-public:
-  sqlite_session(std::unique_ptr<connection> c, sqlite_settings s) : c_(std::move(c)), s_(std::move(s)) {}
-
-  caf::expected<sql_rows> execute(const std::string& sql, const std::vector<sql_value>& params) override {
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (!c_)
-      return make_error(db_errc::unavailable, "the worker could not reopen its database and is ending");
-    auto r = c_->execute(sql, params);
-    if (r || c_->healthy())
-      return r;
-    return reopen(r.error());
-  }
-
-  caf::message run(const sqlite_operation& op) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (!c_)
-      return caf::make_message(make_error(db_errc::unavailable, "the worker could not reopen its database and is ending"));
-    return op(c_->raw());
-  }
-
-private:
-  // The health check failed: open it again (the operation answers
-  // connection_reset) or the worker exits (its pool replaces it).
-  caf::error reopen(const caf::error& failure) {
-    supervision::report_logger()->warn("worker_health_check_failed kind=sqlite path={} reason={} action=reconnect",
-                                       supervision::json_quote(s_.path), supervision::json_quote(supervision::describe(failure)));
-    c_.reset();
-    auto again = connection::open(s_);
-    if (!again) {
-      give_up(again.error());
-      return again.error();
-    }
-    c_ = std::move(*again);
-    supervision::report_logger()->info("worker_reconnected kind=sqlite path={}", supervision::json_quote(s_.path));
-    return make_error(db_errc::connection_reset,
-                      "the SQLite connection was opened again: " + supervision::describe(failure));
-  }
-
-  std::mutex mtx_;
-  std::unique_ptr<connection> c_;
-  const sqlite_settings s_;
+  std::string path_;
 };
 
 } // namespace
@@ -149,10 +111,10 @@ void register_sqlite_kind() {
     pool::register_worker_kind("sqlite", [](supervision::start_context& ctx,
                                             const pool::worker_args& args) -> caf::expected<caf::actor> {
       sqlite_settings s;
-      auto path = args.find("path");
-      if (path == args.end() || path->second.empty())
-        return supervision::make_error(supervision::errc::invalid_spec, "sqlite worker: the argument 'path' is required");
-      s.path = path->second;
+      auto path = pool::required_arg(args, "path", "sqlite");
+      if (!path)
+        return path.error();
+      s.path = *path;
       auto timeout = pool::int_arg(args, "busy_timeout_ms", 5000);
       if (!timeout)
         return timeout.error();
@@ -162,12 +124,8 @@ void register_sqlite_kind() {
       auto opened = connection::open(s); // a failure is the pool's start_error
       if (!opened)
         return opened.error();
-      // SQLite calls block (a busy wait for the write lock included): each
-      // worker gets a thread of its own instead of a scheduler thread.
-      auto session = std::make_shared<sqlite_session>(std::move(*opened), s);
-      auto worker = ctx.spawn_detached(sql_worker<sqlite_operation, sqlite_session>, session);
-      register_session(worker, session);
-      return worker;
+      // SQLite calls block, a busy wait for the write lock included.
+      return spawn_sql_worker<connection, sqlite_settings, sqlite_operation>(ctx, std::move(*opened), s);
     }, std::vector<std::string>{"path", "busy_timeout_ms", "journal_mode"});
     return true;
   }();
