@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
@@ -39,9 +40,12 @@ std::string to_string(failure_policy x);
 
 /// A limiter's Redis backend.
 struct redis_options {
-  std::string url = "redis://127.0.0.1:6379"; ///< redis://[[user]:password@]host[:port][/db]
+  std::string url = "redis://127.0.0.1:6379"; ///< redis://[[user]:password@]host[:port][/db]; unused with `sentinels`
+  std::vector<std::string> sentinels;         ///< host:port of Redis Sentinels; when given, the master comes from them
+  std::string master_name;                    ///< the master the sentinels monitor (required with `sentinels`)
   std::string prefix = "otpp";                ///< namespaces the keys of this application
   std::chrono::milliseconds timeout{200};     ///< bound on one hit, connecting included; > 0
+  int connections = 4;                        ///< connections per limiter, each pipelining concurrent hits; >= 1
   failure_policy on_error = failure_policy::fail_closed;
 };
 
@@ -72,10 +76,11 @@ public:
   static caf::expected<std::shared_ptr<limiter>> in_memory(limiter_config config, clock now = system_clock_ms);
 
   /// A limiter whose keys live in Redis (>= 7), shared by every process
-  /// that uses the same URL, prefix, limiter name and algorithm. Each
+  /// that uses the same server, prefix, limiter name and algorithm. Each
   /// operation is one atomic Lua script; time is Redis's `TIME` unless `now`
   /// is given (tests). Counts, limits and capacities are exact up to 2^53.
-  /// Fails with `invalid_argument` for bad options; never connects here.
+  /// Concurrent hits share `connections` pipelined connections. Fails with
+  /// `invalid_argument` for bad options; never connects here.
   static caf::expected<std::shared_ptr<limiter>> on_redis(limiter_config config, redis_options options,
                                                           clock now = nullptr);
 

@@ -9,7 +9,9 @@
 // "hit" returns {allowed, count, retry_after_ms, never}; the others one integer
 // (buckets: in units, 1/unit token). Numbers are Lua doubles: every value is
 // kept an integer below 2^53 (the limiter checks its parameters), so the
-// arithmetic is exact.
+// arithmetic is exact. A number becomes a string only through n() ('%.0f'):
+// Lua's tostring, and Redis's conversion of a number passed to redis.call,
+// keep 14 significant digits. Replies are integers (Redis truncates exactly).
 namespace otpp::rate_limit::scripts {
 
 inline constexpr const char* prelude = R"lua(

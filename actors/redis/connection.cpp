@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <sys/time.h>
 
+#include <optional>
+
 #include <hiredis/hiredis.h>
 
 #include "supervision/errors.hpp"
@@ -44,6 +46,43 @@ timeval to_timeval(std::chrono::milliseconds t) {
   return {static_cast<time_t>(t.count() / 1000), static_cast<suseconds_t>(t.count() % 1000 * 1000)};
 }
 
+// Splits host[:port] (host may be [IPv6]) into `e`; what is wrong, if anything.
+std::optional<std::string> split_host_port(const std::string& rest, endpoint& e, bool port_required) {
+  std::string port;
+  bool has_port = false;
+  if (!rest.empty() && rest.front() == '[') { // [IPv6]:port
+    auto close = rest.find(']');
+    if (close == std::string::npos)
+      return "'[' without ']'";
+    e.host = rest.substr(1, close - 1);
+    if (close + 1 < rest.size()) {
+      if (rest[close + 1] != ':')
+        return "expected ':' after ']'";
+      port = rest.substr(close + 2);
+      has_port = true;
+    }
+  } else if (auto colon = rest.find(':'); colon != std::string::npos) {
+    e.host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+    has_port = true;
+  } else {
+    e.host = rest;
+  }
+  if (has_port && port.empty())
+    return "empty port";
+  if (e.host.empty())
+    return "no host";
+  if (!has_port && port_required)
+    return "no port";
+  if (has_port) {
+    auto p = parse_number(port, 1, 65535);
+    if (p < 0)
+      return "the port must be a number in [1, 65535]";
+    e.port = static_cast<int>(p);
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 caf::expected<endpoint> parse_url(const std::string& url) {
@@ -75,35 +114,15 @@ caf::expected<endpoint> parse_url(const std::string& url) {
       e.password = credentials;
     }
   }
-  std::string port;
-  if (!rest.empty() && rest.front() == '[') { // [IPv6]:port
-    auto close = rest.find(']');
-    if (close == std::string::npos)
-      return bad("'[' without ']'");
-    e.host = rest.substr(1, close - 1);
-    if (close + 1 < rest.size()) {
-      if (rest[close + 1] != ':')
-        return bad("expected ':' after ']'");
-      port = rest.substr(close + 2);
-      if (port.empty())
-        return bad("empty port");
-    }
-  } else if (auto colon = rest.find(':'); colon != std::string::npos) {
-    e.host = rest.substr(0, colon);
-    port = rest.substr(colon + 1);
-    if (port.empty())
-      return bad("empty port");
-  } else {
-    e.host = rest;
-  }
-  if (e.host.empty())
-    return bad("no host");
-  if (!port.empty()) {
-    auto p = parse_number(port, 1, 65535);
-    if (p < 0)
-      return bad("the port must be a number in [1, 65535]");
-    e.port = static_cast<int>(p);
-  }
+  if (auto err = split_host_port(rest, e, false))
+    return bad(*err);
+  return e;
+}
+
+caf::expected<endpoint> parse_host_port(const std::string& text) {
+  endpoint e;
+  if (auto err = split_host_port(text, e, true))
+    return make_error(redis_errc::bad_url, "bad host:port '" + text + "': " + *err);
   return e;
 }
 
@@ -168,6 +187,39 @@ caf::expected<reply> connection::command(const std::vector<std::string>& args) {
     redisCommandArgv(context_, static_cast<int>(args.size()), argv.data(), lengths.data()))};
   if (!r)
     return make_error(redis_errc::unavailable, std::string{"Redis connection failed: "} + context_->errstr);
+  if (r->type == REDIS_REPLY_ERROR)
+    return make_error(redis_errc::server_error, std::string{r->str, r->len});
+  return r;
+}
+
+std::vector<reply> connection::pipeline(const std::vector<std::vector<std::string>>& commands) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  for (auto& args : commands) {
+    argv.clear();
+    lengths.clear();
+    for (auto& a : args) {
+      argv.push_back(a.data());
+      lengths.push_back(a.size());
+    }
+    redisAppendCommandArgv(context_, static_cast<int>(args.size()), argv.data(), lengths.data());
+  }
+  std::vector<reply> replies;
+  replies.reserve(commands.size());
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    void* r = nullptr;
+    if (redisGetReply(context_, &r) != REDIS_OK || r == nullptr)
+      break;
+    replies.emplace_back(static_cast<redisReply*>(r));
+  }
+  return replies;
+}
+
+caf::error connection::failure() const {
+  return make_error(redis_errc::unavailable, std::string{"Redis connection failed: "} + context_->errstr);
+}
+
+caf::expected<reply> connection::checked(reply r) {
   if (r->type == REDIS_REPLY_ERROR)
     return make_error(redis_errc::server_error, std::string{r->str, r->len});
   return r;

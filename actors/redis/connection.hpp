@@ -40,6 +40,10 @@ struct endpoint {
 /// or `bad_url` naming what is wrong.
 caf::expected<endpoint> parse_url(const std::string& url);
 
+/// Parses host:port (host may be [IPv6]; the port is required), or `bad_url`
+/// naming what is wrong.
+caf::expected<endpoint> parse_host_port(const std::string& text);
+
 struct reply_deleter {
   void operator()(redisReply* r) const;
 };
@@ -63,6 +67,17 @@ public:
   /// connection stays usable), a broken connection or a timeout is
   /// `unavailable` and leaves the connection `broken()`.
   caf::expected<reply> command(const std::vector<std::string>& args);
+
+  /// Writes every command at once, then reads their replies in order, error
+  /// replies included (REDIS_REPLY_ERROR). Fewer replies than commands when
+  /// the connection broke or timed out (`broken()`, `failure()`).
+  std::vector<reply> pipeline(const std::vector<std::vector<std::string>>& commands);
+
+  /// `unavailable` with hiredis's text, once `broken()`.
+  caf::error failure() const;
+
+  /// `r`, or `server_error` with its text when it is an error reply.
+  static caf::expected<reply> checked(reply r);
 
   /// True once an I/O error or a timeout happened: the connection must be dropped.
   bool broken() const;

@@ -1,17 +1,21 @@
-// otpp-limiter-hits URL ALGORITHM LIMIT HITS: a second runtime process for
-// the Redis limiter tests. Hits key "shared" of limiter "shared" HITS times
-// (window scales and bucket rates such that nothing expires meanwhile) and
-// prints how many hits were allowed.
+// otpp-limiter-hits URL ALGORITHM LIMIT HITS [THREADS]: another runtime
+// process for the Redis limiter tests. THREADS threads (default 1) each hit
+// key "shared" of limiter "shared" HITS times (window scales and bucket
+// rates such that nothing expires meanwhile); prints how many hits were
+// allowed, or fails if a hit was answered by the failure policy.
+#include <atomic>
 #include <cstdio>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "actors/rate_limit/limiter.hpp"
 #include "supervision/errors.hpp"
 
 int main(int argc, char** argv) {
   using namespace otpp::rate_limit;
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: otpp-limiter-hits URL ALGORITHM LIMIT HITS\n");
+  if (argc != 5 && argc != 6) {
+    std::fprintf(stderr, "usage: otpp-limiter-hits URL ALGORITHM LIMIT HITS [THREADS]\n");
     return 2;
   }
   limiter_config config;
@@ -32,15 +36,27 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", otpp::supervision::describe(l.error()).c_str());
     return 1;
   }
-  long allowed = 0;
-  for (long i = 0, n = std::stol(argv[4]); i < n; ++i) {
-    auto d = (*l)->hit("shared");
-    if (!d || d->degraded) {
-      std::fprintf(stderr, "hit failed\n");
-      return 1;
-    }
-    allowed += d->allowed ? 1 : 0;
+  long hits = std::stol(argv[4]);
+  int threads = argc == 6 ? std::stoi(argv[5]) : 1;
+  std::atomic<long> allowed{0};
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> running;
+  for (int t = 0; t < threads; ++t)
+    running.emplace_back([&] {
+      for (long i = 0; i < hits; ++i) {
+        auto d = (*l)->hit("shared");
+        if (!d || d->degraded)
+          failed = true;
+        else if (d->allowed)
+          ++allowed;
+      }
+    });
+  for (auto& t : running)
+    t.join();
+  if (failed) {
+    std::fprintf(stderr, "hit failed\n");
+    return 1;
   }
-  std::printf("%ld\n", allowed);
+  std::printf("%ld\n", allowed.load());
   return 0;
 }
