@@ -6,6 +6,7 @@
 
 #include <httplib.h>
 
+#include "actors/cluster/cluster.hpp"
 #include "actors/health/health.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/reports.hpp"
@@ -14,11 +15,20 @@ namespace otpp::config {
 
 namespace {
 
+// A name may end in labels (`cluster.peer_up{peer="node-b"}`): kept as they are.
 std::string metric_name(const std::string& name) {
   std::string out = "otpp_";
-  for (char c : name)
+  auto labels = name.find('{');
+  for (char c : name.substr(0, labels))
     out += std::isalnum(static_cast<unsigned char>(c)) || c == '_' ? c : '_';
-  return out;
+  return labels == std::string::npos ? out : out + name.substr(labels);
+}
+
+// The health tree's JSON object with the cluster's peers added, if any.
+std::string with_peers(caf::actor_system& sys, std::string health_json) {
+  if (auto* m = cluster::find_membership(sys); m && health_json.size() > 1)
+    health_json.insert(1, "\"peers\":" + m->peers_json() + ",");
+  return health_json;
 }
 
 std::string number(double x) {
@@ -31,13 +41,22 @@ std::string number(double x) {
 
 std::string prometheus_text(const perf::snapshot& s) {
   std::string out;
+  std::string typed; // one TYPE line per family, before its first sample (maps keep a family together)
+  auto type_line = [&](const std::string& m, const char* type) {
+    auto family = m.substr(0, m.find('{'));
+    if (family != typed)
+      out += "# TYPE " + family + " " + type + "\n";
+    typed = family;
+  };
   for (auto& [name, value] : s.counters) {
     auto m = metric_name(name);
-    out += "# TYPE " + m + " counter\n" + m + " " + std::to_string(value) + "\n";
+    type_line(m, "counter");
+    out += m + " " + std::to_string(value) + "\n";
   }
   for (auto& [name, value] : s.gauges) {
     auto m = metric_name(name);
-    out += "# TYPE " + m + " gauge\n" + m + " " + number(value) + "\n";
+    type_line(m, "gauge");
+    out += m + " " + number(value) + "\n";
   }
   for (auto& [name, h] : s.histograms) {
     auto m = metric_name(name) + "_ns";
@@ -67,12 +86,14 @@ caf::expected<std::unique_ptr<http_endpoint>> http_endpoint::start(const std::st
   server.Get("/health", [&sys, root, node_name](const httplib::Request&, httplib::Response& res) {
     auto h = health::check(sys, root, node_name);
     res.status = h.state == health::status::unhealthy ? 503 : 200;
-    res.set_content(h.to_json(), "application/json");
+    res.set_content(with_peers(sys, h.to_json()), "application/json");
   });
   server.Get("/status", [&sys, root, node_name](const httplib::Request&, httplib::Response& res) {
     auto h = health::check(sys, root, node_name);
     res.set_content("{\"node\":" + supervision::json_quote(node_name) + ",\"health\":" + h.to_json()
-                      + ",\"metrics\":" + perf::metrics().take_snapshot().to_json() + "}",
+                      + ",\"metrics\":" + perf::metrics().take_snapshot().to_json()
+                      + (cluster::find_membership(sys) ? ",\"peers\":" + cluster::find_membership(sys)->peers_json() : "")
+                      + "}",
                     "application/json");
   });
   if (port == 0)

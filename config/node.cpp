@@ -111,16 +111,19 @@ std::string status_table(node& n) {
   return out;
 }
 
-node::system_config::system_config(const scheduler_config& scheduler) {
+node::system_config::system_config(const node_config& c) {
+  auto& scheduler = c.scheduler;
   set("logger.console", caf::atom("none"));
   add_otpp_types(*this);
   apply_scheduler_profile(*this);
   set("scheduler.policy", scheduler.policy == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
   if (scheduler.max_threads > 0)
     set("scheduler.max-threads", scheduler.max_threads);
+  if (c.cluster)
+    cluster::configure(*this, *c.cluster);
 }
 
-node::node(node_config c) : config_(std::move(c)), cfg_(config_.scheduler) {}
+node::node(node_config c) : config_(std::move(c)), cfg_(config_) {}
 
 caf::expected<std::unique_ptr<node>> node::start(const node_config& c) {
   if (auto err = apply_logging(c.logging))
@@ -133,6 +136,15 @@ caf::expected<std::unique_ptr<node>> node::start(const node_config& c) {
   if (!root)
     return root.error();
   n->root_ = *root;
+  if (c.cluster) {
+    std::vector<std::string> pools;
+    for (auto& p : c.pools)
+      pools.push_back(p.config.name);
+    auto m = cluster::membership::start(*n->system_, *c.cluster, std::move(pools));
+    if (!m)
+      return m.error();
+    n->membership_ = std::move(*m);
+  }
   if (!c.http.listen.empty()) {
     auto http = http_endpoint::start(c.http.listen, *n->system_, n->root_, c.name);
     if (!http)
@@ -146,6 +158,7 @@ caf::expected<std::unique_ptr<node>> node::start(const node_config& c) {
 
 node::~node() {
   http_.reset(); // no request may ask a tree that is going away
+  membership_.reset();
   if (root_) {
     caf::scoped_actor self{*system_};
     self->monitor(root_);

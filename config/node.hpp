@@ -8,6 +8,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/expected.hpp>
 
+#include "actors/cluster/cluster.hpp"
 #include "config/http_endpoint.hpp"
 #include "config/node_config.hpp"
 #include "supervision/supervisor.hpp"
@@ -29,7 +30,8 @@ class node;
 /// breaker state and rates, memory level and usage).
 std::string status_table(node& n);
 
-/// A running node: its actor system (otpp's scheduler profile) and its tree.
+/// A running node: its actor system (otpp's scheduler profile), its tree,
+/// and its cluster membership when `[cluster]` is configured.
 class node {
 public:
   /// Sets up logging, starts the actor system, the whole tree and the HTTP
@@ -43,12 +45,15 @@ public:
   const caf::actor& root() const { return root_; }
   const node_config& config() const { return config_; }
 
+  /// The cluster membership, or null without `[cluster]`.
+  cluster::membership* membership() { return membership_.get(); }
+
   /// The HTTP endpoint's port (`[http] listen`; port 0 picks one), or 0 without one.
   int http_port() const { return http_ ? http_->port() : 0; }
 
 private:
   struct system_config : caf::actor_system_config {
-    explicit system_config(const scheduler_config& scheduler);
+    explicit system_config(const node_config& c);
   };
 
   explicit node(node_config c);
@@ -57,6 +62,7 @@ private:
   system_config cfg_;
   std::unique_ptr<caf::actor_system> system_;
   caf::actor root_;
+  std::unique_ptr<cluster::membership> membership_;
   std::unique_ptr<http_endpoint> http_;
 };
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "actors/breaker/circuit_breaker.hpp"
+#include "actors/cluster/cluster_config.hpp"
 #include "actors/memory/memory_manager.hpp"
 #include "actors/pool/pool.hpp"
 #include "actors/rate_limit/limiter.hpp"
@@ -86,6 +87,7 @@ struct node_config {
   std::vector<placed<breaker::breaker_config>> breakers;
   std::optional<memory::memory_config> memory; ///< absent: no memory manager
   http_config http;
+  std::optional<cluster::cluster_config> cluster; ///< absent: a single node
   std::optional<demo_config> demo; ///< absent: no demo workload
 };
 

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
@@ -219,7 +220,7 @@ public:
       [this](adopt_atom, caf::actor& w) { adopt(w); },
       [this](watch_atom, caf::actor& caller) {
         std::lock_guard<pool_core::lock_type> guard{core_->mtx};
-        watch(caller);
+        watch(caller, caller.id()); // try_checkout: local callers only
       },
       [this](kill_worker_atom, caf::actor& w) {
         auto label = labels_.find(w.address());
@@ -240,13 +241,13 @@ private:
 
   caf::result<caf::actor> checkout(bool block, std::chrono::milliseconds timeout) {
     auto caller = caf::actor_cast<caf::actor>(current_sender());
-    holder_id holder = caller ? caller.id() : 0;
+    auto holder = holder_of(caller);
     std::unique_lock<pool_core::lock_type> guard{core_->mtx};
     auto t = core_->next_ticket++;
     auto r = core_->book.checkout(holder, block, t);
     if (r.kind == book_type::checkout_result::full)
       return make_error(pool_errc::full, "pool '" + config_.name + "'");
-    watch(caller);
+    watch(caller, holder);
     if (r.kind == book_type::checkout_result::got)
       return r.worker;
     if (r.kind == book_type::checkout_result::start) {
@@ -279,9 +280,22 @@ private:
     supervision::report_child_started(origin_, label, restarts_);
   }
 
-  void watch(const caf::actor& caller) {
-    if (caller && watched_.emplace(caller.id(), caller.address()).second) {
-      core_->watched.insert(caller.id()); // under the core's lock in every caller
+  // A local caller is known by its actor id. A caller on another node (whose
+  // id may equal a local actor's) gets an id from a range local ids never reach.
+  holder_id holder_of(const caf::actor& caller) {
+    if (!caller)
+      return 0;
+    if (caller.node() == system().node())
+      return caller.id();
+    auto [i, fresh] = remote_holders_.emplace(caller.address(), 0);
+    if (fresh)
+      i->second = (holder_id{1} << 62) + ++remote_callers_;
+    return i->second;
+  }
+
+  void watch(const caf::actor& caller, holder_id holder) {
+    if (caller && watched_.emplace(holder, caller.address()).second) {
+      core_->watched.insert(holder); // under the core's lock in every caller
       monitor(caller);
     }
   }
@@ -381,7 +395,12 @@ private:
       }
       return;
     }
-    auto watched = watched_.find(msg.source.id());
+    auto holder_id_of_source = msg.source.id();
+    if (auto remote = remote_holders_.find(msg.source); remote != remote_holders_.end()) {
+      holder_id_of_source = remote->second;
+      remote_holders_.erase(remote);
+    }
+    auto watched = watched_.find(holder_id_of_source);
     if (watched == watched_.end())
       return;
     auto holder = watched->first;
@@ -427,6 +446,8 @@ private:
   std::map<caf::actor_addr, std::string> labels_; // live workers this actor started
   std::unordered_map<ticket, actor_waiter> waiters_;
   std::unordered_map<holder_id, caf::actor_addr> watched_;
+  std::map<caf::actor_addr, holder_id> remote_holders_; ///< callers on other nodes
+  holder_id remote_callers_ = 0;
   supervision::restart_backoff backoff_;
   std::optional<caf::actor_clock::time_point> failing_since_;
   caf::error last_failure_;
@@ -443,7 +464,11 @@ private:
 
 lease::lease(std::shared_ptr<pool_core> core, caf::actor worker) : core_(std::move(core)), worker_(std::move(worker)) {}
 
-lease::lease(lease&& other) noexcept : core_(std::move(other.core_)), worker_(std::move(other.worker_)) {
+lease::lease(std::shared_ptr<remote_backend> remote, caf::actor worker)
+  : remote_(std::move(remote)), worker_(std::move(worker)) {}
+
+lease::lease(lease&& other) noexcept
+  : core_(std::move(other.core_)), remote_(std::move(other.remote_)), worker_(std::move(other.worker_)) {
   other.worker_ = nullptr;
 }
 
@@ -451,6 +476,7 @@ lease& lease::operator=(lease&& other) noexcept {
   if (this != &other) {
     release();
     core_ = std::move(other.core_);
+    remote_ = std::move(other.remote_);
     worker_ = std::move(other.worker_);
     other.worker_ = nullptr;
   }
@@ -464,6 +490,11 @@ lease::~lease() {
 void lease::release() {
   if (!worker_)
     return;
+  if (remote_) {
+    remote_->checkin(worker_);
+    worker_ = nullptr;
+    return;
+  }
   std::lock_guard<pool_core::lock_type> guard{core_->mtx};
   core_->place_from_caller(worker_, core_->book.checkin(worker_));
   worker_ = nullptr;
@@ -472,6 +503,11 @@ void lease::release() {
 void lease::fail() {
   if (!worker_)
     return;
+  if (remote_) {
+    remote_->fail(worker_);
+    worker_ = nullptr;
+    return;
+  }
   std::lock_guard<pool_core::lock_type> guard{core_->mtx};
   auto starts = core_->book.worker_down(worker_);
   if (core_->owner) {
@@ -492,7 +528,15 @@ constexpr int yields_before_sleeping = 50;
 
 pool_ref::pool_ref(std::shared_ptr<pool_core> core, caf::actor actor) : core_(std::move(core)), actor_(std::move(actor)) {}
 
+pool_ref::pool_ref(std::shared_ptr<remote_backend> remote) : remote_(std::move(remote)), actor_(remote_->agent()) {}
+
 caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds timeout) const {
+  if (remote_) {
+    auto w = remote_->checkout(block, timeout);
+    if (!w)
+      return w.error();
+    return lease{remote_, std::move(*w)};
+  }
   std::unique_lock<pool_core::lock_type> guard{core_->mtx};
   if (core_->closed)
     return make_error(pool_errc::closed, "the pool has ended");
@@ -549,6 +593,8 @@ caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds ti
 }
 
 caf::expected<caf::actor> pool_ref::try_checkout(const caf::actor& caller) const {
+  if (remote_) // only a request to the agent can reach the other node
+    return make_error(pool_errc::full, "a remote pool: ask its agent (actor())");
   std::lock_guard<pool_core::lock_type> guard{core_->mtx};
   if (core_->closed)
     return make_error(pool_errc::closed, "the pool has ended");
@@ -562,13 +608,25 @@ caf::expected<caf::actor> pool_ref::try_checkout(const caf::actor& caller) const
 }
 
 void pool_ref::checkin(const caf::actor& worker) const {
+  if (remote_)
+    return remote_->checkin(worker);
   std::lock_guard<pool_core::lock_type> guard{core_->mtx};
   core_->place_from_caller(worker, core_->book.checkin(worker));
 }
 
 pool_status pool_ref::status() const {
+  if (remote_) {
+    auto s = remote_->status();
+    return s ? *s : pool_status{pool_state::full, 0, 0, 0, 0, 0, 0};
+  }
   std::lock_guard<pool_core::lock_type> guard{core_->mtx};
   return core_->book.status();
+}
+
+caf::expected<pool_status> pool_ref::status_or_error() const {
+  if (remote_)
+    return remote_->status();
+  return status();
 }
 
 // -- starting -----------------------------------------------------------------
@@ -622,7 +680,40 @@ supervision::child_spec pool_child(pool_config config) {
   return spec;
 }
 
+namespace {
+
+using remote_resolver =
+  std::function<caf::expected<std::shared_ptr<remote_backend>>(const std::string& pool, const std::string& node)>;
+
+std::mutex resolvers_mtx;
+std::map<caf::actor_system*, remote_resolver> resolvers; // guarded by resolvers_mtx
+
+} // namespace
+
+void set_remote_resolver(caf::actor_system& sys, remote_resolver resolve) {
+  std::lock_guard<std::mutex> guard{resolvers_mtx};
+  if (resolve)
+    resolvers[&sys] = std::move(resolve);
+  else
+    resolvers.erase(&sys);
+}
+
 caf::expected<pool_ref> find_pool(caf::actor_system& sys, const std::string& name) {
+  if (auto at = name.find('@'); at != std::string::npos) {
+    remote_resolver resolve;
+    {
+      std::lock_guard<std::mutex> guard{resolvers_mtx};
+      if (auto i = resolvers.find(&sys); i != resolvers.end())
+        resolve = i->second;
+    }
+    if (!resolve)
+      return supervision::make_error(supervision::errc::not_found,
+                                     "no pool '" + name + "': this node is not part of a cluster");
+    auto remote = resolve(name.substr(0, at), name.substr(at + 1));
+    if (!remote)
+      return remote.error();
+    return pool_ref{std::move(*remote)};
+  }
   auto core = pools().find_fast(sys, name);
   if (core) {
     std::lock_guard<pool_core::lock_type> guard{core->mtx};

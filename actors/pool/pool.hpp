@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -53,12 +54,38 @@ caf::error validate(const pool_config& config);
 
 class pool_core;
 
+/// A pool on another node, as otpp's cluster provides it (actors/cluster):
+/// `find_pool(sys, "name@node")` returns a `pool_ref` over one of these.
+/// Every call is thread-safe and bounded; a node that is down answers at once.
+class remote_backend {
+public:
+  virtual ~remote_backend() = default;
+  /// A worker for a thread caller, or the pool's or the cluster's error.
+  virtual caf::expected<caf::actor> checkout(bool block, std::chrono::milliseconds timeout) = 0;
+  /// Checks `worker` in; a worker of a lost connection is ignored (its pool took it back).
+  virtual void checkin(const caf::actor& worker) = 0;
+  /// Stops `worker`; its pool replaces it.
+  virtual void fail(const caf::actor& worker) = 0;
+  /// The pool's status, or the cluster's error.
+  virtual caf::expected<pool_status> status() = 0;
+  /// A local actor that takes the checkout actor's messages for actor callers.
+  virtual const caf::actor& agent() const = 0;
+};
+
+/// Lets `find_pool` resolve "pool@node" names of `sys` through `resolve`
+/// (the cluster installs it; an empty function removes it).
+void set_remote_resolver(caf::actor_system& sys,
+                         std::function<caf::expected<std::shared_ptr<remote_backend>>(const std::string& pool,
+                                                                                       const std::string& node)>
+                           resolve);
+
 /// A checked-out worker, for plain threads: checks the worker in when
 /// released or destroyed; `fail()` instead stops it and has it replaced.
 class lease {
 public:
   lease() = default;
   lease(std::shared_ptr<pool_core> core, caf::actor worker);
+  lease(std::shared_ptr<remote_backend> remote, caf::actor worker);
   lease(lease&& other) noexcept;
   lease& operator=(lease&& other) noexcept;
   lease(const lease&) = delete;
@@ -76,20 +103,26 @@ public:
 
 private:
   std::shared_ptr<pool_core> core_;
+  std::shared_ptr<remote_backend> remote_;
   caf::actor worker_;
 };
 
-/// A running pool: its checkout actor and the shared book behind it. Cheap to
-/// copy; every call is thread-safe. Threads (`checkout`) and actors
+/// A running pool: its checkout actor and the shared book behind it, or a
+/// pool on another node (`remote_backend`). Cheap to copy; every call is thread-safe. Threads (`checkout`) and actors
 /// (`try_checkout`) take an idle worker and give it back without a mailbox
 /// round trip; only waiting goes through the checkout actor.
 class pool_ref {
 public:
   pool_ref() = default;
   pool_ref(std::shared_ptr<pool_core> core, caf::actor actor);
+  explicit pool_ref(std::shared_ptr<remote_backend> remote);
 
-  /// The checkout actor (for requests from actors, and to stop the pool).
+  /// The checkout actor (for requests from actors, and to stop the pool); for
+  /// a remote pool, a local agent that takes the same requests.
   const caf::actor& actor() const { return actor_; }
+
+  /// Whether the pool runs on another node.
+  bool remote() const { return remote_ != nullptr; }
 
   /// poolboy's checkout. `block = false` fails at once with `pool_errc::full`;
   /// a blocking call waits at most `timeout` in a FIFO queue (`pool_errc::timeout`).
@@ -106,8 +139,13 @@ public:
   /// Checks `worker` in; unknown, idle or dead workers are ignored.
   void checkin(const caf::actor& worker) const;
 
-  /// poolboy's status plus waiting, size and max_overflow.
+  /// poolboy's status plus waiting, size and max_overflow. For a remote pool
+  /// that cannot be asked (its node is down), all counts are 0 and the state
+  /// is `full`; `status_or_error` says why.
   pool_status status() const;
+
+  /// The status, or why it cannot be had (a remote pool's node is down).
+  caf::expected<pool_status> status_or_error() const;
 
   /// Checks a worker out, runs `fn(worker)` and always checks the worker in,
   /// also when `fn` throws (the exception propagates unchanged). `timeout`
@@ -130,6 +168,7 @@ public:
 
 private:
   std::shared_ptr<pool_core> core_;
+  std::shared_ptr<remote_backend> remote_;
   caf::actor actor_;
 };
 
@@ -144,7 +183,8 @@ caf::expected<pool_ref> start_pool(caf::actor_system& sys, pool_config config);
 /// name: `config.name`). The workers end with the pool.
 supervision::child_spec pool_child(pool_config config);
 
-/// The running pool registered as `name`, or `supervision::errc::not_found`.
+/// The running pool registered as `name`, or `supervision::errc::not_found`;
+/// `"name@node"` names a pool of another node of the cluster.
 caf::expected<pool_ref> find_pool(caf::actor_system& sys, const std::string& name);
 
 /// Messages of the checkout actor, for requests from actors:

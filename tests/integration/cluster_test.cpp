@@ -1,0 +1,217 @@
+#include <doctest/doctest.h>
+
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <thread>
+#include <vector>
+
+#include <caf/scoped_actor.hpp>
+
+#include "actors/cluster/cluster.hpp"
+#include "actors/pool/pool.hpp"
+#include "supervision/errors.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/cluster_nodes.hpp"
+#include "tests/support/eventually.hpp"
+#include "tests/support/loopback_socket.hpp"
+
+using namespace otpp;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+bool is(const caf::error& err, cluster::cluster_errc code) {
+  return err.category() == cluster::cluster_errc_category && err.code() == static_cast<uint8_t>(code);
+}
+
+bool is(const caf::error& err, pool::pool_errc code) {
+  return err.category() == pool::pool_errc_category && err.code() == static_cast<uint8_t>(code);
+}
+
+std::string peer_entry(const std::string& name, int port) {
+  return name + "@127.0.0.1:" + std::to_string(port);
+}
+
+int64_t ms_since(clock_type::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t).count();
+}
+
+} // namespace
+
+TEST_SUITE("cluster") {
+
+TEST_CASE("two nodes: checkout, checkin, transaction, full, no_such_pool and status through pool@node") {
+  int b_port = test::free_loopback_port();
+  test::node_process b{test::test_cluster("node-b", b_port), 2};
+  test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
+  REQUIRE(a.wait_state("node-b", "up"));
+  auto remote = pool::find_pool(a.sys(), "database@node-b");
+  REQUIRE(remote);
+  CHECK(remote->remote());
+  auto s = remote->status_or_error();
+  REQUIRE(s);
+  CHECK(s->idle == 2);
+  CHECK(s->busy == 0);
+  {
+    auto first = remote->checkout(true, 1000ms);
+    REQUIRE_MESSAGE(first, supervision::describe(first.error()));
+    auto second = remote->checkout(false);
+    REQUIRE(second);
+    // The worker is the remote echo actor itself.
+    caf::scoped_actor self{a.sys()};
+    std::string echoed;
+    self->request(first->worker(), 2s, std::string{"ping"}).receive([&](std::string& x) { echoed = x; },
+                                                                      [](caf::error&) {});
+    CHECK(echoed == "ping");
+    auto third = remote->checkout(false);
+    REQUIRE_FALSE(third);
+    CHECK(is(third.error(), pool::pool_errc::full));
+    auto waited = remote->checkout(true, 100ms);
+    REQUIRE_FALSE(waited);
+    CHECK(is(waited.error(), pool::pool_errc::timeout));
+    CHECK(remote->status().busy == 2);
+  }
+  CHECK(test::eventually([&] { return remote->status().idle == 2; }, 2s));
+  auto answer = remote->transaction([&](const caf::actor& w) {
+    caf::scoped_actor self{a.sys()};
+    std::string echoed;
+    self->request(w, 2s, std::string{"tx"}).receive([&](std::string& x) { echoed = x; }, [](caf::error&) {});
+    CHECK(remote->status().busy == 1);
+    return echoed;
+  });
+  REQUIRE(answer);
+  CHECK(*answer == "tx");
+  CHECK(test::eventually([&] { return remote->status().idle == 2; }, 2s));
+  auto missing = pool::find_pool(a.sys(), "nope@node-b");
+  REQUIRE(missing);
+  auto none = missing->checkout(true, 100ms);
+  REQUIRE_FALSE(none);
+  CHECK(is(none.error(), cluster::cluster_errc::no_such_pool));
+  CHECK(is(missing->status_or_error().error(), cluster::cluster_errc::no_such_pool));
+  auto stranger = pool::find_pool(a.sys(), "database@node-z");
+  REQUIRE(stranger);
+  CHECK(is(stranger->checkout().error(), cluster::cluster_errc::node_down));
+  CHECK(b.process().wait_for("node_up node=node-b peer=node-a", 1s));
+}
+
+TEST_CASE("an actor checks out of a remote pool through its agent and its workers come back when it dies") {
+  int b_port = test::free_loopback_port();
+  test::node_process b{test::test_cluster("node-b", b_port), 2};
+  test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
+  REQUIRE(a.wait_state("node-b", "up"));
+  auto remote = *pool::find_pool(a.sys(), "database@node-b");
+  std::promise<std::string> got;
+  auto holder = a.sys().spawn([&, remote](caf::event_based_actor* self) -> caf::behavior {
+    self->request(remote.actor(), caf::infinite, pool::checkout_atom::value, true, std::chrono::milliseconds{1000})
+      .then([&](caf::actor&) { got.set_value("worker"); },
+            [&](caf::error& err) { got.set_value(supervision::describe(err)); });
+    return {[](int) {}};
+  });
+  REQUIRE(got.get_future().get() == "worker");
+  CHECK(test::eventually([&] { return remote.status().busy == 1; }, 2s));
+  caf::anon_send_exit(holder, caf::exit_reason::kill);
+  CHECK(test::eventually([&] { return remote.status().idle == 2; }, 2s));
+}
+
+TEST_CASE("a crashed node: pending checkouts fail with node_down within 100 ms, leases are void, watches fire, "
+          "and the node is up again after its restart") {
+  int b_port = test::free_loopback_port();
+  test::node_process b{test::test_cluster("node-b", b_port), 2};
+  test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
+  REQUIRE(a.wait_state("node-b", "up"));
+  auto remote = *pool::find_pool(a.sys(), "database@node-b");
+  auto l1 = remote.checkout();
+  auto l2 = remote.checkout();
+  REQUIRE(l1);
+  REQUIRE(l2);
+  caf::scoped_actor watcher{a.sys()};
+  auto watched = cluster::watch(a.sys(), "database@node-b", watcher);
+  REQUIRE_MESSAGE(watched, supervision::describe(watched.error()));
+  std::vector<std::future<caf::expected<pool::lease>>> pending;
+  for (int i = 0; i < 10; ++i)
+    pending.push_back(std::async(std::launch::async, [&] { return remote.checkout(true, 10000ms); }));
+  REQUIRE(test::eventually([&] { return remote.status().waiting == 10; }, 5s));
+  auto killed_at = clock_type::now();
+  b.process().signal(SIGKILL);
+  for (auto& f : pending) {
+    auto r = f.get();
+    REQUIRE_FALSE(r);
+    CHECK(is(r.error(), cluster::cluster_errc::node_down));
+  }
+  auto failed_after = ms_since(killed_at);
+  CHECK_MESSAGE(failed_after <= 100, failed_after << " ms");
+  caf::error watch_reason;
+  watcher->receive([&](caf::down_msg& down) { watch_reason = down.reason; }, caf::after(2s) >> [] {});
+  CHECK(is(watch_reason, cluster::cluster_errc::node_down));
+  CHECK(a.state_of("node-b") == "down");
+  auto down_now = remote.checkout(true, 1000ms);
+  REQUIRE_FALSE(down_now);
+  CHECK(is(down_now.error(), cluster::cluster_errc::node_down));
+  l1->release(); // void: no effect, no error
+  l2->fail();
+  b.process().wait();
+  auto restarted_at = clock_type::now();
+  b.restart();
+  CHECK(a.wait_state("node-b", "up", 2000ms)); // reconnect backoff max (1 s) + 1 s
+  MESSAGE("node-b up again after " << ms_since(restarted_at) << " ms");
+  auto again = remote.checkout(true, 1000ms);
+  CHECK(again);
+}
+
+TEST_CASE("a frozen node is declared down within connection_timeout + heartbeat, and the cluster heals after it "
+          "resumes") {
+  int b_port = test::free_loopback_port();
+  test::node_process b{test::test_cluster("node-b", b_port), 1};
+  test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
+  REQUIRE(a.wait_state("node-b", "up"));
+  auto remote = *pool::find_pool(a.sys(), "database@node-b");
+  auto held = remote.checkout();
+  REQUIRE(held);
+  std::vector<std::future<caf::expected<pool::lease>>> pending;
+  for (int i = 0; i < 3; ++i)
+    pending.push_back(std::async(std::launch::async, [&] { return remote.checkout(true, 10000ms); }));
+  REQUIRE(test::eventually([&] { return remote.status().waiting == 3; }, 5s));
+  auto frozen_at = clock_type::now();
+  b.process().signal(SIGSTOP);
+  for (auto& f : pending) {
+    auto r = f.get();
+    REQUIRE_FALSE(r);
+    CHECK(is(r.error(), cluster::cluster_errc::node_down));
+  }
+  auto failed_after = ms_since(frozen_at);
+  CHECK_MESSAGE(failed_after <= 700, failed_after << " ms");
+  std::this_thread::sleep_until(frozen_at + 3s); // the freeze itself lasts 3 s
+  auto resumed_at = clock_type::now();
+  b.process().signal(SIGCONT);
+  CHECK(a.wait_state("node-b", "up", 2000ms));
+  MESSAGE("whole again " << ms_since(resumed_at) << " ms after SIGCONT");
+  CHECK(remote.checkout(true, 1000ms));
+}
+
+TEST_CASE("a node with other heartbeat settings is refused at hello, with both values, and nobody is declared down") {
+  int b_port = test::free_loopback_port();
+  auto bc = test::test_cluster("node-b", b_port);
+  bc.heartbeat_interval = 200ms;
+  bc.connection_timeout = 1000ms;
+  test::node_process b{bc, 1};
+  test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
+  REQUIRE(a.wait_state("node-b", "incompatible", 5s));
+  std::string error;
+  for (auto& p : a.membership().peers())
+    if (p.name == "node-b")
+      error = p.last_error;
+  CHECK(error.find("heartbeat_interval_ms 100 at node-a, 200 at node-b") != std::string::npos);
+  CHECK(b.process().wait_for("node_refused node=node-b peer=node-a", 2s));
+  CHECK(b.process().seen().find("heartbeat_interval_ms 100 at node-a, 200 at node-b") != std::string::npos);
+  auto r = pool::find_pool(a.sys(), "database@node-b")->checkout(true, 100ms);
+  REQUIRE_FALSE(r);
+  CHECK(is(r.error(), cluster::cluster_errc::incompatible));
+  CHECK_FALSE(b.process().wait_for("node_down", 1500ms));
+  CHECK(a.state_of("node-b") == "incompatible");
+}
+
+}

@@ -1,0 +1,63 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "actors/cluster/cluster.hpp"
+#include "actors/pool/pool.hpp"
+#include "tests/support/child_process.hpp"
+
+namespace otpp::test {
+
+/// The timing of issue 8's tests: heartbeat 100 ms, connection timeout
+/// 500 ms, connect timeout 500 ms, reconnect backoff [50, 1000] ms.
+cluster::cluster_config test_cluster(const std::string& name, int port, std::vector<std::string> peers = {});
+
+/// A cluster node inside the test process: its own actor system, its pools
+/// (registered by name) and its membership. Stops all of it when destroyed.
+class local_node {
+public:
+  explicit local_node(cluster::cluster_config c, std::vector<pool::pool_config> pools = {});
+  ~local_node();
+
+  caf::actor_system& sys() { return *sys_; }
+  cluster::membership& membership() { return *membership_; }
+
+  /// The state of `peer` (`connecting`, `up`, ...), or "" if unknown.
+  std::string state_of(const std::string& peer) const;
+  /// Waits at most `bound` for `peer` to reach `state`.
+  bool wait_state(const std::string& peer, const std::string& state,
+                  std::chrono::milliseconds bound = std::chrono::seconds(10)) const;
+
+private:
+  struct config : caf::actor_system_config {
+    explicit config(const cluster::cluster_config& c);
+  };
+  config cfg_;
+  std::unique_ptr<caf::actor_system> sys_;
+  std::vector<pool::pool_ref> pools_;
+  std::unique_ptr<cluster::membership> membership_;
+};
+
+/// An otpp-node process in a cluster: `[cluster]` from `c` and one echo
+/// pool "database" of `pool_size` workers (no overflow); logs on stderr.
+class node_process {
+public:
+  node_process(const cluster::cluster_config& c, int pool_size, const std::string& extra_toml = {});
+  ~node_process();
+
+  child_process& process() { return *proc_; }
+  /// Starts the process again with the same file (after a kill).
+  void restart();
+
+private:
+  std::string file_;
+  std::unique_ptr<child_process> proc_;
+};
+
+} // namespace otpp::test
