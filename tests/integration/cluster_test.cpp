@@ -215,3 +215,28 @@ TEST_CASE("a node with other heartbeat settings is refused at hello, with both v
 }
 
 }
+
+TEST_SUITE("cluster") {
+
+TEST_CASE("a crashed caller node: within 100 ms its workers are back in the pool and its waiters left the queue") {
+  int b_port = test::free_loopback_port();
+  pool::pool_config database;
+  database.name = "database";
+  database.size = 3;
+  database.max_overflow = 0;
+  test::local_node b{test::test_cluster("node-b", b_port), {database}};
+  auto local = *pool::find_pool(b.sys(), "database");
+  test::child_process a{{OTPP_CLUSTER_CLIENT_PATH, std::to_string(b_port), "3", "2"}, test::child_process::output::out};
+  REQUIRE(a.wait_for("holding 3"));
+  REQUIRE(test::eventually([&] { return local.status().waiting == 2; }, 5s));
+  CHECK(local.status().busy == 3);
+  auto killed_at = clock_type::now();
+  a.signal(SIGKILL);
+  REQUIRE(test::eventually([&] { return local.status().idle == 3 && local.status().waiting == 0; }, 2s));
+  auto back_after = ms_since(killed_at);
+  CHECK_MESSAGE(back_after <= 100, back_after << " ms");
+  CHECK(local.status().busy == 0);
+  CHECK(b.wait_state("node-a", "down", 1s));
+}
+
+}
