@@ -12,6 +12,10 @@
 using namespace otpp::bench;
 namespace sup = otpp::supervision;
 
+namespace otpp::bench {
+void bench_cluster(const options& opts); // apps/bench/cluster_bench.cpp: every cluster.* line
+}
+
 namespace {
 
 struct bench {
@@ -33,6 +37,9 @@ const bench benches[] = {
   {"memory.check", bench_memory_check},
   {"limiter.memory", bench_limiter_memory},
   {"limiter.redis", bench_limiter_redis},
+  {"cluster.tcp_roundtrip", bench_cluster},
+  {"cluster.local_checkout", bench_cluster},
+  {"cluster.remote_checkout", bench_cluster},
 };
 
 } // namespace
