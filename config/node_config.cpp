@@ -462,6 +462,38 @@ void read_supervisors(reader& r, const toml::table& root, node_config& c) {
     check_place("breakers", b.config.name, b.supervisor);
 }
 
+// sentinels = ["host:port", ...] with master_name, instead of url.
+void read_sentinels(reader& r, const toml::table& t, const std::string& path, rate_limit::redis_options& o) {
+  auto* list = t.get("sentinels");
+  if (list) {
+    auto* items = list->as_array();
+    if (!items || items->empty())
+      r.add(list, path + ".sentinels", "must be a non-empty array of \"host:port\" strings");
+    for (std::size_t i = 0; items && i < items->size(); ++i) {
+      auto* item = items->get(i);
+      auto at = path + ".sentinels[" + std::to_string(i) + "]";
+      auto text = item->value_exact<std::string>();
+      if (!text)
+        r.add(item, at, "must be a string \"host:port\"");
+      else if (auto parsed = redis::parse_host_port(*text); !parsed)
+        r.add(item, at, supervision::describe(parsed.error()));
+      else
+        o.sentinels.push_back(*text);
+    }
+    if (t.get("url"))
+      r.add(list, path + ".sentinels", "give either url or sentinels, not both");
+    if (!t.get("master_name"))
+      r.add(&t, path + ".master_name", "missing (needed with sentinels)");
+  }
+  if (auto v = r.text(t, path, "master_name")) {
+    if (v->empty())
+      r.add(t.get("master_name"), path + ".master_name", "must not be empty");
+    else if (!list)
+      r.add(t.get("master_name"), path + ".master_name", "only applies with sentinels");
+    o.master_name = *v;
+  }
+}
+
 void read_rate_limiting(reader& r, const toml::table& root, node_config& c) {
   auto* t = r.table(root, "", "rate_limiting");
   if (!t)
@@ -473,17 +505,20 @@ void read_rate_limiting(reader& r, const toml::table& root, node_config& c) {
     c.rate_limiting.cleanup_interval = ms(*v);
   if (auto* redis = r.table(*t, "rate_limiting", "redis")) {
     const std::string path = "rate_limiting.redis";
-    r.only(*redis, path, {"url", "prefix", "timeout_ms", "on_error"});
+    r.only(*redis, path, {"url", "sentinels", "master_name", "prefix", "timeout_ms", "connections", "on_error"});
     auto& o = c.rate_limiting.redis;
     if (auto v = r.text(*redis, path, "url")) {
       o.url = *v;
       if (auto parsed = redis::parse_url(*v); !parsed)
         r.add(redis->get("url"), path + ".url", supervision::describe(parsed.error()));
     }
+    read_sentinels(r, *redis, path, o);
     if (auto v = r.text(*redis, path, "prefix"))
       o.prefix = *v;
     if (auto v = r.integer(*redis, path, "timeout_ms", 1, 3'600'000))
       o.timeout = ms(*v);
+    if (auto v = r.integer(*redis, path, "connections", 1, 1024))
+      o.connections = static_cast<int>(*v);
     if (auto v = r.choice(*redis, path, "on_error", {"fail_closed", "fail_open"}))
       o.on_error = *v == "fail_open" ? rate_limit::failure_policy::fail_open : rate_limit::failure_policy::fail_closed;
   }

@@ -3,7 +3,7 @@
 // The Lua scripts of the Redis limiter: one per algorithm, each doing one
 // operation atomically on the server. Internal to redis_limiter.cpp.
 //
-// KEYS[1]: the key's state hash; KEYS[2]: the sliding window's log.
+// KEYS[1]: the key's state (a hash; buckets: a string); KEYS[2]: the sliding window's log.
 // ARGV: op ("hit", "get", "set", "inc", "refund", "expires"), now in ms ("": Redis
 // TIME), amount (cost or value), then the algorithm's parameters.
 // "hit" returns {allowed, count, retry_after_ms, never}; the others one integer
@@ -25,8 +25,9 @@ if ARGV[2] == '' then
 else
   now = tonumber(ARGV[2])
 end
-local seen = tonumber(redis.call('HGET', H, 's'))
-if seen and seen > now then now = seen end -- time never goes back per key
+local function at_least(seen) -- time never goes back per key
+  if seen and seen > now then now = seen end
+end
 local function n(x) return string.format('%.0f', x) end
 local function floor_div(m, d) -- exact for integers below 2^53
   local q = math.floor(m / d)
@@ -47,8 +48,9 @@ end
 // ARGV[4] scale_ms, ARGV[5] limit. Hash: w window, c count, s latest time seen.
 inline constexpr const char* fixed_window = R"lua(
 local scale, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
+local st = redis.call('HMGET', H, 'w', 'c', 's')
+at_least(tonumber(st[3]))
 local w = floor_div(now, scale)
-local st = redis.call('HMGET', H, 'w', 'c')
 local count = 0
 if tonumber(st[1]) == w then count = tonumber(st[2]) end
 if op == 'get' then return count end
@@ -81,7 +83,8 @@ return {0, 0, ends - now, 0}
 inline constexpr const char* sliding_window = R"lua(
 local scale, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
 local Z = KEYS[2]
-local st = redis.call('HMGET', H, 'b', 't')
+local st = redis.call('HMGET', H, 'b', 't', 's')
+at_least(tonumber(st[3]))
 local base, newest = tonumber(st[1]) or 0, tonumber(st[2])
 local function time_of(member) return tonumber(string.match(member, ':(-?%d+)$')) end
 local function last()
@@ -179,12 +182,19 @@ return {0, 0, time_of(e[1]) + scale - now, 0}
 )lua";
 
 // Shared by both buckets. ARGV[4] capacity in tokens, ARGV[5] units per
-// token, ARGV[6] rate in units per ms. Hash: v amount in units, l time of
-// the last change, s latest time seen.
+// token, ARGV[6] rate in units per ms. A string (one GET and one SET per
+// hit): "v l s", v amount in units, l time of the last change, s latest
+// time seen.
 inline constexpr const char* bucket_prelude = R"lua(
 local capacity, unit, rate = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local cap = capacity * unit
-local st = redis.call('HMGET', H, 'v', 'l')
+local st = {}
+local packed = redis.call('GET', H)
+if packed then
+  local v, l, s = string.match(packed, '^(%S+) (%S+) (%S+)$')
+  st = {v, l}
+  at_least(tonumber(s))
+end
 local function flow(elapsed, limit) -- units flowed in `elapsed` ms, at most `limit`
   if elapsed <= 0 or rate <= 0 then return 0 end
   local f = elapsed * rate
@@ -192,11 +202,11 @@ local function flow(elapsed, limit) -- units flowed in `elapsed` ms, at most `li
   return f
 end
 local function seen_now() -- a deny still moves the key's latest time seen
-  if st[2] then redis.call('HSET', H, 's', n(now)) end
+  if st[2] then redis.call('SET', H, st[1] .. ' ' .. st[2] .. ' ' .. n(now), 'KEEPTTL') end
 end
-local function store(v, full_in)
-  redis.call('HSET', H, 'v', n(v), 'l', n(now), 's', n(now))
-  if rate > 0 then expire_in(H, full_in) else redis.call('PERSIST', H) end
+local function store(v, full_in) -- a rate of 0: no TTL
+  local value = n(v) .. ' ' .. n(now) .. ' ' .. n(now)
+  if rate > 0 then redis.call('SET', H, value, 'PX', n(math.max(full_in, 1))) else redis.call('SET', H, value) end
 end
 )lua";
 

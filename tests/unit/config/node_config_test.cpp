@@ -169,6 +169,36 @@ TEST_CASE("the node's scheduler: policy and max-threads, checked") {
           "node.toml:3:25: node.scheduler.max-threads: must be in [1, 1024], got 0"});
 }
 
+TEST_CASE("the Redis backend through Sentinel: sentinels and master_name instead of url, checked") {
+  auto r = load_string("[rate_limiting.redis]\nsentinels = [\"10.0.0.1:26379\", \"[::1]:26380\"]\n"
+                       "master_name = \"main\"\nconnections = 2\n",
+                       "node.toml");
+  REQUIRE(r.config);
+  auto& o = r.config->rate_limiting.redis;
+  CHECK(o.sentinels == std::vector<std::string>{"10.0.0.1:26379", "[::1]:26380"});
+  CHECK(o.master_name == "main");
+  CHECK(o.connections == 2);
+  CHECK(load_string("[rate_limiting.redis]\nurl = \"redis://h\"\n", "node.toml").config->rate_limiting.redis.connections
+        == 4);
+  CHECK(problems_of("[rate_limiting.redis]\nurl = \"redis://h\"\nsentinels = [\"h\", 5, \"h:0\", \"h:1\"]\n"
+                    "connections = 0\n")
+        == std::vector<std::string>{
+          "node.toml:3:14: rate_limiting.redis.sentinels[0]: bad_url: bad host:port 'h': no port",
+          "node.toml:3:19: rate_limiting.redis.sentinels[1]: must be a string \"host:port\"",
+          "node.toml:3:22: rate_limiting.redis.sentinels[2]: bad_url: bad host:port 'h:0': the port must be a number "
+          "in [1, 65535]",
+          "node.toml:3:13: rate_limiting.redis.sentinels: give either url or sentinels, not both",
+          "node.toml:1:1: rate_limiting.redis.master_name: missing (needed with sentinels)",
+          "node.toml:4:15: rate_limiting.redis.connections: must be in [1, 1024], got 0"});
+  CHECK(problems_of("[rate_limiting.redis]\nmaster_name = \"main\"\nsentinels = []\n")
+        == std::vector<std::string>{
+          "node.toml:3:13: rate_limiting.redis.sentinels: must be a non-empty array of \"host:port\" strings"});
+  CHECK(problems_of("[rate_limiting.redis]\nmaster_name = \"main\"\n")
+        == std::vector<std::string>{"node.toml:2:15: rate_limiting.redis.master_name: only applies with sentinels"});
+  CHECK(problems_of("[rate_limiting.redis]\nsentinels = [\"h:1\"]\nmaster_name = \"\"\n")
+        == std::vector<std::string>{"node.toml:3:15: rate_limiting.redis.master_name: must not be empty"});
+}
+
 TEST_CASE("worker arguments a kind does not accept are errors, with the closest one") {
   CHECK(problems_of("[pools.db]\nsize = 1\nworker = \"postgres\"\n[pools.db.worker_args]\n"
                     "url = \"postgresql://127.0.0.1/x\"\nstatment_timeout_ms = 5\n")
