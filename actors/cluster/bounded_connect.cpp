@@ -70,14 +70,8 @@ int connect_one(const addrinfo& addr, clock::time_point deadline, std::string& w
   return fd;
 }
 
-} // namespace
-
-caf::expected<remote_endpoint> bounded_connect(caf::actor_system& sys, const std::string& host, uint16_t port,
-                                               std::chrono::milliseconds timeout) {
-  if (!sys.has_middleman())
-    return caf::make_error(caf::sec::feature_disabled, "bounded_connect needs caf::io::middleman loaded");
-  auto deadline = clock::now() + timeout;
-  // 1. The TCP connection, on this thread, bounded by the deadline.
+// A connected socket to `host:port`, made on this thread by `deadline`.
+caf::expected<int> connect_socket(const std::string& host, uint16_t port, clock::time_point deadline) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -92,6 +86,29 @@ caf::expected<remote_endpoint> bounded_connect(caf::actor_system& sys, const std
     fd = connect_one(*a, deadline, why);
   if (fd < 0)
     return cannot_connect(host, port, why);
+  return fd;
+}
+
+} // namespace
+
+caf::error probe_tcp(const std::string& host, uint16_t port, std::chrono::milliseconds timeout) {
+  auto fd = connect_socket(host, port, clock::now() + timeout);
+  if (!fd)
+    return fd.error();
+  ::close(*fd);
+  return {};
+}
+
+caf::expected<remote_endpoint> bounded_connect(caf::actor_system& sys, const std::string& host, uint16_t port,
+                                               std::chrono::milliseconds timeout) {
+  if (!sys.has_middleman())
+    return caf::make_error(caf::sec::feature_disabled, "bounded_connect needs caf::io::middleman loaded");
+  auto deadline = clock::now() + timeout;
+  // 1. The TCP connection, on this thread, bounded by the deadline.
+  auto connected = connect_socket(host, port, deadline);
+  if (!connected)
+    return connected.error();
+  int fd = *connected;
   // 2. The handshake, by CAF's BASP broker, as after its own connect. We
   // keep a second descriptor of the socket to shut it down if the handshake
   // does not finish in time (the broker then drops the connection); closing

@@ -42,4 +42,10 @@ struct remote_endpoint {
 caf::expected<remote_endpoint> bounded_connect(caf::actor_system& sys, const std::string& host, uint16_t port,
                                                std::chrono::milliseconds timeout);
 
+/// Whether a TCP connection to `host:port` can be made within `timeout`
+/// (made and closed at once): the reachability probe before a TLS connect,
+/// which CAF makes with a blocking connect() of its own. Same errors as
+/// `bounded_connect`.
+caf::error probe_tcp(const std::string& host, uint16_t port, std::chrono::milliseconds timeout);
+
 } // namespace otpp::cluster

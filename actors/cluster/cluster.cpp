@@ -5,6 +5,9 @@
 
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
+#include <caf/openssl/remote_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -70,6 +73,13 @@ void configure(caf::actor_system_config& cfg, const cluster_config& c) {
   cfg.set("middleman.heartbeat-interval", caf::timespan{c.heartbeat_interval});
   cfg.set("middleman.connection-timeout", caf::timespan{c.connection_timeout});
   cfg.set("middleman.app-identifiers", std::vector<std::string>{app_identifier()});
+  if (c.tls) { // with a certificate, CAF requires and verifies the peer's (mutual TLS)
+    cfg.load<caf::openssl::manager>();
+    cfg.set("openssl.certificate", c.tls->certificate);
+    cfg.set("openssl.key", c.tls->key);
+    cfg.set("openssl.cafile", c.tls->cafile);
+    cfg.set("openssl.passphrase", c.tls->passphrase);
+  }
   add_wire_types(cfg);
 }
 
@@ -198,7 +208,8 @@ public:
 private:
   hello own_hello() const {
     return {st_->config.node_name, wire_version, static_cast<uint32_t>(st_->config.heartbeat_interval.count()),
-            static_cast<uint32_t>(st_->config.connection_timeout.count()), st_->pools};
+            static_cast<uint32_t>(st_->config.connection_timeout.count()), st_->pools,
+            caf::actor_cast<caf::strong_actor_ptr>(st_->directory)};
   }
 
   // Why `h` cannot join this node, or empty.
@@ -246,13 +257,15 @@ private:
 
   // A peer dialed us and says hello.
   caf::result<hello> welcome(const hello& h) {
-    auto d = caf::actor_cast<directory_actor>(current_sender());
+    auto d = caf::actor_cast<directory_actor>(h.directory);
     std::lock_guard<std::mutex> guard{st_->mtx};
     auto why = mismatch(h);
     auto& p = st_->peers[h.node];
     if (p.since_unix_ms == 0)
       p.since_unix_ms = unix_ms();
-    if (why.empty() && p.epoch != 0 && p.directory && d && p.directory.node() != d.node())
+    if (why.empty() && !d)
+      why = "the hello of " + h.node + " names no directory";
+    if (why.empty() && p.epoch != 0 && p.directory && p.directory.node() != d.node())
       why = "duplicate node name '" + h.node + "': already connected to a node of that name";
     if (!why.empty()) {
       refused(h.node, p, why);
@@ -362,6 +375,21 @@ private:
 
 // -- connectors -----------------------------------------------------------------
 
+// A TLS connection to `address`. CAF's openssl module connects with a
+// blocking connect() of its own and offers no hand-over of a socket, so a
+// bounded plain TCP probe goes first: an address that drops packets fails
+// within the connect timeout instead of the kernel's SYN timeout.
+caf::expected<remote_endpoint> tls_connect(membership_state& st, const address& at) {
+  if (auto err = probe_tcp(at.host, at.port, st.config.connect_timeout))
+    return err;
+  auto dir = caf::openssl::remote_actor<directory_actor>(st.sys, at.host, at.port);
+  if (!dir)
+    return caf::make_error(caf::sec::cannot_connect_to_node,
+                           at.to_string() + ": TLS connection failed: " + supervision::describe(dir.error()));
+  return remote_endpoint{dir->node(), caf::actor_cast<caf::strong_actor_ptr>(*dir),
+                         st.sys.message_types<directory_actor>()};
+}
+
 // Dials `peer` in the background until the membership stops: one bounded
 // attempt, then exponential backoff with jitter; while the peer is up, waits
 // for it to go down.
@@ -375,7 +403,7 @@ void run_connector(std::shared_ptr<membership_state> st, std::string peer) {
   while (!st->stopping) {
     auto address = st->peers[peer].config.at;
     lock.unlock();
-    auto reached = bounded_connect(st->sys, address.host, address.port, c.connect_timeout);
+    auto reached = c.tls ? tls_connect(*st, address) : bounded_connect(st->sys, address.host, address.port, c.connect_timeout);
     lock.lock();
     if (st->stopping)
       break;
@@ -425,7 +453,9 @@ caf::expected<std::unique_ptr<membership>> membership::start(caf::actor_system& 
   auto st = std::make_shared<membership_state>(sys, std::move(c), std::move(pools));
   st->manager = sys.spawn<manager_actor>(st);
   st->directory = sys.spawn(directory, st);
-  auto port = sys.middleman().publish(st->directory, st->config.listen.port, st->config.listen.host.c_str(), true);
+  auto& at = st->config.listen;
+  auto port = st->config.tls ? caf::openssl::publish(st->directory, at.port, at.host.c_str(), true)
+                             : sys.middleman().publish(st->directory, at.port, at.host.c_str(), true);
   if (!port) {
     caf::anon_send_exit(st->manager, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(st->directory, caf::exit_reason::user_shutdown);
@@ -453,8 +483,9 @@ caf::expected<std::unique_ptr<membership>> membership::start(caf::actor_system& 
     std::lock_guard<std::mutex> guard{memberships_mtx};
     memberships()[&sys] = m.get();
   }
-  supervision::report_logger()->info("cluster_started node={} listen={}:{} peers={}", st->config.node_name,
-                                     st->config.listen.host, st->port, st->config.peers.size());
+  supervision::report_logger()->info("cluster_started node={} listen={}:{} peers={} transport={}",
+                                     st->config.node_name, st->config.listen.host, st->port, st->config.peers.size(),
+                                     st->config.tls ? "tls" : "plain");
   return m;
 }
 
@@ -471,7 +502,10 @@ membership::~membership() {
   }
   for (auto& t : state_->connectors)
     t.join();
-  state_->sys.middleman().unpublish(state_->directory, state_->port);
+  // caf::openssl::unpublish does not compile in 0.17.6: a TLS port stays
+  // open until the actor system ends, with no actor behind it.
+  if (!state_->config.tls)
+    state_->sys.middleman().unpublish(state_->directory, state_->port);
   std::vector<caf::actor> actors{state_->manager, caf::actor_cast<caf::actor>(state_->directory)};
   {
     std::lock_guard<std::mutex> guard{state_->mtx};

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/actor_control_block.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
@@ -43,12 +44,13 @@ struct hello {
   uint32_t heartbeat_interval_ms = 0;
   uint32_t connection_timeout_ms = 0;
   std::vector<std::string> pools; ///< the pools the node runs
+  caf::strong_actor_ptr directory; ///< the sender's directory (the hello comes from its manager)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, hello& x) {
   return f(caf::meta::type_name("otpp_hello"), x.node, x.version, x.heartbeat_interval_ms, x.connection_timeout_ms,
-           x.pools);
+           x.pools, x.directory);
 }
 
 using hello_atom = caf::atom_constant<caf::atom("hello")>;

@@ -1,6 +1,9 @@
 #include <doctest/doctest.h>
 
 #include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <atomic>
 #include <chrono>
@@ -237,6 +240,94 @@ TEST_CASE("a crashed caller node: within 100 ms its workers are back in the pool
   CHECK_MESSAGE(back_after <= 100, back_after << " ms");
   CHECK(local.status().busy == 0);
   CHECK(b.wait_state("node-a", "down", 1s));
+}
+
+}
+
+TEST_SUITE("cluster.tls") {
+
+TEST_CASE("two TLS nodes that list each other work in both directions over one connection") {
+  test::test_pki pki;
+  int a_port = test::free_loopback_port();
+  int b_port = test::free_loopback_port();
+  pool::pool_config database;
+  database.name = "database";
+  database.size = 2;
+  database.max_overflow = 0;
+  auto ac = test::test_cluster("node-a", a_port, {peer_entry("node-b", b_port)});
+  auto bc = test::test_cluster("node-b", b_port, {peer_entry("node-a", a_port)});
+  ac.tls = pki.member("node-a");
+  bc.tls = pki.member("node-b");
+  test::local_node a{ac, {database}};
+  test::local_node b{bc, {database}};
+  REQUIRE(a.wait_state("node-b", "up"));
+  REQUIRE(b.wait_state("node-a", "up"));
+  auto to_b = *pool::find_pool(a.sys(), "database@node-b");
+  auto to_a = *pool::find_pool(b.sys(), "database@node-a");
+  auto echo = [](caf::actor_system& sys, const caf::actor& w, const std::string& text) {
+    caf::scoped_actor self{sys};
+    std::string out;
+    self->request(w, 2s, text).receive([&](std::string& x) { out = x; }, [](caf::error&) {});
+    return out;
+  };
+  int rounds = 0;
+  for (auto until = clock_type::now() + 10s; clock_type::now() < until; ++rounds) {
+    auto x = to_b.transaction([&](const caf::actor& w) { return echo(a.sys(), w, "a->b"); }, 2000ms);
+    auto y = to_a.transaction([&](const caf::actor& w) { return echo(b.sys(), w, "b->a"); }, 2000ms);
+    REQUIRE(x);
+    REQUIRE(y);
+    REQUIRE(*x == "a->b");
+    REQUIRE(*y == "b->a");
+  }
+  MESSAGE(rounds << " rounds each way in 10 s");
+  CHECK(a.state_of("node-b") == "up");
+  CHECK(b.state_of("node-a") == "up");
+}
+
+TEST_CASE("a node with a stranger CA's certificate and a plain node are refused by a TLS node") {
+  test::test_pki pki;
+  int b_port = test::free_loopback_port();
+  auto bc = test::test_cluster("node-b", b_port);
+  bc.tls = pki.member("node-b");
+  test::node_process b{bc, 1};
+  SUBCASE("stranger") {
+    auto ac = test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)});
+    ac.tls = pki.stranger("node-a");
+    test::local_node a{ac};
+    CHECK(test::eventually([&] {
+      auto peers = a.membership().peers();
+      return !peers.empty() && peers[0].last_error.find("TLS connection failed") != std::string::npos;
+    }, 5s));
+    CHECK(a.state_of("node-b") != "up");
+    CHECK(is(pool::find_pool(a.sys(), "database@node-b")->checkout(true, 100ms).error(), cluster::cluster_errc::node_down));
+  }
+  SUBCASE("plain") {
+    test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
+    CHECK(test::eventually([&] {
+      auto peers = a.membership().peers();
+      return !peers.empty() && !peers[0].last_error.empty();
+    }, 5s));
+    CHECK(a.state_of("node-b") != "up");
+  }
+  CHECK_FALSE(b.process().wait_for("node_up", 500ms));
+}
+
+TEST_CASE("a [cluster.tls] table without a certificate is refused at load with exit code 78") {
+  test::test_pki pki;
+  auto c = test::test_cluster("node-b", 0);
+  c.tls = pki.member("node-b");
+  auto text = test::node_process::toml(c, 1);
+  auto cert_line = text.find("certificate = ");
+  text.erase(cert_line, text.find('\n', cert_line) + 1 - cert_line);
+  char name[] = "/tmp/otpp-cluster-node-XXXXXX";
+  int fd = ::mkstemp(name);
+  REQUIRE(fd >= 0);
+  REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  ::close(fd);
+  auto r = test::run({OTPP_NODE_PATH, name});
+  std::remove(name);
+  CHECK(r.code == 78);
+  CHECK(r.output.find("cluster.tls.certificate: missing") != std::string::npos);
 }
 
 }

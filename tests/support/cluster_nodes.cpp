@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include <caf/send.hpp>
@@ -26,6 +27,44 @@ cluster::cluster_config test_cluster(const std::string& name, int port, std::vec
   c.reconnect_backoff_min = std::chrono::milliseconds{50};
   c.reconnect_backoff_max = std::chrono::milliseconds{1000};
   return c;
+}
+
+test_pki::test_pki() {
+  char name[] = "/tmp/otpp-pki-XXXXXX";
+  if (!::mkdtemp(name))
+    throw std::runtime_error("mkdtemp failed");
+  dir_ = name;
+  for (auto ca : {"ca", "stranger-ca"}) {
+    auto r = run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                  "-keyout", dir_ + "/" + ca + ".key", "-out", dir_ + "/" + ca + ".pem", "-days", "2", "-subj",
+                  std::string{"/CN=otpp-test-"} + ca});
+    if (r.code != 0)
+      throw std::runtime_error("openssl req -x509: " + r.output);
+  }
+}
+
+test_pki::~test_pki() {
+  run({"rm", "-rf", dir_});
+}
+
+cluster::tls_config test_pki::issue(const std::string& ca, const std::string& node) const {
+  auto base = dir_ + "/" + ca + "-" + node;
+  auto r = run({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+                base + ".key", "-out", base + ".csr", "-subj", "/CN=" + node});
+  if (r.code == 0)
+    r = run({"openssl", "x509", "-req", "-in", base + ".csr", "-CA", dir_ + "/" + ca + ".pem", "-CAkey",
+             dir_ + "/" + ca + ".key", "-CAcreateserial", "-out", base + ".pem", "-days", "2"});
+  if (r.code != 0)
+    throw std::runtime_error("openssl: " + r.output);
+  return {base + ".pem", base + ".key", dir_ + "/" + ca + ".pem", ""};
+}
+
+cluster::tls_config test_pki::member(const std::string& node) const {
+  return issue("ca", node);
+}
+
+cluster::tls_config test_pki::stranger(const std::string& node) const {
+  return issue("stranger-ca", node);
 }
 
 local_node::config::config(const cluster::cluster_config& c) {
@@ -68,6 +107,27 @@ bool local_node::wait_state(const std::string& peer, const std::string& state, s
   return eventually([&] { return state_of(peer) == state; }, bound);
 }
 
+std::string node_process::toml(const cluster::cluster_config& c, int pool_size) {
+  std::string peers;
+  for (auto& p : c.peers)
+    peers += (peers.empty() ? "\"" : ", \"") + p.name + "@" + p.at.to_string() + "\"";
+  std::ostringstream out;
+  out << "[node]\nname = \"" << c.node_name << "\"\n"
+      << "[logging]\nlevel = \"info\"\n"
+      << "[pools.database]\nsize = " << pool_size << "\nmax_overflow = 0\nworker = \"echo\"\n"
+      << "[cluster]\nnode_name = \"" << c.node_name << "\"\nlisten = \"" << c.listen.to_string() << "\"\npeers = ["
+      << peers << "]\n"
+      << "heartbeat_interval_ms = " << c.heartbeat_interval.count() << "\n"
+      << "connection_timeout_ms = " << c.connection_timeout.count() << "\n"
+      << "connect_timeout_ms = " << c.connect_timeout.count() << "\n"
+      << "reconnect_backoff_ms = [" << c.reconnect_backoff_min.count() << ", " << c.reconnect_backoff_max.count()
+      << "]\n";
+  if (c.tls)
+    out << "[cluster.tls]\ncertificate = \"" << c.tls->certificate << "\"\nkey = \"" << c.tls->key
+        << "\"\ncafile = \"" << c.tls->cafile << "\"\n";
+  return out.str();
+}
+
 node_process::node_process(const cluster::cluster_config& c, int pool_size, const std::string& extra_toml) {
   char name[] = "/tmp/otpp-cluster-node-XXXXXX";
   int fd = ::mkstemp(name);
@@ -75,20 +135,7 @@ node_process::node_process(const cluster::cluster_config& c, int pool_size, cons
     throw std::runtime_error("mkstemp failed");
   ::close(fd);
   file_ = name;
-  std::string peers;
-  for (auto& p : c.peers)
-    peers += (peers.empty() ? "\"" : ", \"") + p.name + "@" + p.at.to_string() + "\"";
-  std::ofstream{file_} << "[node]\nname = \"" << c.node_name << "\"\n"
-                       << "[logging]\nlevel = \"info\"\n"
-                       << "[pools.database]\nsize = " << pool_size << "\nmax_overflow = 0\nworker = \"echo\"\n"
-                       << "[cluster]\nnode_name = \"" << c.node_name << "\"\nlisten = \"" << c.listen.to_string()
-                       << "\"\npeers = [" << peers << "]\n"
-                       << "heartbeat_interval_ms = " << c.heartbeat_interval.count() << "\n"
-                       << "connection_timeout_ms = " << c.connection_timeout.count() << "\n"
-                       << "connect_timeout_ms = " << c.connect_timeout.count() << "\n"
-                       << "reconnect_backoff_ms = [" << c.reconnect_backoff_min.count() << ", "
-                       << c.reconnect_backoff_max.count() << "]\n"
-                       << extra_toml;
+  std::ofstream{file_} << toml(c, pool_size) << extra_toml;
   restart();
 }
 

@@ -18,6 +18,22 @@ namespace otpp::test {
 /// 500 ms, connect timeout 500 ms, reconnect backoff [50, 1000] ms.
 cluster::cluster_config test_cluster(const std::string& name, int port, std::vector<std::string> peers = {});
 
+/// Certificates made with the `openssl` command line in a temporary
+/// directory (removed on destruction): a cluster CA with node certificates
+/// signed by it, and a stranger CA with one of its own.
+class test_pki {
+public:
+  test_pki();
+  ~test_pki();
+  /// `[cluster.tls]` for a node certificate of the cluster CA ("stranger": of the other CA).
+  cluster::tls_config member(const std::string& node) const;
+  cluster::tls_config stranger(const std::string& node) const;
+
+private:
+  cluster::tls_config issue(const std::string& ca, const std::string& node) const;
+  std::string dir_;
+};
+
 /// A cluster node inside the test process: its own actor system, its pools
 /// (registered by name) and its membership. Stops all of it when destroyed.
 class local_node {
@@ -49,6 +65,8 @@ private:
 class node_process {
 public:
   node_process(const cluster::cluster_config& c, int pool_size, const std::string& extra_toml = {});
+  /// The configuration file it runs (the same `c` renders the same text).
+  static std::string toml(const cluster::cluster_config& c, int pool_size);
   ~node_process();
 
   child_process& process() { return *proc_; }
