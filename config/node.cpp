@@ -108,6 +108,14 @@ void status_lines(const health::node& h, const perf::snapshot& m, int depth, std
 std::string status_table(node& n) {
   std::string out;
   status_lines(health::check(n.system(), n.root(), n.config().name), perf::metrics().take_snapshot(), 0, out);
+  if (auto* m = n.membership())
+    for (auto& p : m->peers()) {
+      char line[256];
+      std::snprintf(line, sizeof line, "%-24s %-10s %-9s since_unix_ms=%lld", p.name.c_str(), "peer", p.state.c_str(),
+                    static_cast<long long>(p.since_unix_ms));
+      out += line;
+      out += p.last_error.empty() ? "\n" : " (" + p.last_error + ")\n";
+    }
   return out;
 }
 

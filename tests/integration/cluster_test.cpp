@@ -12,9 +12,11 @@
 #include <vector>
 
 #include <caf/scoped_actor.hpp>
+#include <httplib.h>
 
 #include "actors/cluster/cluster.hpp"
 #include "actors/pool/pool.hpp"
+#include "config/node.hpp"
 #include "supervision/errors.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/cluster_nodes.hpp"
@@ -328,6 +330,58 @@ TEST_CASE("a [cluster.tls] table without a certificate is refused at load with e
   std::remove(name);
   CHECK(r.code == 78);
   CHECK(r.output.find("cluster.tls.certificate: missing") != std::string::npos);
+}
+
+}
+
+TEST_SUITE("cluster") {
+
+TEST_CASE("a node's /status, /health and /metrics show its peers: up, then down with the cause counted") {
+  int b_port = test::free_loopback_port();
+  int http_port = test::free_loopback_port();
+  test::node_process b{test::test_cluster("node-b", b_port), 1,
+                       "[http]\nlisten = \"127.0.0.1:" + std::to_string(http_port) + "\"\n"};
+  httplib::Client http{"127.0.0.1", http_port};
+  auto get = [&](const char* path) {
+    auto res = http.Get(path);
+    return res ? res->body : std::string{};
+  };
+  {
+    test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
+    REQUIRE(a.wait_state("node-b", "up"));
+    REQUIRE(test::eventually([&] { return get("/status").find(R"("name":"node-a","state":"up")") != std::string::npos; }, 2s));
+    CHECK(get("/health").find(R"("peers":[{"name":"node-a","state":"up")") != std::string::npos);
+    CHECK(get("/metrics").find("otpp_cluster_peer_up{peer=\"node-a\"} 1") != std::string::npos);
+  }
+  REQUIRE(test::eventually([&] { return get("/status").find(R"("name":"node-a","state":"down")") != std::string::npos; }, 2s));
+  auto metrics = get("/metrics");
+  CHECK(metrics.find("otpp_cluster_peer_up{peer=\"node-a\"} 0") != std::string::npos);
+  CHECK(metrics.find("otpp_cluster_node_down_total{peer=\"node-a\",cause=\"closed\"} 1") != std::string::npos);
+  CHECK(metrics.find("# TYPE otpp_cluster_peer_up gauge") != std::string::npos);
+  CHECK(b.process().wait_for("node_down node=node-b peer=node-a cause=closed", 1s));
+}
+
+}
+
+TEST_SUITE("cluster") {
+
+TEST_CASE("a node started from TOML with [cluster] joins, and its status table shows each peer") {
+  int b_port = test::free_loopback_port();
+  test::node_process b{test::test_cluster("node-b", b_port), 1};
+  auto text = test::node_process::toml(test::test_cluster("node-a", 0, {peer_entry("node-b", b_port), "node-c@127.0.0.1:1"}), 1);
+  auto loaded = config::load_string(text, "node-a.toml");
+  REQUIRE(loaded.config);
+  auto started = config::node::start(*loaded.config);
+  REQUIRE_MESSAGE(started, supervision::describe(started.error()));
+  auto& node = **started;
+  REQUIRE(node.membership());
+  REQUIRE(test::eventually([&] { return config::status_table(node).find("node-b                   peer       up") != std::string::npos; }, 5s));
+  auto table = config::status_table(node);
+  CHECK(table.find("node-c                   peer       down") != std::string::npos);
+  CHECK(table.find("127.0.0.1:1: Connection refused") != std::string::npos);
+  auto remote = pool::find_pool(node.system(), "database@node-b");
+  REQUIRE(remote);
+  CHECK(remote->checkout(true, 1000ms));
 }
 
 }
