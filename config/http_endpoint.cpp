@@ -8,6 +8,7 @@
 
 #include "actors/cluster/cluster.hpp"
 #include "actors/health/health.hpp"
+#include "actors/pool/pool.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/reports.hpp"
 
@@ -94,6 +95,39 @@ caf::expected<std::unique_ptr<http_endpoint>> http_endpoint::start(const std::st
                       + ",\"metrics\":" + perf::metrics().take_snapshot().to_json()
                       + (cluster::find_membership(sys) ? ",\"peers\":" + cluster::find_membership(sys)->peers_json() : "")
                       + "}",
+                    "application/json");
+  });
+  // A pool of this node or, as "name@node", of a peer: its status, and a
+  // probe that checks a worker out and in again (a cluster's reachability check).
+  server.Get(R"(/pools/([^/]+))", [&sys](const httplib::Request& req, httplib::Response& res) {
+    auto pool = pool::find_pool(sys, req.matches[1]);
+    auto status = pool ? pool->status_or_error() : caf::expected<pool::pool_status>{pool.error()};
+    if (!status) {
+      res.status = 503;
+      res.set_content("{\"error\":" + supervision::json_quote(supervision::describe(status.error())) + "}",
+                      "application/json");
+      return;
+    }
+    res.set_content("{\"state\":\"" + pool::to_string(status->state) + "\",\"idle\":" + std::to_string(status->idle)
+                      + ",\"busy\":" + std::to_string(status->busy) + ",\"overflow\":" + std::to_string(status->overflow)
+                      + ",\"waiting\":" + std::to_string(status->waiting) + "}",
+                    "application/json");
+  });
+  server.Post(R"(/pools/([^/]+)/probe)", [&sys](const httplib::Request& req, httplib::Response& res) {
+    auto start = std::chrono::steady_clock::now();
+    auto pool = pool::find_pool(sys, req.matches[1]);
+    auto lease = pool ? pool->checkout(true, std::chrono::milliseconds{1000}) : caf::expected<pool::lease>{pool.error()};
+    if (!lease) {
+      res.status = 503;
+      res.set_content("{\"ok\":false,\"error\":" + supervision::json_quote(supervision::describe(lease.error())) + "}",
+                      "application/json");
+      return;
+    }
+    auto worker = caf::to_string(lease->worker().address());
+    lease->release();
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+    res.set_content("{\"ok\":true,\"worker\":" + supervision::json_quote(worker)
+                      + ",\"checkout_checkin_us\":" + std::to_string(us) + "}",
                     "application/json");
   });
   if (port == 0)

@@ -23,7 +23,9 @@ std::string prometheus_text(const perf::snapshot& s);
 
 /// The node's HTTP endpoint (cpp-httplib): `/metrics` (Prometheus text),
 /// `/health` (the health tree as JSON; 503 when unhealthy, else 200) and
-/// `/status` (the node's name, health tree and metrics snapshot as JSON).
+/// `/status` (the node's name, health tree, metrics snapshot and cluster
+/// peers as JSON), `/pools/NAME` (a pool's status; NAME may be
+/// `pool@node`) and `POST /pools/NAME/probe` (checks a worker out and in).
 class http_endpoint {
 public:
   /// Listens on `listen` ("host:port") in a thread of its own, or says why not.
