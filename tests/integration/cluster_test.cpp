@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -390,6 +391,60 @@ TEST_CASE("a node started from TOML with [cluster] joins, and its status table s
   auto remote = pool::find_pool(node.system(), "database@node-b");
   REQUIRE(remote);
   CHECK(remote->checkout(true, 1000ms));
+}
+
+}
+
+TEST_SUITE("cluster") {
+
+TEST_CASE("a seeded sequence of checkouts, check-ins and failed workers gives a remote pool's results and "
+          "status exactly as a local pool's") {
+  int b_port = test::free_loopback_port();
+  test::node_process b{test::test_cluster("node-b", b_port), 3, {}, 2};
+  pool::pool_config same;
+  same.name = "database";
+  same.size = 3;
+  same.max_overflow = 2;
+  test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)}), {same}};
+  REQUIRE(a.wait_state("node-b", "up"));
+  auto local = *pool::find_pool(a.sys(), "database");
+  auto remote = *pool::find_pool(a.sys(), "database@node-b");
+  auto same_status = [](const pool::pool_status& x, const pool::pool_status& y) {
+    return x.state == y.state && x.idle == y.idle && x.busy == y.busy && x.overflow == y.overflow
+           && x.waiting == y.waiting;
+  };
+  std::mt19937 rng{20261122};
+  std::vector<pool::lease> local_held, remote_held;
+  for (int step = 0; step < 300; ++step) {
+    auto op = rng() % 10;
+    if (op < 5) { // non-blocking checkout
+      auto l = local.checkout(false);
+      auto r = remote.checkout(false);
+      REQUIRE_MESSAGE(static_cast<bool>(l) == static_cast<bool>(r), "step " << step);
+      if (l) {
+        local_held.push_back(std::move(*l));
+        remote_held.push_back(std::move(*r));
+      } else {
+        CHECK(is(l.error(), pool::pool_errc::full));
+        CHECK(is(r.error(), pool::pool_errc::full));
+      }
+    } else if (!local_held.empty()) { // check one in, or fail its worker
+      auto i = rng() % local_held.size();
+      if (op < 9) {
+        local_held[i].release();
+        remote_held[i].release();
+      } else {
+        local_held[i].fail();
+        remote_held[i].fail();
+      }
+      local_held.erase(local_held.begin() + static_cast<long>(i));
+      remote_held.erase(remote_held.begin() + static_cast<long>(i));
+    }
+    // Check-ins and replacements are asynchronous on both sides: wait until they settle.
+    REQUIRE_MESSAGE(test::eventually([&] { return same_status(local.status(), remote.status()); }, 2s),
+                    "step " << step << ": local idle " << local.status().idle << " busy " << local.status().busy
+                            << ", remote idle " << remote.status().idle << " busy " << remote.status().busy);
+  }
 }
 
 }

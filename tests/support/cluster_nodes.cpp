@@ -107,14 +107,14 @@ bool local_node::wait_state(const std::string& peer, const std::string& state, s
   return eventually([&] { return state_of(peer) == state; }, bound);
 }
 
-std::string node_process::toml(const cluster::cluster_config& c, int pool_size) {
+std::string node_process::toml(const cluster::cluster_config& c, int pool_size, int max_overflow) {
   std::string peers;
   for (auto& p : c.peers)
     peers += (peers.empty() ? "\"" : ", \"") + p.name + "@" + p.at.to_string() + "\"";
   std::ostringstream out;
   out << "[node]\nname = \"" << c.node_name << "\"\n"
       << "[logging]\nlevel = \"info\"\n"
-      << "[pools.database]\nsize = " << pool_size << "\nmax_overflow = 0\nworker = \"echo\"\n"
+      << "[pools.database]\nsize = " << pool_size << "\nmax_overflow = " << max_overflow << "\nworker = \"echo\"\n"
       << "[cluster]\nnode_name = \"" << c.node_name << "\"\nlisten = \"" << c.listen.to_string() << "\"\npeers = ["
       << peers << "]\n"
       << "heartbeat_interval_ms = " << c.heartbeat_interval.count() << "\n"
@@ -128,14 +128,15 @@ std::string node_process::toml(const cluster::cluster_config& c, int pool_size) 
   return out.str();
 }
 
-node_process::node_process(const cluster::cluster_config& c, int pool_size, const std::string& extra_toml) {
+node_process::node_process(const cluster::cluster_config& c, int pool_size, const std::string& extra_toml,
+                           int max_overflow) {
   char name[] = "/tmp/otpp-cluster-node-XXXXXX";
   int fd = ::mkstemp(name);
   if (fd < 0)
     throw std::runtime_error("mkstemp failed");
   ::close(fd);
   file_ = name;
-  std::ofstream{file_} << toml(c, pool_size) << extra_toml;
+  std::ofstream{file_} << toml(c, pool_size, max_overflow) << extra_toml;
   restart();
 }
 

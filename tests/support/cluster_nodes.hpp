@@ -61,12 +61,13 @@ private:
 };
 
 /// An otpp-node process in a cluster: `[cluster]` from `c` and one echo
-/// pool "database" of `pool_size` workers (no overflow); logs on stderr.
+/// pool "database" of `pool_size` workers and `max_overflow`; logs on stderr.
 class node_process {
 public:
-  node_process(const cluster::cluster_config& c, int pool_size, const std::string& extra_toml = {});
+  node_process(const cluster::cluster_config& c, int pool_size, const std::string& extra_toml = {},
+               int max_overflow = 0);
   /// The configuration file it runs (the same `c` renders the same text).
-  static std::string toml(const cluster::cluster_config& c, int pool_size);
+  static std::string toml(const cluster::cluster_config& c, int pool_size, int max_overflow = 0);
   ~node_process();
 
   child_process& process() { return *proc_; }
