@@ -43,7 +43,7 @@ std::vector<caf::expected<reply>> failed(std::size_t n, const caf::error& err) {
 struct client::waiter {
   enum class state { queued, in_flight, leading, done };
   std::vector<std::string> args;
-  caf::expected<reply> result = make_error(redis_errc::unavailable, "no reply");
+  std::optional<caf::expected<reply>> result; // set with `done`
   state at = state::queued;
   std::condition_variable wake;
 };
@@ -93,7 +93,7 @@ caf::expected<reply> client::call(std::vector<std::string> args) {
   w.wake.wait_until(lock, deadline,
                     [&] { return w.at == waiter::state::done || w.at == waiter::state::leading; });
   if (w.at == waiter::state::done)
-    return std::move(w.result);
+    return std::move(*w.result);
   if (w.at == waiter::state::leading)
     return lead(s, lock, w, deadline);
   if (w.at == waiter::state::queued)
@@ -141,7 +141,7 @@ caf::expected<reply> client::lead(slot& s, std::unique_lock<std::mutex>& lock, w
   lock.lock();
   for (std::size_t i = 0; i < s.in_flight.size(); ++i)
     if (auto* w = s.in_flight[i]) {
-      w->result = std::move(answers[i + 1]);
+      w->result.emplace(std::move(answers[i + 1]));
       w->at = waiter::state::done;
       w->wake.notify_one();
     }
