@@ -1,12 +1,18 @@
-// otpp-bench: the cluster (issue 8). For each scheduler setting, one pair of
-// processes: this one (node-a) and an otpp-node (node-b) running the pool
-// "database" of echo workers, plus a forked echo peer for the raw TCP
-// reference. Lines: cluster.tcp_roundtrip (the reference),
-// cluster.local_checkout (the pool in this process) and
-// cluster.remote_checkout ("database@node-b"): window 1 from a plain thread
-// (pool_ref::checkout + release) and from an actor, windows 16 and 128 from an
-// actor keeping that many checkout requests outstanding and checking each
-// worker in at once.
+// otpp-bench: the cluster (issue 8). For each scheduler setting (applied to
+// both processes), one pair of processes: this one (node-a) and an otpp-node
+// (node-b) running the pool "database" of echo workers, plus a forked echo
+// peer for the raw TCP reference. Lines:
+// - cluster.tcp_roundtrip: 32-byte blocking ping-pong, TCP_NODELAY (the reference);
+// - cluster.local_checkout: the pool in this process;
+// - cluster.remote_checkout: "database@node-b"; window 1 from a plain thread
+//   (pool_ref::checkout + release, with vs_tcp_roundtrip) and from an actor,
+//   windows 16 and 128 from an actor keeping that many checkout requests
+//   outstanding and checking each worker in at once; caller "actor_no_agent"
+//   (diagnostic) does the same straight to node-b's directory, without the agent;
+// - cluster.caf_roundtrip (diagnostic): a status request to node-b's directory,
+//   CAF's bare remote request/response.
+// cpu_us_per_op and switches_per_op count every process of the round (CPU
+// time, and context switches of all their threads) per operation.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -21,15 +27,18 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
 #include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
 
 #include "actors/cluster/cluster.hpp"
 #include "actors/pool/pool.hpp"
@@ -145,6 +154,7 @@ public:
   }
 
   ~echo_peer() { stop(); }
+  pid_t pid() const { return pid_; }
   echo_peer(const echo_peer&) = delete;
   echo_peer& operator=(const echo_peer&) = delete;
 
@@ -217,6 +227,8 @@ public:
     std::remove(file_.c_str());
   }
 
+  pid_t pid() const { return proc_->pid(); }
+
   /// What the process said so far (reads for at most `bound`).
   std::string output(std::chrono::milliseconds bound = 200ms) {
     proc_->wait_for("\x01never\x01", bound);
@@ -245,10 +257,61 @@ struct node_a_config : caf::actor_system_config {
 
 // -- callers --------------------------------------------------------------------
 
+// The processes of a round (this one, node-b, the echo peer), for the CPU
+// and context-switch figures.
+std::vector<pid_t> watched;
+
+struct usage {
+  double cpu_s = 0;
+  long long switches = 0;
+};
+
+// CPU time and context switches (voluntary and not, of every live thread) of `watched`.
+usage usage_now() {
+  usage u;
+  static const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  for (auto pid : watched) {
+    std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
+    std::string line;
+    std::getline(stat, line);
+    auto close = line.rfind(')');
+    if (close != std::string::npos) {
+      std::istringstream rest{line.substr(close + 2)};
+      std::string field;
+      unsigned long long utime = 0, stime = 0;
+      for (int i = 3; i <= 15 && rest >> field; ++i) {
+        if (i == 14)
+          utime = std::stoull(field);
+        if (i == 15)
+          stime = std::stoull(field);
+      }
+      u.cpu_s += static_cast<double>(utime + stime) / tick;
+    }
+    auto dir = "/proc/" + std::to_string(pid) + "/task";
+    for (const auto& task : std::filesystem::directory_iterator{dir, std::filesystem::directory_options::skip_permission_denied}) {
+      std::ifstream status{task.path() / "status"};
+      for (std::string l; std::getline(status, l);)
+        if (l.rfind("voluntary_ctxt_switches:", 0) == 0 || l.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
+          u.switches += std::stoll(l.substr(l.find(':') + 1));
+    }
+  }
+  return u;
+}
+
 struct measured {
   double ops_per_s = 0;
   std::vector<double> latencies_ns;
+  double cpu_us_per_op = 0;    ///< all processes of the round
+  double switches_per_op = 0;  ///< the same
 };
+
+void account(measured& m, const usage& before, long long ops) {
+  auto after = usage_now();
+  if (ops > 0) {
+    m.cpu_us_per_op = (after.cpu_s - before.cpu_s) * 1e6 / static_cast<double>(ops);
+    m.switches_per_op = static_cast<double>(after.switches - before.switches) / static_cast<double>(ops);
+  }
+}
 
 // A plain thread: checkout, release, again.
 measured thread_run(const pool::pool_ref& p, std::chrono::milliseconds duration) {
@@ -262,6 +325,7 @@ measured thread_run(const pool::pool_ref& p, std::chrono::milliseconds duration)
     once();
   measured m;
   m.latencies_ns.reserve(1 << 20);
+  auto before = usage_now();
   auto start = bench_clock::now();
   auto end = start + duration;
   long long ops = 0;
@@ -272,6 +336,7 @@ measured thread_run(const pool::pool_ref& p, std::chrono::milliseconds duration)
     t0 = t1;
   }
   m.ops_per_s = static_cast<double>(ops) / std::chrono::duration<double>(bench_clock::now() - start).count();
+  account(m, before, ops);
   return m;
 }
 
@@ -284,13 +349,22 @@ struct window_state {
   std::promise<void> drained;
 };
 
-// Keeps `window` checkout requests outstanding at the pool's actor (a remote
-// pool's agent), checks each granted worker in at once and asks again; once
-// told to stop, lets the outstanding requests come back and quits.
+/// What a window caller asks for.
+enum class path {
+  pool,               ///< checkout from the pool's actor (a remote pool's agent), pool_ref::checkin
+  directory_checkout, ///< checkout from node-b's directory directly, checkin to it (no agent)
+  directory_status,   ///< a status request to node-b's directory: CAF's remote round trip, nothing else
+};
+
+// Keeps `window` requests outstanding, checks each granted worker in at once
+// and asks again; once told to stop, lets the outstanding requests come back
+// and quits.
 class window_caller : public caf::event_based_actor {
 public:
-  window_caller(caf::actor_config& cfg, pool::pool_ref p, int window, std::shared_ptr<window_state> st)
-    : caf::event_based_actor(cfg), pool_(std::move(p)), window_(window), st_(std::move(st)) {}
+  window_caller(caf::actor_config& cfg, path kind, pool::pool_ref p, cluster::directory_actor dir, int window,
+                std::shared_ptr<window_state> st)
+    : caf::event_based_actor(cfg), kind_(kind), pool_(std::move(p)), dir_(std::move(dir)), window_(window),
+      st_(std::move(st)) {}
 
   caf::behavior make_behavior() override {
     st_->samples.reserve(1 << 20);
@@ -311,53 +385,83 @@ private:
     }
     ++outstanding_;
     auto t0 = bench_clock::now();
-    request(pool_.actor(), caf::timespan{10s}, pool::checkout_atom::value, true, std::chrono::milliseconds{5000})
-      .then(
-        [this, t0](caf::actor& worker) {
-          pool_.checkin(worker);
-          --outstanding_;
-          if (st_->measuring) {
-            st_->samples.push_back(ns_since(t0));
-            ++st_->ops;
-          }
-          ask();
-        },
-        [this](caf::error& err) {
-          --outstanding_;
-          if (st_->error.empty())
-            st_->error = supervision::describe(err);
-          st_->stop = true;
-          ask();
-        });
+    auto failed = [this](caf::error& err) {
+      --outstanding_;
+      if (st_->error.empty())
+        st_->error = supervision::describe(err);
+      st_->stop = true;
+      ask();
+    };
+    switch (kind_) {
+      case path::pool:
+        request(pool_.actor(), caf::timespan{10s}, pool::checkout_atom::value, true, std::chrono::milliseconds{5000})
+          .then(
+            [this, t0](caf::actor& worker) {
+              pool_.checkin(worker);
+              done(t0);
+            },
+            failed);
+        break;
+      case path::directory_checkout:
+        request(dir_, caf::timespan{10s}, pool::checkout_atom::value, std::string{"database"}, true, uint32_t{5000})
+          .then(
+            [this, t0](caf::actor& worker) {
+              caf::anon_send(dir_, pool::checkin_atom::value, std::string{"database"}, worker);
+              done(t0);
+            },
+            failed);
+        break;
+      case path::directory_status:
+        request(dir_, caf::timespan{10s}, pool::status_atom::value, std::string{"database"})
+          .then([this, t0](pool::pool_status&) { done(t0); }, failed);
+        break;
+    }
   }
 
+  void done(bench_clock::time_point t0) {
+    --outstanding_;
+    if (st_->measuring) {
+      st_->samples.push_back(ns_since(t0));
+      ++st_->ops;
+    }
+    ask();
+  }
+
+  path kind_;
   pool::pool_ref pool_;
+  cluster::directory_actor dir_;
   int window_;
   std::shared_ptr<window_state> st_;
   int outstanding_ = 0;
   bool finished_ = false;
 };
 
-measured window_run(caf::actor_system& sys, const pool::pool_ref& p, int window, std::chrono::milliseconds duration) {
+measured window_run(caf::actor_system& sys, path kind, const pool::pool_ref& p, const cluster::directory_actor& dir,
+                    int window, std::chrono::milliseconds duration) {
   auto st = std::make_shared<window_state>();
   auto drained = st->drained.get_future();
-  auto caller = sys.spawn<window_caller>(p, window, st);
+  auto caller = sys.spawn<window_caller>(kind, p, dir, window, st);
   std::this_thread::sleep_for(100ms); // warm-up
+  auto before = usage_now();
   auto start = bench_clock::now();
   auto ops0 = st->ops.load();
   st->measuring = true;
   std::this_thread::sleep_for(duration);
   st->measuring = false;
   auto ops = st->ops.load() - ops0;
+  measured m;
+  account(m, before, ops);
   auto secs = std::chrono::duration<double>(bench_clock::now() - start).count();
   st->stop = true;
   if (drained.wait_for(15s) != std::future_status::ready) {
     caf::anon_send_exit(caller, caf::exit_reason::kill); // the system could not end with it alive
-    throw std::runtime_error("window " + std::to_string(window) + ": outstanding checkouts never came back");
+    throw std::runtime_error("window " + std::to_string(window) + ": outstanding requests never came back");
   }
   if (!st->error.empty())
     throw std::runtime_error("window " + std::to_string(window) + ": " + st->error);
-  return {static_cast<double>(ops) / secs, std::move(st->samples)};
+  m.ops_per_s = static_cast<double>(ops) / secs;
+  m.latencies_ns = std::move(st->samples);
+  return m;
 }
 
 // -- one round: both processes under one scheduler setting ----------------------
@@ -377,7 +481,9 @@ void print_checkout(const std::string& bench, const setting& s, const char* call
                                                           {"pool_size", std::to_string(pool_size)},
                                                           {"ops_per_s", num(m.ops_per_s)},
                                                           {"p50_ns", num(percentile(m.latencies_ns, 0.50))},
-                                                          {"p99_ns", num(percentile(m.latencies_ns, 0.99))}};
+                                                          {"p99_ns", num(percentile(m.latencies_ns, 0.99))},
+                                                          {"cpu_us_per_op", num(m.cpu_us_per_op)},
+                                                          {"switches_per_op", num(m.switches_per_op)}};
   fields.insert(fields.end(), extra.begin(), extra.end());
   std::cout << json_line(bench, fields) << std::endl;
 }
@@ -390,7 +496,37 @@ void checkout_lines(const std::string& bench, caf::actor_system& sys, const pool
     ratio.emplace_back("vs_tcp_roundtrip", num(percentile(sequential.latencies_ns, 0.50) / tcp_p50));
   print_checkout(bench, s, "thread", 1, sequential, ratio);
   for (int window : {1, 16, 128})
-    print_checkout(bench, s, "actor", window, window_run(sys, p, window, duration));
+    print_checkout(bench, s, "actor", window, window_run(sys, path::pool, p, {}, window, duration));
+}
+
+// Diagnostics of the remote lines: the same work without the agent, and
+// CAF's bare remote request/response to node-b's directory.
+void directory_lines(caf::actor_system& sys, uint16_t b_port, const setting& s, std::chrono::milliseconds duration,
+                     double tcp_p50) {
+  auto dir = sys.middleman().remote_actor<cluster::directory_actor>("127.0.0.1", b_port);
+  if (!dir)
+    throw std::runtime_error("node-b's directory: " + supervision::describe(dir.error()));
+  for (int window : {1, 128}) {
+    auto m = window_run(sys, path::directory_checkout, {}, *dir, window, duration);
+    print_checkout("cluster.remote_checkout", s, "actor_no_agent", window, m);
+  }
+  for (int window : {1, 128}) {
+    auto m = window_run(sys, path::directory_status, {}, *dir, window, duration);
+    std::vector<std::pair<std::string, std::string>> ratio;
+    if (window == 1 && tcp_p50 > 0)
+      ratio.emplace_back("vs_tcp_roundtrip", num(percentile(m.latencies_ns, 0.50) / tcp_p50));
+    std::vector<std::pair<std::string, std::string>> fields{{"transport", quoted("plain")},
+                                                            {"scheduler", quoted(s.name)},
+                                                            {"caller", quoted("actor")},
+                                                            {"window", std::to_string(window)},
+                                                            {"ops_per_s", num(m.ops_per_s)},
+                                                            {"p50_ns", num(percentile(m.latencies_ns, 0.50))},
+                                                            {"p99_ns", num(percentile(m.latencies_ns, 0.99))},
+                                                            {"cpu_us_per_op", num(m.cpu_us_per_op)},
+                                                            {"switches_per_op", num(m.switches_per_op)}};
+    fields.insert(fields.end(), ratio.begin(), ratio.end());
+    std::cout << json_line("cluster.caf_roundtrip", fields) << std::endl;
+  }
 }
 
 void wait_up(cluster::membership& m, node_b& b, std::chrono::milliseconds bound) {
@@ -459,6 +595,8 @@ void run_round(const setting& s, const selection& sel, const options& opts) {
         echo->ping();
       std::vector<double> rtt;
       rtt.reserve(1 << 20);
+      watched = {::getpid(), echo->pid()};
+      auto before = usage_now();
       auto start = bench_clock::now();
       for (auto t0 = start; t0 < start + duration;) {
         echo->ping();
@@ -466,6 +604,8 @@ void run_round(const setting& s, const selection& sel, const options& opts) {
         rtt.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
         t0 = t1;
       }
+      measured m;
+      account(m, before, static_cast<long long>(rtt.size()));
       echo.reset();
       tcp_p50 = percentile(rtt, 0.50);
       std::cout << json_line("cluster.tcp_roundtrip", {{"transport", quoted("plain")},
@@ -474,9 +614,14 @@ void run_round(const setting& s, const selection& sel, const options& opts) {
                                                        {"round_trips_per_s", num(static_cast<double>(rtt.size())
                                                          / std::chrono::duration<double>(bench_clock::now() - start).count())},
                                                        {"p50_ns", num(tcp_p50)},
-                                                       {"p99_ns", num(percentile(rtt, 0.99))}})
+                                                       {"p99_ns", num(percentile(rtt, 0.99))},
+                                                       {"cpu_us_per_op", num(m.cpu_us_per_op)},
+                                                       {"switches_per_op", num(m.switches_per_op)}})
                 << std::endl;
     }
+    watched = {::getpid()};
+    if (b)
+      watched.push_back(b->pid());
     if (local)
       checkout_lines("cluster.local_checkout", sys, *local, s, duration, 0);
     if (sel.remote) {
@@ -484,6 +629,7 @@ void run_round(const setting& s, const selection& sel, const options& opts) {
       if (!remote)
         throw std::runtime_error("database@node-b: " + supervision::describe(remote.error()));
       checkout_lines("cluster.remote_checkout", sys, *remote, s, duration, tcp_p50);
+      directory_lines(sys, b_port, s, duration, tcp_p50);
     }
   } catch (...) {
     cleanup();
