@@ -265,8 +265,13 @@ private:
       p.since_unix_ms = unix_ms();
     if (why.empty() && !d)
       why = "the hello of " + h.node + " names no directory";
-    if (why.empty() && p.epoch != 0 && p.directory && p.directory.node() != d.node())
+    if (why.empty() && p.epoch != 0 && p.directory && p.directory.node() != d.node()) {
+      // The connected peer of that name stays up; a restarted node is let in
+      // once its old connection is seen to be gone.
       why = "duplicate node name '" + h.node + "': already connected to a node of that name";
+      log_->warn("node_refused node={} peer={} reason=\"{}\"", st_->config.node_name, h.node, why);
+      return make_error(cluster_errc::incompatible, "refused by " + st_->config.node_name + ": " + why);
+    }
     if (!why.empty()) {
       refused(h.node, p, why);
       return make_error(cluster_errc::incompatible, "refused by " + st_->config.node_name + ": " + why);

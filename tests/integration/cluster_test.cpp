@@ -448,3 +448,20 @@ TEST_CASE("a seeded sequence of checkouts, check-ins and failed workers gives a 
 }
 
 }
+
+TEST_SUITE("cluster") {
+
+TEST_CASE("a second node with a name already in the cluster is refused, and the first stays up") {
+  int b_port = test::free_loopback_port();
+  test::node_process b{test::test_cluster("node-b", b_port), 1};
+  test::local_node first{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
+  REQUIRE(first.wait_state("node-b", "up"));
+  test::local_node second{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
+  REQUIRE(second.wait_state("node-b", "incompatible", 5s));
+  CHECK(b.process().wait_for("node_refused node=node-b peer=node-a reason=\"duplicate node name 'node-a'", 2s));
+  CHECK(first.state_of("node-b") == "up");
+  CHECK(pool::find_pool(first.sys(), "database@node-b")->checkout(true, 1000ms));
+  CHECK_FALSE(b.process().wait_for("node_down", 300ms));
+}
+
+}
