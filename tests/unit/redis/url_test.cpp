@@ -54,4 +54,21 @@ TEST_CASE("a bad Redis URL is rejected with what is wrong") {
   CHECK(message("redis://[::1").find("'[' without ']'") != std::string::npos);
 }
 
+TEST_CASE("a sentinel's host:port needs its port") {
+  using otpp::redis::parse_host_port;
+  auto v4 = parse_host_port("10.0.0.1:26379");
+  REQUIRE(v4);
+  CHECK(v4->host == "10.0.0.1");
+  CHECK(v4->port == 26379);
+  auto v6 = parse_host_port("[::1]:26380");
+  REQUIRE(v6);
+  CHECK(v6->host == "::1");
+  CHECK(v6->port == 26380);
+  auto message = [](const std::string& text) { return otpp::supervision::describe(parse_host_port(text).error()); };
+  CHECK(message("h") == "bad_url: bad host:port 'h': no port");
+  CHECK(message(":1") == "bad_url: bad host:port ':1': no host");
+  CHECK(message("h:") == "bad_url: bad host:port 'h:': empty port");
+  CHECK(message("h:70000") == "bad_url: bad host:port 'h:70000': the port must be a number in [1, 65535]");
+}
+
 }
