@@ -139,6 +139,10 @@ directory_actor::behavior_type directory(directory_actor::pointer self, std::sha
       auto p = pool::find_pool(st->sys, name);
       if (!p || name.find('@') != std::string::npos)
         return pool_error(name);
+      // An idle worker is taken at once for the requester (the pool watches
+      // it); otherwise the pool's checkout actor answers it directly.
+      if (auto w = p->try_checkout(caf::actor_cast<caf::actor>(self->current_sender())))
+        return *w;
       auto rp = self->make_response_promise<caf::actor>();
       return rp.delegate(p->actor(), pool::checkout_atom::value, block, std::chrono::milliseconds{timeout_ms});
     },

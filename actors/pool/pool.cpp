@@ -137,6 +137,20 @@ public:
     }
   }
 
+  /// Under `mtx`: a local caller is known by its actor id; a caller on
+  /// another node (whose id may equal a local actor's) gets an id from a
+  /// range local ids never reach, kept until the checkout actor sees it die.
+  holder_id holder_of(const caf::actor& caller) {
+    if (!caller)
+      return 0;
+    if (caller.node() == sys.node())
+      return caller.id();
+    auto [i, fresh] = remote_holders.emplace(caller.address(), 0);
+    if (fresh)
+      i->second = (holder_id{1} << 62) + ++remote_callers;
+    return i->second;
+  }
+
   lock_type mtx;
   book_type book;
   caf::actor_system& sys;
@@ -146,6 +160,8 @@ public:
   bool closed = false;
   ticket next_ticket = 1;
   std::unordered_set<holder_id> watched; ///< actor callers the checkout actor monitors
+  std::map<caf::actor_addr, holder_id> remote_holders; ///< callers on other nodes
+  holder_id remote_callers = 0;
   std::unordered_map<ticket, thread_waiter*> thread_waiters;
 };
 
@@ -220,7 +236,7 @@ public:
       [this](adopt_atom, caf::actor& w) { adopt(w); },
       [this](watch_atom, caf::actor& caller) {
         std::lock_guard<pool_core::lock_type> guard{core_->mtx};
-        watch(caller, caller.id()); // try_checkout: local callers only
+        watch(caller, core_->holder_of(caller));
       },
       [this](kill_worker_atom, caf::actor& w) {
         auto label = labels_.find(w.address());
@@ -241,8 +257,8 @@ private:
 
   caf::result<caf::actor> checkout(bool block, std::chrono::milliseconds timeout) {
     auto caller = caf::actor_cast<caf::actor>(current_sender());
-    auto holder = holder_of(caller);
     std::unique_lock<pool_core::lock_type> guard{core_->mtx};
+    auto holder = core_->holder_of(caller);
     auto t = core_->next_ticket++;
     auto r = core_->book.checkout(holder, block, t);
     if (r.kind == book_type::checkout_result::full)
@@ -278,19 +294,6 @@ private:
     labels_[w.address()] = label;
     monitor(w);
     supervision::report_child_started(origin_, label, restarts_);
-  }
-
-  // A local caller is known by its actor id. A caller on another node (whose
-  // id may equal a local actor's) gets an id from a range local ids never reach.
-  holder_id holder_of(const caf::actor& caller) {
-    if (!caller)
-      return 0;
-    if (caller.node() == system().node())
-      return caller.id();
-    auto [i, fresh] = remote_holders_.emplace(caller.address(), 0);
-    if (fresh)
-      i->second = (holder_id{1} << 62) + ++remote_callers_;
-    return i->second;
   }
 
   void watch(const caf::actor& caller, holder_id holder) {
@@ -395,17 +398,16 @@ private:
       }
       return;
     }
-    auto holder_id_of_source = msg.source.id();
-    if (auto remote = remote_holders_.find(msg.source); remote != remote_holders_.end()) {
-      holder_id_of_source = remote->second;
-      remote_holders_.erase(remote);
+    std::lock_guard<pool_core::lock_type> guard{core_->mtx};
+    auto holder = msg.source.id();
+    if (auto remote = core_->remote_holders.find(msg.source); remote != core_->remote_holders.end()) {
+      holder = remote->second;
+      core_->remote_holders.erase(remote);
     }
-    auto watched = watched_.find(holder_id_of_source);
+    auto watched = watched_.find(holder);
     if (watched == watched_.end())
       return;
-    auto holder = watched->first;
     watched_.erase(watched);
-    std::lock_guard<pool_core::lock_type> guard{core_->mtx};
     core_->watched.erase(holder);
     for (auto t : core_->book.tickets_of(holder))
       core_->book.cancel(t);
@@ -446,8 +448,6 @@ private:
   std::map<caf::actor_addr, std::string> labels_; // live workers this actor started
   std::unordered_map<ticket, actor_waiter> waiters_;
   std::unordered_map<holder_id, caf::actor_addr> watched_;
-  std::map<caf::actor_addr, holder_id> remote_holders_; ///< callers on other nodes
-  holder_id remote_callers_ = 0;
   supervision::restart_backoff backoff_;
   std::optional<caf::actor_clock::time_point> failing_since_;
   caf::error last_failure_;
@@ -600,7 +600,7 @@ caf::expected<caf::actor> pool_ref::try_checkout(const caf::actor& caller) const
     return make_error(pool_errc::closed, "the pool has ended");
   if (core_->book.status().idle == 0)
     return make_error(pool_errc::full, "no idle worker");
-  auto holder = caller.id();
+  auto holder = core_->holder_of(caller);
   auto r = core_->book.checkout(holder, false, 0);
   if (core_->watched.insert(holder).second)
     caf::anon_send(core_->owner, watch_atom::value, caller);
