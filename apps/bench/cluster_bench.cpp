@@ -10,7 +10,18 @@
 //   outstanding and checking each worker in at once; caller "actor_no_agent"
 //   (diagnostic) does the same straight to node-b's directory, without the agent;
 // - cluster.caf_roundtrip (diagnostic): a status request to node-b's directory,
-//   CAF's bare remote request/response.
+//   CAF's bare remote request/response;
+// - cluster.connect: the set-up time of a connection to node-b, "fresh" from
+//   a new actor system (a new CAF node) each sample (TCP connect, the TLS
+//   handshake if any, CAF's handshake), and "membership_up_us" once per
+//   round: from membership::start of node-a until node-b is up (connect plus
+//   the hello exchange), node-b already listening.
+// After the plain round of a scheduler setting, a second pair of processes
+// runs the remote lines (without actor_no_agent) and cluster.connect with
+// mutual TLS ("transport":"tls", libcaf_openssl): a throwaway CA and one EC
+// prime256v1 certificate per node, made with the openssl command line in a
+// temporary directory removed at the end. "vs_plain" on the TLS lines: p50
+// TLS / p50 plain of the same setting in the same run.
 // cpu_us_per_op and switches_per_op count every process of the round (CPU
 // time, and context switches of all their threads) per operation.
 #include <arpa/inet.h>
@@ -39,6 +50,7 @@
 
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/remote_actor.hpp>
 
 #include "actors/cluster/cluster.hpp"
 #include "actors/pool/pool.hpp"
@@ -73,6 +85,117 @@ const setting settings[] = {{"default", "stealing", 0}, {"sharing", "sharing", 1
 double ns_since(bench_clock::time_point t0) {
   return std::chrono::duration<double, std::nano>(bench_clock::now() - t0).count();
 }
+
+// -- every spawned process and temporary file, also on SIGINT/SIGTERM/SIGHUP ------
+
+// The processes to kill if a signal ends the bench (the echo peer, node-b).
+std::atomic<pid_t> children[4];
+
+void track(pid_t pid) {
+  for (auto& c : children) {
+    pid_t none = 0;
+    if (c.compare_exchange_strong(none, pid))
+      return;
+  }
+}
+
+void untrack(pid_t pid) {
+  for (auto& c : children) {
+    pid_t p = pid;
+    c.compare_exchange_strong(p, 0);
+  }
+}
+
+// The bench's temporary directory and the files it may hold: fixed before
+// the handlers are installed, read only by them.
+std::string work_path;
+std::vector<std::string> work_files;
+
+extern "C" void on_fatal_signal(int sig) {
+  for (auto& c : children)
+    if (pid_t p = c.load(); p > 0)
+      ::kill(p, SIGKILL);
+  for (auto& f : work_files)
+    ::unlink(f.c_str());
+  if (!work_path.empty())
+    ::rmdir(work_path.c_str());
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+// A temporary directory: node-b's TOML file and, on demand, a throwaway CA
+// and node certificates. Removed with everything in it on destruction or
+// remove(); while it exists, SIGINT, SIGTERM and SIGHUP kill the spawned
+// processes and remove it before ending the bench.
+class workdir {
+public:
+  workdir() {
+    char name[] = "/tmp/otpp-bench-cluster-XXXXXX";
+    if (!::mkdtemp(name))
+      throw std::runtime_error(std::string{"mkdtemp failed: "} + std::strerror(errno));
+    work_path = name;
+    for (auto f : {"node-b.toml", "ca.key", "ca.pem", "ca.srl"})
+      work_files.push_back(path(f));
+    for (auto node : {"node-a", "node-b"})
+      for (auto ext : {".key", ".csr", ".pem"})
+        work_files.push_back(path(std::string{node} + ext));
+    struct sigaction sa {};
+    sa.sa_handler = on_fatal_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP})
+      ::sigaction(sig, &sa, &old_[sig == SIGINT ? 0 : sig == SIGTERM ? 1 : 2]);
+    installed_ = true;
+  }
+
+  ~workdir() { remove(); }
+  workdir(const workdir&) = delete;
+  workdir& operator=(const workdir&) = delete;
+
+  static std::string path(const std::string& name) { return work_path + "/" + name; }
+
+  /// Mutual TLS for `node`: its certificate signed by the bench's CA (made
+  /// on the first call).
+  cluster::tls_config tls_of(const std::string& node) {
+    if (!ca_) {
+      openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+               path("ca.key"), "-out", path("ca.pem"), "-days", "1", "-subj", "/CN=otpp-bench-ca"});
+      ca_ = true;
+    }
+    openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+             path(node + ".key"), "-out", path(node + ".csr"), "-subj", "/CN=" + node});
+    openssl({"x509", "-req", "-in", path(node + ".csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"),
+             "-set_serial", std::to_string(++serial_), "-out", path(node + ".pem"), "-days", "1"});
+    return {path(node + ".pem"), path(node + ".key"), path("ca.pem"), ""};
+  }
+
+  void remove() {
+    if (installed_) {
+      installed_ = false;
+      ::sigaction(SIGINT, &old_[0], nullptr);
+      ::sigaction(SIGTERM, &old_[1], nullptr);
+      ::sigaction(SIGHUP, &old_[2], nullptr);
+    }
+    if (!work_path.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(work_path, ignored);
+    }
+    work_path.clear();
+    work_files.clear();
+  }
+
+private:
+  static void openssl(std::vector<std::string> args) {
+    args.insert(args.begin(), "openssl");
+    auto r = test::run(args);
+    if (r.code != 0)
+      throw std::runtime_error("openssl " + args.at(1) + ": " + r.output);
+  }
+
+  bool ca_ = false;
+  int serial_ = 0;
+  bool installed_ = false;
+  struct sigaction old_[3] {};
+};
 
 // -- the raw TCP reference ----------------------------------------------------
 
@@ -130,6 +253,8 @@ public:
       ::close(lfd);
       throw std::runtime_error(std::string{"echo peer: fork failed: "} + std::strerror(errno));
     }
+    if (pid_ > 0)
+      track(pid_);
     if (pid_ == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (::getppid() != parent)
@@ -173,6 +298,7 @@ private:
     if (pid_ > 0) {
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, nullptr, 0);
+      untrack(pid_);
     }
     pid_ = -1;
   }
@@ -195,18 +321,13 @@ cluster::cluster_config cluster_of(const std::string& name, uint16_t port) {
   return c;
 }
 
-// otpp-node with [node] scheduler settings, the pool and [cluster] from `c`;
-// logs warnings and worse on stderr (read only on failure). Killed and its
-// file removed on destruction.
+// otpp-node with [node] scheduler settings, the pool and [cluster] from `c`
+// (with [cluster.tls] if set); logs warnings and worse on stderr (read only
+// on failure). Killed and its file removed on destruction.
 class node_b {
 public:
   node_b(const setting& s, const cluster::cluster_config& c) {
-    char name[] = "/tmp/otpp-bench-node-b-XXXXXX";
-    int fd = ::mkstemp(name);
-    if (fd < 0)
-      throw std::runtime_error("mkstemp failed");
-    ::close(fd);
-    file_ = name;
+    file_ = workdir::path("node-b.toml");
     std::ofstream out{file_};
     out << "[node]\nname = \"" << c.node_name << "\"\nscheduler.policy = \"" << s.policy << "\"\n";
     if (s.max_threads > 0)
@@ -217,13 +338,19 @@ public:
         << "heartbeat_interval_ms = " << c.heartbeat_interval.count() << "\n"
         << "connection_timeout_ms = " << c.connection_timeout.count() << "\n"
         << "connect_timeout_ms = " << c.connect_timeout.count() << "\n";
+    if (c.tls)
+      out << "[cluster.tls]\ncertificate = \"" << c.tls->certificate << "\"\nkey = \"" << c.tls->key
+          << "\"\ncafile = \"" << c.tls->cafile << "\"\n";
     out.close();
     proc_ = std::make_unique<test::child_process>(std::vector<std::string>{OTPP_NODE_PATH, file_},
                                                   test::child_process::output::err);
+    track(proc_->pid());
   }
 
   ~node_b() {
+    auto pid = proc_->pid();
     proc_.reset();
+    untrack(pid);
     std::remove(file_.c_str());
   }
 
@@ -472,60 +599,116 @@ struct selection {
   bool remote = false;
 };
 
-void print_checkout(const std::string& bench, const setting& s, const char* caller, int window, const measured& m,
-                    std::vector<std::pair<std::string, std::string>> extra = {}) {
-  std::vector<std::pair<std::string, std::string>> fields{{"transport", quoted("plain")},
-                                                          {"scheduler", quoted(s.name)},
-                                                          {"caller", quoted(caller)},
-                                                          {"window", std::to_string(window)},
-                                                          {"pool_size", std::to_string(pool_size)},
-                                                          {"ops_per_s", num(m.ops_per_s)},
-                                                          {"p50_ns", num(percentile(m.latencies_ns, 0.50))},
-                                                          {"p99_ns", num(percentile(m.latencies_ns, 0.99))},
-                                                          {"cpu_us_per_op", num(m.cpu_us_per_op)},
-                                                          {"switches_per_op", num(m.switches_per_op)}};
+/// The figures of a setting's plain round that its TLS lines compare with.
+struct plain_figures {
+  double tcp_p50 = 0;         ///< cluster.tcp_roundtrip
+  double thread_p50 = 0;      ///< cluster.remote_checkout, thread, window 1
+  double caf_p50 = 0;         ///< cluster.caf_roundtrip, window 1
+  double connect_p50 = 0;     ///< cluster.connect, a fresh connection
+  double membership_up = 0;   ///< cluster.connect, membership start until node-b is up
+};
+
+using fields_t = std::vector<std::pair<std::string, std::string>>;
+
+/// `name: x / base` if there is a base.
+void add_ratio(fields_t& f, const char* name, double x, double base) {
+  if (base > 0)
+    f.emplace_back(name, num(x / base));
+}
+
+const char* transport_name(bool tls) {
+  return tls ? "tls" : "plain";
+}
+
+void print_checkout(const std::string& bench, const setting& s, bool tls, const char* caller, int window,
+                    const measured& m, const fields_t& extra = {}) {
+  fields_t fields{{"transport", quoted(transport_name(tls))},
+                  {"scheduler", quoted(s.name)},
+                  {"caller", quoted(caller)},
+                  {"window", std::to_string(window)},
+                  {"pool_size", std::to_string(pool_size)},
+                  {"ops_per_s", num(m.ops_per_s)},
+                  {"p50_ns", num(percentile(m.latencies_ns, 0.50))},
+                  {"p99_ns", num(percentile(m.latencies_ns, 0.99))},
+                  {"cpu_us_per_op", num(m.cpu_us_per_op)},
+                  {"switches_per_op", num(m.switches_per_op)}};
   fields.insert(fields.end(), extra.begin(), extra.end());
   std::cout << json_line(bench, fields) << std::endl;
 }
 
-void checkout_lines(const std::string& bench, caf::actor_system& sys, const pool::pool_ref& p, const setting& s,
-                    std::chrono::milliseconds duration, double tcp_p50) {
+// The checkout lines; the p50 of the thread's window 1.
+double checkout_lines(const std::string& bench, caf::actor_system& sys, const pool::pool_ref& p, const setting& s,
+                      bool tls, std::chrono::milliseconds duration, const plain_figures& plain) {
   auto sequential = thread_run(p, duration);
-  std::vector<std::pair<std::string, std::string>> ratio;
-  if (tcp_p50 > 0)
-    ratio.emplace_back("vs_tcp_roundtrip", num(percentile(sequential.latencies_ns, 0.50) / tcp_p50));
-  print_checkout(bench, s, "thread", 1, sequential, ratio);
+  auto p50 = percentile(sequential.latencies_ns, 0.50);
+  fields_t ratio;
+  if (bench == "cluster.remote_checkout") {
+    add_ratio(ratio, "vs_tcp_roundtrip", p50, plain.tcp_p50);
+    if (tls)
+      add_ratio(ratio, "vs_plain", p50, plain.thread_p50);
+  }
+  print_checkout(bench, s, tls, "thread", 1, sequential, ratio);
   for (int window : {1, 16, 128})
-    print_checkout(bench, s, "actor", window, window_run(sys, path::pool, p, {}, window, duration));
+    print_checkout(bench, s, tls, "actor", window, window_run(sys, path::pool, p, {}, window, duration));
+  return p50;
 }
 
-// Diagnostics of the remote lines: the same work without the agent, and
-// CAF's bare remote request/response to node-b's directory.
-void directory_lines(caf::actor_system& sys, uint16_t b_port, const setting& s, std::chrono::milliseconds duration,
-                     double tcp_p50) {
-  auto dir = sys.middleman().remote_actor<cluster::directory_actor>("127.0.0.1", b_port);
+// Diagnostics of the remote lines: the same work without the agent (plain
+// only), and CAF's bare remote request/response to node-b's directory. The
+// p50 of that round trip, window 1.
+double directory_lines(caf::actor_system& sys, uint16_t b_port, const setting& s, bool tls,
+                       std::chrono::milliseconds duration, const plain_figures& plain) {
+  // the connection node-a's membership made, from CAF's cache
+  auto dir = tls ? caf::openssl::remote_actor<cluster::directory_actor>(sys, "127.0.0.1", b_port)
+                 : sys.middleman().remote_actor<cluster::directory_actor>("127.0.0.1", b_port);
   if (!dir)
     throw std::runtime_error("node-b's directory: " + supervision::describe(dir.error()));
-  for (int window : {1, 128}) {
-    auto m = window_run(sys, path::directory_checkout, {}, *dir, window, duration);
-    print_checkout("cluster.remote_checkout", s, "actor_no_agent", window, m);
-  }
+  if (!tls)
+    for (int window : {1, 128}) {
+      auto m = window_run(sys, path::directory_checkout, {}, *dir, window, duration);
+      print_checkout("cluster.remote_checkout", s, tls, "actor_no_agent", window, m);
+    }
+  double p50_1 = 0;
   for (int window : {1, 128}) {
     auto m = window_run(sys, path::directory_status, {}, *dir, window, duration);
-    std::vector<std::pair<std::string, std::string>> ratio;
-    if (window == 1 && tcp_p50 > 0)
-      ratio.emplace_back("vs_tcp_roundtrip", num(percentile(m.latencies_ns, 0.50) / tcp_p50));
-    std::vector<std::pair<std::string, std::string>> fields{{"transport", quoted("plain")},
-                                                            {"scheduler", quoted(s.name)},
-                                                            {"caller", quoted("actor")},
-                                                            {"window", std::to_string(window)},
-                                                            {"ops_per_s", num(m.ops_per_s)},
-                                                            {"p50_ns", num(percentile(m.latencies_ns, 0.50))},
-                                                            {"p99_ns", num(percentile(m.latencies_ns, 0.99))},
-                                                            {"cpu_us_per_op", num(m.cpu_us_per_op)},
-                                                            {"switches_per_op", num(m.switches_per_op)}};
-    fields.insert(fields.end(), ratio.begin(), ratio.end());
+    auto p50 = percentile(m.latencies_ns, 0.50);
+    fields_t fields{{"transport", quoted(transport_name(tls))},
+                    {"scheduler", quoted(s.name)},
+                    {"caller", quoted("actor")},
+                    {"window", std::to_string(window)},
+                    {"ops_per_s", num(m.ops_per_s)},
+                    {"p50_ns", num(p50)},
+                    {"p99_ns", num(percentile(m.latencies_ns, 0.99))},
+                    {"cpu_us_per_op", num(m.cpu_us_per_op)},
+                    {"switches_per_op", num(m.switches_per_op)}};
+    if (window == 1) {
+      p50_1 = p50;
+      add_ratio(fields, "vs_tcp_roundtrip", p50, plain.tcp_p50);
+      if (tls)
+        add_ratio(fields, "vs_plain", p50, plain.caf_p50);
+    }
     std::cout << json_line("cluster.caf_roundtrip", fields) << std::endl;
+  }
+  return p50_1;
+}
+
+// Until node-b accepts TCP connections on its cluster port.
+void wait_listening(uint16_t port, node_b& b, std::chrono::milliseconds bound) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  for (auto deadline = bench_clock::now() + bound;;) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool ok = fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    if (fd >= 0)
+      ::close(fd);
+    if (ok)
+      return;
+    if (bench_clock::now() >= deadline)
+      throw std::runtime_error("node-b (" OTPP_NODE_PATH ") not listening on 127.0.0.1:" + std::to_string(port)
+                               + " after " + std::to_string(bound.count()) + " ms; its output: " + b.output());
+    std::this_thread::sleep_for(2ms);
   }
 }
 
@@ -544,11 +727,52 @@ void wait_up(cluster::membership& m, node_b& b, std::chrono::milliseconds bound)
       throw std::runtime_error("node-b (" OTPP_NODE_PATH ") not up after " + std::to_string(bound.count())
                                + " ms: state " + state + (error.empty() ? "" : " (" + error + ")")
                                + "; its output: " + b.output());
-    std::this_thread::sleep_for(5ms);
+    std::this_thread::sleep_for(1ms);
   }
 }
 
-void run_round(const setting& s, const selection& sel, const options& opts) {
+constexpr int connect_samples = 8;
+
+// cluster.connect: `connect_samples` fresh connections to node-b's directory,
+// each from a new actor system (a new CAF node, same scheduler setting and
+// transport as node-a); the p50.
+double connect_line(const setting& s, const cluster::cluster_config& a_cluster, uint16_t b_port, node_b& b,
+                    double membership_up, const plain_figures& plain) {
+  auto probe = a_cluster; // node-a's certificate; CAF's node identity is not the certificate's
+  probe.peers.clear();
+  std::vector<double> samples;
+  for (int i = 0; i < connect_samples; ++i) {
+    node_a_config cfg{s, probe};
+    caf::actor_system sys{cfg};
+    auto t0 = bench_clock::now();
+    auto dir = probe.tls ? caf::openssl::remote_actor<cluster::directory_actor>(sys, "127.0.0.1", b_port)
+                         : sys.middleman().remote_actor<cluster::directory_actor>("127.0.0.1", b_port);
+    auto ns = ns_since(t0);
+    if (!dir)
+      throw std::runtime_error("a fresh connection to node-b: " + supervision::describe(dir.error())
+                               + "; its output: " + b.output());
+    samples.push_back(ns);
+  }
+  auto p50 = percentile(samples, 0.50);
+  fields_t fields{{"transport", quoted(transport_name(probe.tls.has_value()))},
+                  {"scheduler", quoted(s.name)},
+                  {"fresh_samples", std::to_string(connect_samples)},
+                  {"fresh_p50_us", num(p50 / 1e3)},
+                  {"fresh_max_us", num(*std::max_element(samples.begin(), samples.end()) / 1e3)},
+                  {"membership_up_us", num(membership_up / 1e3)}};
+  if (probe.tls) {
+    add_ratio(fields, "vs_plain", p50, plain.connect_p50);
+    add_ratio(fields, "membership_up_vs_plain", membership_up, plain.membership_up);
+  }
+  std::cout << json_line("cluster.connect", fields) << std::endl;
+  return p50;
+}
+
+// One pair of processes under setting `s`: node-a (this process) and node-b,
+// plain or with mutual TLS. The plain round fills `plain`; the TLS round
+// (remote lines only) compares with it.
+void run_round(const setting& s, const selection& sel, const options& opts, workdir& dir, bool tls,
+               plain_figures& plain) {
   auto duration = std::max(opts.duration / 2, std::chrono::milliseconds{100});
   std::optional<echo_peer> echo;
   if (sel.tcp)
@@ -556,8 +780,13 @@ void run_round(const setting& s, const selection& sel, const options& opts) {
   std::optional<node_b> b;
   auto b_port = static_cast<uint16_t>(test::free_loopback_port());
   auto a_cluster = cluster_of("node-a", 0);
+  if (tls)
+    a_cluster.tls = dir.tls_of("node-a");
   if (sel.remote) {
-    b.emplace(s, cluster_of("node-b", b_port));
+    auto b_cluster = cluster_of("node-b", b_port);
+    if (tls)
+      b_cluster.tls = dir.tls_of("node-b");
+    b.emplace(s, b_cluster);
     a_cluster.peers.push_back(*cluster::parse_peer("node-b@127.0.0.1:" + std::to_string(b_port)));
   }
   node_a_config cfg{s, a_cluster};
@@ -583,13 +812,18 @@ void run_round(const setting& s, const selection& sel, const options& opts) {
       local = *started;
       pools.push_back(local->actor());
     }
+    if (sel.remote)
+      wait_listening(b_port, *b, 10s);
+    auto membership_start = bench_clock::now();
     auto m = cluster::membership::start(sys, a_cluster, {});
     if (!m)
       throw std::runtime_error("membership of node-a: " + supervision::describe(m.error()));
     membership = std::move(*m);
-    if (sel.remote)
+    double membership_up = 0;
+    if (sel.remote) {
       wait_up(*membership, *b, 10s);
-    double tcp_p50 = 0;
+      membership_up = ns_since(membership_start);
+    }
     if (sel.tcp) {
       for (int i = 0; i < 2000; ++i)
         echo->ping();
@@ -607,13 +841,13 @@ void run_round(const setting& s, const selection& sel, const options& opts) {
       measured m;
       account(m, before, static_cast<long long>(rtt.size()));
       echo.reset();
-      tcp_p50 = percentile(rtt, 0.50);
+      plain.tcp_p50 = percentile(rtt, 0.50);
       std::cout << json_line("cluster.tcp_roundtrip", {{"transport", quoted("plain")},
                                                        {"scheduler", quoted(s.name)},
                                                        {"bytes", std::to_string(tcp_bytes)},
                                                        {"round_trips_per_s", num(static_cast<double>(rtt.size())
                                                          / std::chrono::duration<double>(bench_clock::now() - start).count())},
-                                                       {"p50_ns", num(tcp_p50)},
+                                                       {"p50_ns", num(plain.tcp_p50)},
                                                        {"p99_ns", num(percentile(rtt, 0.99))},
                                                        {"cpu_us_per_op", num(m.cpu_us_per_op)},
                                                        {"switches_per_op", num(m.switches_per_op)}})
@@ -623,13 +857,20 @@ void run_round(const setting& s, const selection& sel, const options& opts) {
     if (b)
       watched.push_back(b->pid());
     if (local)
-      checkout_lines("cluster.local_checkout", sys, *local, s, duration, 0);
+      checkout_lines("cluster.local_checkout", sys, *local, s, tls, duration, plain);
     if (sel.remote) {
       auto remote = pool::find_pool(sys, "database@node-b");
       if (!remote)
         throw std::runtime_error("database@node-b: " + supervision::describe(remote.error()));
-      checkout_lines("cluster.remote_checkout", sys, *remote, s, duration, tcp_p50);
-      directory_lines(sys, b_port, s, duration, tcp_p50);
+      auto thread_p50 = checkout_lines("cluster.remote_checkout", sys, *remote, s, tls, duration, plain);
+      auto caf_p50 = directory_lines(sys, b_port, s, tls, duration, plain);
+      auto connect_p50 = connect_line(s, a_cluster, b_port, *b, membership_up, plain);
+      if (!tls) {
+        plain.thread_p50 = thread_p50;
+        plain.caf_p50 = caf_p50;
+        plain.connect_p50 = connect_p50;
+        plain.membership_up = membership_up;
+      }
     }
   } catch (...) {
     cleanup();
@@ -643,7 +884,8 @@ bool cluster_ran = false;
 } // namespace
 
 // Registered under each line's name; the first match runs every line the
-// filter selects, in one pair of processes per scheduler setting.
+// filter selects, in one pair of processes per scheduler setting and
+// transport.
 void bench_cluster(const options& opts) {
   if (cluster_ran)
     return;
@@ -661,13 +903,29 @@ void bench_cluster(const options& opts) {
               << std::endl;
     sel.remote = false;
   }
+  std::optional<workdir> dir;
   for (const auto& s : settings) {
-    try {
-      run_round(s, sel, opts);
-    } catch (const std::exception& e) { // every process of the round is gone by now
-      std::cerr << "otpp-bench: cluster (scheduler " << s.name << "): " << e.what() << "\n";
-      std::cout << json_line("cluster", {{"scheduler", quoted(s.name)}, {"error", quoted(e.what())}}) << std::endl;
-      std::exit(1);
+    plain_figures plain;
+    for (bool tls : {false, true}) {
+      if (tls && !sel.remote)
+        continue;
+      selection round = sel;
+      if (tls)
+        round.tcp = round.local = false; // the TLS round: the remote lines only
+      try {
+        if (!dir)
+          dir.emplace();
+        run_round(s, round, opts, *dir, tls, plain);
+      } catch (const std::exception& e) { // every process of the round is gone by now
+        dir.reset(); // std::exit skips destructors
+        std::cerr << "otpp-bench: cluster (scheduler " << s.name << ", " << transport_name(tls) << "): " << e.what()
+                  << "\n";
+        std::cout << json_line("cluster", {{"scheduler", quoted(s.name)},
+                                           {"transport", quoted(transport_name(tls))},
+                                           {"error", quoted(e.what())}})
+                  << std::endl;
+        std::exit(1);
+      }
     }
   }
 }
