@@ -63,6 +63,17 @@ void delete_namespace(const std::string& ns) {
   try_run({"ip", "netns", "del", ns});
 }
 
+// Whether `pid` runs (a zombie, killed and not yet reaped, does not).
+bool alive(pid_t pid) {
+  if (::kill(pid, 0) != 0 && errno != EPERM)
+    return false;
+  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string line;
+  std::getline(stat, line);
+  auto close = line.rfind(')'); // "pid (comm) state ..."
+  return close == std::string::npos || line.size() < close + 3 || line[close + 2] != 'Z';
+}
+
 } // namespace
 
 const std::string& netns_unavailable() {
@@ -100,7 +111,7 @@ void remove_stale_namespaces() {
     if (!std::regex_match(ns, m, ours))
       continue;
     auto pid = static_cast<pid_t>(std::stol(m[1]));
-    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno == EPERM)
+    if (pid == ::getpid() || alive(pid))
       continue; // its test still runs
     delete_namespace(ns);
   }
