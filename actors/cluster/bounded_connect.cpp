@@ -16,6 +16,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/io/network/multiplexer.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 
 namespace otpp::cluster {
 
@@ -65,8 +66,7 @@ int connect_one(const addrinfo& addr, clock::time_point deadline, std::string& w
     ::close(fd);
     return -1;
   }
-  int on = 1; // BASP's messages are small: no Nagle delay
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  tune_socket(fd);
   return fd;
 }
 
@@ -90,6 +90,52 @@ caf::expected<int> connect_socket(const std::string& host, uint16_t port, clock:
 }
 
 } // namespace
+
+void tune_socket(int fd) {
+  int on = 1; // BASP's messages are small: no Nagle delay
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  constexpr int tcp_rto_min_us = 45; // Linux 6.15; not in Debian 12's headers
+  int rto_min_us = 10000;
+  ::setsockopt(fd, IPPROTO_TCP, tcp_rto_min_us, &rto_min_us, sizeof rto_min_us); // refused by older kernels: fine
+}
+
+caf::expected<uint16_t> publish_tuned(caf::actor_system& sys, const caf::strong_actor_ptr& whom,
+                                      std::set<std::string> interface, const std::string& host, uint16_t port) {
+  if (!sys.has_middleman())
+    return caf::make_error(caf::sec::feature_disabled, "publish_tuned needs caf::io::middleman loaded");
+  auto cannot = [&](const std::string& why) {
+    return caf::make_error(caf::sec::cannot_open_port, host + ":" + std::to_string(port) + ": " + why);
+  };
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0)
+    return cannot(::gai_strerror(rc));
+  std::unique_ptr<addrinfo, void (*)(addrinfo*)> addresses{found, ::freeaddrinfo};
+  int fd = ::socket(found->ai_family, found->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, found->ai_protocol);
+  if (fd < 0)
+    return cannot(std::strerror(errno));
+  int on = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  tune_socket(fd);
+  if (::bind(fd, found->ai_addr, found->ai_addrlen) != 0 || ::listen(fd, SOMAXCONN) != 0) {
+    auto why = std::string{std::strerror(errno)};
+    ::close(fd);
+    return cannot(why);
+  }
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  auto actual = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6&>(bound).sin6_port
+                                                  : reinterpret_cast<sockaddr_in&>(bound).sin_port);
+  // As CAF's middleman actor does after opening its own listener.
+  auto& mm = sys.middleman();
+  auto basp = mm.named_broker<caf::io::basp_broker>(caf::atom("BASP"));
+  caf::anon_send(basp, caf::publish_atom::value, mm.backend().new_doorman(fd), actual, whom, std::move(interface));
+  return actual;
+}
 
 caf::error probe_tcp(const std::string& host, uint16_t port, std::chrono::milliseconds timeout) {
   auto fd = connect_socket(host, port, clock::now() + timeout);
@@ -129,7 +175,10 @@ caf::expected<remote_endpoint> bounded_connect(caf::actor_system& sys, const std
             result = remote_endpoint{std::move(node), std::move(published), std::move(interface)};
         },
         [&](caf::error& err) {
-          if (err != caf::sec::request_timeout)
+          if (err == caf::sec::incompatible_application_ids || err == caf::sec::incompatible_versions)
+            result = caf::make_error(static_cast<caf::sec>(err.code()),
+                                     host + ":" + std::to_string(port) + ": handshake refused: " + caf::to_string(err));
+          else if (err != caf::sec::request_timeout)
             result = cannot_connect(host, port, "handshake failed: " + caf::to_string(err));
         });
   }

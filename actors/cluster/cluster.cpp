@@ -412,16 +412,20 @@ void run_connector(std::shared_ptr<membership_state> st, std::string peer) {
   while (!st->stopping) {
     auto address = st->peers[peer].config.at;
     lock.unlock();
+    auto attempt_started = std::chrono::steady_clock::now();
     auto reached = c.tls ? tls_connect(*st, address) : bounded_connect(st->sys, address.host, address.port, c.connect_timeout);
     lock.lock();
     if (st->stopping)
       break;
     auto& p = st->peers[peer];
+    bool was_up = false;
     if (!reached) {
       if (p.state != "down" || p.last_error != supervision::describe(reached.error()))
         log->info("node_unreachable node={} peer={} reason=\"{}\"", c.node_name, peer,
                   supervision::describe(reached.error()));
-      st->transition(p, p.state == "incompatible" ? p.state : "down", supervision::describe(reached.error()));
+      auto& err = reached.error();
+      bool other_build = err == caf::sec::incompatible_application_ids || err == caf::sec::incompatible_versions;
+      st->transition(p, other_build ? "incompatible" : "down", supervision::describe(err));
     } else if (reached->interface != expected) {
       st->transition(p, "incompatible", "the node at " + address.to_string()
                                           + " is not an otpp node of wire version " + std::to_string(wire_version));
@@ -433,11 +437,15 @@ void run_connector(std::shared_ptr<membership_state> st, std::string peer) {
       if (p.epoch != 0) {
         st->changed.wait(lock, [&] { return st->stopping || p.epoch == 0; });
         delay = c.reconnect_backoff_min;
+        was_up = true;
       }
     }
+    // Attempts start one backoff delay apart (an attempt's own time counts),
+    // and jitter only shortens: a healed peer is retried within the maximum.
     auto jittered = std::chrono::milliseconds{static_cast<int64_t>(
-      delay.count() * std::uniform_real_distribution<double>{0.8, 1.2}(rng))};
-    st->changed.wait_for(lock, jittered, [&] { return st->stopping; });
+      delay.count() * std::uniform_real_distribution<double>{0.8, 1.0}(rng))};
+    auto next = was_up ? std::chrono::steady_clock::now() + jittered : attempt_started + jittered;
+    st->changed.wait_until(lock, next, [&] { return st->stopping; });
     delay = std::min(delay * 2, c.reconnect_backoff_max);
   }
 }
@@ -464,7 +472,8 @@ caf::expected<std::unique_ptr<membership>> membership::start(caf::actor_system& 
   st->directory = sys.spawn(directory, st);
   auto& at = st->config.listen;
   auto port = st->config.tls ? caf::openssl::publish(st->directory, at.port, at.host.c_str(), true)
-                             : sys.middleman().publish(st->directory, at.port, at.host.c_str(), true);
+                             : publish_tuned(sys, caf::actor_cast<caf::strong_actor_ptr>(st->directory),
+                                             sys.message_types(st->directory), at.host, at.port);
   if (!port) {
     caf::anon_send_exit(st->manager, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(st->directory, caf::exit_reason::user_shutdown);

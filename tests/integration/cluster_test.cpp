@@ -157,6 +157,13 @@ TEST_CASE("a crashed node: pending checkouts fail with node_down within 100 ms, 
   auto down_now = remote.checkout(true, 1000ms);
   REQUIRE_FALSE(down_now);
   CHECK(is(down_now.error(), cluster::cluster_errc::node_down));
+  {
+    caf::scoped_actor self{a.sys()};
+    auto start = clock_type::now();
+    self->request(l1->worker(), 2s, std::string{"x"}).receive([](std::string&) {}, [&](caf::error& err) {
+      MESSAGE("a request to a void lease's worker: " << supervision::describe(err) << " after " << ms_since(start) << " ms");
+    });
+  }
   l1->release(); // void: no effect, no error
   l2->fail();
   b.process().wait();
@@ -462,6 +469,24 @@ TEST_CASE("a second node with a name already in the cluster is refused, and the 
   CHECK(first.state_of("node-b") == "up");
   CHECK(pool::find_pool(first.sys(), "database@node-b")->checkout(true, 1000ms));
   CHECK_FALSE(b.process().wait_for("node_down", 300ms));
+}
+
+}
+
+TEST_SUITE("cluster") {
+
+TEST_CASE("a CAF node of another application is refused at connect time as incompatible") {
+  test::child_process peer{{OTPP_CLUSTER_PEER_PATH}, test::child_process::output::out};
+  REQUIRE(peer.wait_for("ready "));
+  auto port = std::stoi(peer.seen().substr(peer.seen().find("ready ") + 6));
+  test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", port)})};
+  REQUIRE(a.wait_state("node-b", "incompatible", 5s));
+  CHECK(test::eventually([&] {
+    auto peers = a.membership().peers();
+    return peers.size() == 1 && peers[0].last_error.find("handshake refused: system_error(incompatible_application_ids)") != std::string::npos;
+  }, 5s));
+  CHECK(is(pool::find_pool(a.sys(), "database@node-b")->checkout(true, 100ms).error(),
+           cluster::cluster_errc::incompatible));
 }
 
 }
