@@ -151,6 +151,11 @@ directory_actor::behavior_type directory(directory_actor::pointer self, std::sha
         p->checkin(worker);
       return caf::ok_atom::value;
     },
+    [st](pool::checkin_atom, std::string& name, std::vector<caf::actor>& workers) {
+      if (auto p = pool::find_pool(st->sys, name); p && name.find('@') == std::string::npos)
+        for (auto& w : workers)
+          p->checkin(w);
+    },
     [st, pool_error](pool::status_atom, std::string& name) -> caf::result<pool::pool_status> {
       auto p = pool::find_pool(st->sys, name);
       if (!p || name.find('@') != std::string::npos)

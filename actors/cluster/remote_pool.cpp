@@ -47,6 +47,7 @@ using call_ptr = std::shared_ptr<detail::thread_call>;
 using thread_checkout_atom = caf::atom_constant<caf::atom("t_checkout")>;
 using thread_status_atom = caf::atom_constant<caf::atom("t_status")>;
 using fail_atom = caf::atom_constant<caf::atom("fail")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
 class agent_actor : public caf::event_based_actor {
 public:
@@ -117,6 +118,7 @@ public:
         });
       },
       [this](peer_down_atom, uint64_t epoch) { node_down(epoch); },
+      [this](flush_atom) { flush_checkins(); },
     };
   }
 
@@ -166,6 +168,7 @@ private:
       monitor(caller);
     pending_.emplace(id, pending_call{epoch, caller_addr, [deliver](const caf::error& err) { deliver(err); }});
     auto pool = pool_;
+    flush_checkins(); // a check-in made before this checkout arrives before it
     request(dir, timeout + st_->request_slack(), pool::checkout_atom::value, pool_, block,
             static_cast<uint32_t>(timeout.count()))
       .then(
@@ -191,10 +194,29 @@ private:
       return; // void: its node went down and its pool took it back
     auto epoch = i->second.epoch;
     held_.erase(i);
+    // Check-ins go out in one message per pass over the mailbox: the flush
+    // runs after the messages already queued.
+    if (checkins_.empty() || checkins_epoch_ != epoch) {
+      flush_checkins();
+      checkins_epoch_ = epoch;
+      send(this, flush_atom::value);
+    }
+    checkins_.push_back(worker);
+  }
+
+  void flush_checkins() {
+    if (checkins_.empty())
+      return;
+    std::vector<caf::actor> batch;
+    batch.swap(checkins_);
     std::lock_guard<std::mutex> guard{st_->mtx};
     auto p = st_->peers.find(node_);
-    if (p != st_->peers.end() && p->second.epoch == epoch)
-      caf::anon_send(p->second.directory, pool::checkin_atom::value, pool_, worker);
+    if (p == st_->peers.end() || p->second.epoch != checkins_epoch_)
+      return; // void: the pool took them back when the connection was lost
+    if (batch.size() == 1)
+      caf::anon_send(p->second.directory, pool::checkin_atom::value, pool_, batch.front());
+    else
+      caf::anon_send(p->second.directory, pool::checkin_atom::value, pool_, std::move(batch));
   }
 
   void status(std::function<void(caf::expected<pool::pool_status>)> deliver) {
@@ -208,6 +230,7 @@ private:
     }
     auto id = next_id_++;
     pending_.emplace(id, pending_call{t.second, {}, [deliver](const caf::error& err) { deliver(err); }});
+    flush_checkins();
     request(t.first, st_->request_slack(), pool::status_atom::value, pool_)
       .then(
         [this, id, deliver](pool::pool_status& s) {
@@ -253,6 +276,8 @@ private:
   uint64_t next_id_ = 1;
   std::map<uint64_t, pending_call> pending_;
   std::map<caf::actor_addr, held_worker> held_;
+  std::vector<caf::actor> checkins_; ///< to send at the next flush
+  uint64_t checkins_epoch_ = 0;
   std::set<caf::actor_addr> watched_callers_;
 };
 

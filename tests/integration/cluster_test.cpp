@@ -490,3 +490,20 @@ TEST_CASE("a CAF node of another application is refused at connect time as incom
 }
 
 }
+
+TEST_SUITE("cluster") {
+
+TEST_CASE("a remote check-in is seen by the next checkout of the same node, in order") {
+  int b_port = test::free_loopback_port();
+  test::node_process b{test::test_cluster("node-b", b_port), 1};
+  test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
+  REQUIRE(a.wait_state("node-b", "up"));
+  auto remote = *pool::find_pool(a.sys(), "database@node-b");
+  for (int i = 0; i < 200; ++i) {
+    auto l = remote.checkout(false);
+    REQUIRE_MESSAGE(l, "round " << i << ": " << supervision::describe(l.error()));
+    l->release();
+  }
+}
+
+}
