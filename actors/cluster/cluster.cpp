@@ -187,6 +187,11 @@ public:
     return "otpp_cluster_manager";
   }
 
+  // The shared state holds this actor's handle: let go of it, or neither is ever freed.
+  void on_exit() override {
+    st_.reset();
+  }
+
   caf::behavior make_behavior() override {
     send(this, send_ticks_atom::value);
     return {

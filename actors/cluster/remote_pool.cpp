@@ -60,6 +60,11 @@ public:
     return "otpp_remote_pool";
   }
 
+  // The shared state holds this actor's handle: let go of it, or neither is ever freed.
+  void on_exit() override {
+    st_.reset();
+  }
+
   caf::behavior make_behavior() override {
     return {
       [this](pool::checkout_atom, bool block, std::chrono::milliseconds timeout) -> caf::result<caf::actor> {

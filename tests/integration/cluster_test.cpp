@@ -111,12 +111,13 @@ TEST_CASE("an actor checks out of a remote pool through its agent and its worker
   REQUIRE(a.wait_state("node-b", "up"));
   auto remote = *pool::find_pool(a.sys(), "database@node-b");
   std::promise<std::string> got;
-  auto holder = a.sys().spawn([&, remote](caf::event_based_actor* self) -> caf::behavior {
-    self->request(remote.actor(), caf::infinite, pool::checkout_atom::value, true, std::chrono::milliseconds{1000})
+  // (An argument: CAF 0.17 dereferences an empty tuple pointer for actors spawned without one.)
+  auto holder = a.sys().spawn([&](caf::event_based_actor* self, pool::pool_ref from) -> caf::behavior {
+    self->request(from.actor(), caf::infinite, pool::checkout_atom::value, true, std::chrono::milliseconds{1000})
       .then([&](caf::actor&) { got.set_value("worker"); },
             [&](caf::error& err) { got.set_value(supervision::describe(err)); });
     return {[](int) {}};
-  });
+  }, remote);
   REQUIRE(got.get_future().get() == "worker");
   CHECK(test::eventually([&] { return remote.status().busy == 1; }, 2s));
   caf::anon_send_exit(holder, caf::exit_reason::kill);
