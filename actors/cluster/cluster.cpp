@@ -128,16 +128,21 @@ directory_actor::behavior_type directory(directory_actor::pointer self, std::sha
     return pool::make_error(pool::pool_errc::closed, "pool '" + name + "' of node " + st->config.node_name
                                                        + " is not running (restarting?)");
   };
+  // Only this node's own pools: a "pool@node" name is not passed on.
+  auto local_pool = [st](const std::string& name) {
+    return name.find('@') == std::string::npos ? pool::find_pool(st->sys, name)
+                                               : caf::expected<pool::pool_ref>{caf::sec::invalid_argument};
+  };
   return {
     [self, st](hello_atom, hello& h) {
       auto rp = self->make_response_promise<hello>();
       return rp.delegate(st->manager, hello_atom::value, std::move(h));
     },
     [st](tick_atom, std::string& from) { caf::anon_send(st->manager, tick_atom::value, std::move(from)); },
-    [self, st, pool_error](pool::checkout_atom, std::string& name, bool block,
+    [self, local_pool, pool_error](pool::checkout_atom, std::string& name, bool block,
                            uint32_t timeout_ms) -> caf::result<caf::actor> {
-      auto p = pool::find_pool(st->sys, name);
-      if (!p || name.find('@') != std::string::npos)
+      auto p = local_pool(name);
+      if (!p)
         return pool_error(name);
       // An idle worker is taken at once for the requester (the pool watches
       // it); otherwise the pool's checkout actor answers it directly.
@@ -146,19 +151,19 @@ directory_actor::behavior_type directory(directory_actor::pointer self, std::sha
       auto rp = self->make_response_promise<caf::actor>();
       return rp.delegate(p->actor(), pool::checkout_atom::value, block, std::chrono::milliseconds{timeout_ms});
     },
-    [st](pool::checkin_atom, std::string& name, caf::actor& worker) {
-      if (auto p = pool::find_pool(st->sys, name); p && name.find('@') == std::string::npos)
+    [local_pool](pool::checkin_atom, std::string& name, caf::actor& worker) {
+      if (auto p = local_pool(name))
         p->checkin(worker);
       return caf::ok_atom::value;
     },
-    [st](pool::checkin_atom, std::string& name, std::vector<caf::actor>& workers) {
-      if (auto p = pool::find_pool(st->sys, name); p && name.find('@') == std::string::npos)
+    [local_pool](pool::checkin_atom, std::string& name, std::vector<caf::actor>& workers) {
+      if (auto p = local_pool(name))
         for (auto& w : workers)
           p->checkin(w);
     },
-    [st, pool_error](pool::status_atom, std::string& name) -> caf::result<pool::pool_status> {
-      auto p = pool::find_pool(st->sys, name);
-      if (!p || name.find('@') != std::string::npos)
+    [local_pool, pool_error](pool::status_atom, std::string& name) -> caf::result<pool::pool_status> {
+      auto p = local_pool(name);
+      if (!p)
         return pool_error(name);
       return p->status();
     },
