@@ -14,6 +14,7 @@
 
 #include "actors/cluster/bounded_connect.hpp"
 #include "actors/cluster/membership_state.hpp"
+#include "actors/thread_call.hpp"
 #include "supervision/errors.hpp"
 #include "supervision/registry.hpp"
 #include "supervision/reports.hpp"
@@ -312,6 +313,7 @@ private:
       return;
     p.epoch = st_->next_epoch++;
     p.directory = d;
+    p.node = d.node();
     p.pools = h.pools;
     p.last_seen = std::chrono::steady_clock::now();
     monitor(d);
@@ -472,6 +474,13 @@ std::map<caf::actor_system*, membership*>& memberships() {
 
 std::mutex memberships_mtx;
 
+// thread_call's liveness check: a call to an actor of a peer that is down fails.
+caf::error peer_down(caf::actor_system& sys, const caf::node_id& node) {
+  std::lock_guard<std::mutex> guard{memberships_mtx};
+  auto i = memberships().find(&sys);
+  return i == memberships().end() ? caf::error{} : i->second->node_error(node);
+}
+
 } // namespace
 
 // -- membership -----------------------------------------------------------------
@@ -516,6 +525,7 @@ caf::expected<std::unique_ptr<membership>> membership::start(caf::actor_system& 
     std::lock_guard<std::mutex> guard{memberships_mtx};
     memberships()[&sys] = m.get();
   }
+  otpp::detail::node_liveness_check().store(&peer_down, std::memory_order_release);
   supervision::report_logger()->info("cluster_started node={} listen={}:{} peers={} transport={}",
                                      st->config.node_name, st->config.listen.host, st->port, st->config.peers.size(),
                                      st->config.tls ? "tls" : "plain");
@@ -575,6 +585,14 @@ std::string membership::peers_json() const {
            + ",\"last_error\":" + supervision::json_quote(p.last_error) + "}";
   }
   return out + "]";
+}
+
+caf::error membership::node_error(const caf::node_id& node) const {
+  std::lock_guard<std::mutex> guard{state_->mtx};
+  for (auto& [name, p] : state_->peers)
+    if (p.node == node && p.epoch == 0)
+      return make_error(cluster_errc::node_down, "node " + name + " is " + p.state);
+  return {};
 }
 
 membership* find_membership(caf::actor_system& sys) {

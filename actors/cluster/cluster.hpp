@@ -11,6 +11,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/expected.hpp>
+#include <caf/node_id.hpp>
 
 #include "actors/cluster/cluster_config.hpp"
 #include "actors/cluster/wire.hpp"
@@ -62,6 +63,9 @@ public:
 
   /// `peers()` as a JSON array.
   std::string peers_json() const;
+
+  /// `node_down` if `node` (CAF's node id) is a peer that is down now, else none.
+  caf::error node_error(const caf::node_id& node) const;
 
 private:
   friend caf::expected<caf::actor_addr> watch(caf::actor_system&, const std::string&, const caf::actor&,

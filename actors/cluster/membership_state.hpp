@@ -31,6 +31,7 @@ struct peer_entry {
   std::string last_error;
   uint64_t epoch = 0;       ///< > 0 while up: one number per connection
   directory_actor directory;
+  caf::node_id node;        ///< CAF's id of the peer's node, kept after it went down
   std::vector<std::string> pools;
   std::chrono::steady_clock::time_point last_seen; ///< the last message from the peer
   bool hello_pending = false; ///< a connector waits for the hello's outcome

@@ -17,6 +17,7 @@
 
 #include "actors/cluster/cluster.hpp"
 #include "actors/pool/pool.hpp"
+#include "actors/thread_call.hpp"
 #include "config/node.hpp"
 #include "supervision/errors.hpp"
 #include "tests/support/child_process.hpp"
@@ -127,7 +128,8 @@ TEST_CASE("an actor checks out of a remote pool through its agent and its worker
 TEST_CASE("a crashed node: pending checkouts fail with node_down within 100 ms, leases are void, watches fire, "
           "and the node is up again after its restart") {
   int b_port = test::free_loopback_port();
-  test::node_process b{test::test_cluster("node-b", b_port), 2};
+  test::node_process b{test::test_cluster("node-b", b_port), 2,
+                       "[pools.slow]\nsize = 1\nworker = \"sleep\"\nworker_args.delay_ms = 60000\n"};
   test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
   REQUIRE(a.wait_state("node-b", "up"));
   auto remote = *pool::find_pool(a.sys(), "database@node-b");
@@ -142,6 +144,13 @@ TEST_CASE("a crashed node: pending checkouts fail with node_down within 100 ms, 
   for (int i = 0; i < 10; ++i)
     pending.push_back(std::async(std::launch::async, [&] { return remote.checkout(true, 10000ms); }));
   REQUIRE(test::eventually([&] { return remote.status().waiting == 10; }, 5s));
+  // A call in flight to a remote worker when its node dies.
+  auto slow = pool::find_pool(a.sys(), "slow@node-b")->checkout(true, 1000ms);
+  REQUIRE(slow);
+  auto in_flight = std::async(std::launch::async, [&] {
+    caf::scoped_actor self{a.sys()};
+    return thread_call<pool::sleep_atom>(self, slow->worker(), 30000ms, pool::sleep_atom::value);
+  });
   auto killed_at = clock_type::now();
   b.process().signal(SIGKILL);
   for (auto& f : pending) {
@@ -151,6 +160,10 @@ TEST_CASE("a crashed node: pending checkouts fail with node_down within 100 ms, 
   }
   auto failed_after = ms_since(killed_at);
   CHECK_MESSAGE(failed_after <= 100, failed_after << " ms");
+  auto call = in_flight.get();
+  REQUIRE_FALSE(call);
+  CHECK(is(call.error(), cluster::cluster_errc::node_down));
+  CHECK_MESSAGE(ms_since(killed_at) <= 150, ms_since(killed_at) << " ms");
   caf::error watch_reason;
   watcher->receive([&](caf::down_msg& down) { watch_reason = down.reason; }, caf::after(2s) >> [] {});
   CHECK(is(watch_reason, cluster::cluster_errc::node_down));
@@ -161,9 +174,10 @@ TEST_CASE("a crashed node: pending checkouts fail with node_down within 100 ms, 
   {
     caf::scoped_actor self{a.sys()};
     auto start = clock_type::now();
-    self->request(l1->worker(), 2s, std::string{"x"}).receive([](std::string&) {}, [&](caf::error& err) {
-      MESSAGE("a request to a void lease's worker: " << supervision::describe(err) << " after " << ms_since(start) << " ms");
-    });
+    auto r = thread_call<std::string>(self, l1->worker(), 2000ms, std::string{"x"});
+    REQUIRE_FALSE(r);
+    CHECK(is(r.error(), cluster::cluster_errc::node_down));
+    CHECK(ms_since(start) < 100);
   }
   l1->release(); // void: no effect, no error
   l2->fail();
