@@ -70,6 +70,8 @@ caf::expected<T> thread_call(caf::scoped_actor& self, const caf::actor& dst, std
       late = true;
       return caf::sec::request_timeout;
     }
+    if (!down)
+      continue; // woken early (a clock step): wait again
     if (auto err = down(sys, dst.node())) {
       late = true;
       return err;

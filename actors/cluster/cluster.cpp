@@ -516,6 +516,8 @@ caf::expected<std::unique_ptr<membership>> membership::start(caf::actor_system& 
     if (!st)
       return make_error(cluster_errc::node_down, "the cluster membership has ended");
     std::lock_guard<std::mutex> guard{st->mtx};
+    if (st->stopping || !st->peers.count(node)) // no agent for a name nobody knows
+      return st->stopping ? make_error(cluster_errc::node_down, "the cluster membership has ended") : st->not_up(node);
     auto& remote = st->remotes[{node, pool}];
     if (!remote)
       remote = make_remote_pool(st, node, pool);
@@ -555,8 +557,11 @@ membership::~membership() {
     for (auto& [key, remote] : state_->remotes)
       actors.push_back(remote->agent());
     state_->remotes.clear();
-    for (auto& [name, p] : state_->peers)
+    for (auto& [name, p] : state_->peers) {
       p.directory = nullptr;
+      p.epoch = 0;
+      p.state = "down";
+    }
     state_->gauges.clear();
   }
   for (auto& a : actors)

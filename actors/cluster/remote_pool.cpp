@@ -60,8 +60,13 @@ public:
     return "otpp_remote_pool";
   }
 
-  // The shared state holds this actor's handle: let go of it, or neither is ever freed.
+  // Calls still waiting are answered (CAF 0.17 would leave them hanging), and
+  // the shared state, which holds this actor's handle, is let go.
   void on_exit() override {
+    auto err = make_error(cluster_errc::node_down, "the cluster membership of this node has ended");
+    for (auto& [id, call] : pending_)
+      call.fail(err);
+    pending_.clear();
     st_.reset();
   }
 
@@ -329,6 +334,8 @@ private:
   // A node that is down answers at once, without a message.
   caf::error fast_failure() const {
     std::lock_guard<std::mutex> guard{st_->mtx};
+    if (st_->stopping)
+      return make_error(cluster_errc::node_down, "the cluster membership of this node has ended");
     auto i = st_->peers.find(node_);
     if (i == st_->peers.end() || i->second.epoch == 0)
       return st_->not_up(node_);

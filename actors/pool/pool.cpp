@@ -145,7 +145,10 @@ public:
       return 0;
     if (caller.node() == sys.node())
       return caller.id();
-    auto [i, fresh] = remote_holders.emplace(caller.address(), 0);
+    // By control block, not address: after a reconnect the new proxy of the
+    // same remote actor has the same address, and must not inherit the old
+    // one's holder (whose down message may still be on its way).
+    auto [i, fresh] = remote_holders.emplace(caf::actor_cast<caf::actor_control_block*>(caller), 0);
     if (fresh)
       i->second = (holder_id{1} << 62) + ++remote_callers;
     return i->second;
@@ -160,7 +163,9 @@ public:
   bool closed = false;
   ticket next_ticket = 1;
   std::unordered_set<holder_id> watched; ///< actor callers the checkout actor monitors
-  std::map<caf::actor_addr, holder_id> remote_holders; ///< callers on other nodes
+  /// Callers on other nodes, by their proxy's control block (kept allocated
+  /// by the checkout actor's `watched_` until the proxy's down message).
+  std::map<caf::actor_control_block*, holder_id> remote_holders;
   holder_id remote_callers = 0;
   std::unordered_map<ticket, thread_waiter*> thread_waiters;
 };
@@ -261,8 +266,11 @@ private:
     auto holder = core_->holder_of(caller);
     auto t = core_->next_ticket++;
     auto r = core_->book.checkout(holder, block, t);
-    if (r.kind == book_type::checkout_result::full)
+    if (r.kind == book_type::checkout_result::full) {
+      if (!core_->watched.count(holder) && caller && caller.node() != system().node())
+        core_->remote_holders.erase(caf::actor_cast<caf::actor_control_block*>(caller)); // holds nothing
       return make_error(pool_errc::full, "pool '" + config_.name + "'");
+    }
     watch(caller, holder);
     if (r.kind == book_type::checkout_result::got)
       return r.worker;
@@ -400,7 +408,7 @@ private:
     }
     std::lock_guard<pool_core::lock_type> guard{core_->mtx};
     auto holder = msg.source.id();
-    if (auto remote = core_->remote_holders.find(msg.source); remote != core_->remote_holders.end()) {
+    if (auto remote = core_->remote_holders.find(msg.source.get()); remote != core_->remote_holders.end()) {
       holder = remote->second;
       core_->remote_holders.erase(remote);
     }

@@ -100,8 +100,8 @@ TEST_CASE("two nodes: checkout, checkin, transaction, full, no_such_pool and sta
   CHECK(is(none.error(), cluster::cluster_errc::no_such_pool));
   CHECK(is(missing->status_or_error().error(), cluster::cluster_errc::no_such_pool));
   auto stranger = pool::find_pool(a.sys(), "database@node-z");
-  REQUIRE(stranger);
-  CHECK(is(stranger->checkout().error(), cluster::cluster_errc::node_down));
+  REQUIRE_FALSE(stranger);
+  CHECK(is(stranger.error(), cluster::cluster_errc::node_down));
   CHECK(b.process().wait_for("node_up node=node-b peer=node-a", 1s));
 }
 
@@ -519,6 +519,29 @@ TEST_CASE("a remote check-in is seen by the next checkout of the same node, in o
     REQUIRE_MESSAGE(l, "round " << i << ": " << supervision::describe(l.error()));
     l->release();
   }
+}
+
+}
+
+TEST_SUITE("cluster") {
+
+TEST_CASE("when a node's membership ends, its calls still waiting at other nodes answer node_down") {
+  int b_port = test::free_loopback_port();
+  test::node_process b{test::test_cluster("node-b", b_port), 1};
+  test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
+  REQUIRE(a.wait_state("node-b", "up"));
+  auto remote = *pool::find_pool(a.sys(), "database@node-b");
+  auto held = remote.checkout();
+  REQUIRE(held);
+  auto waiting = std::async(std::launch::async, [&] { return remote.checkout(true, 20000ms); });
+  REQUIRE(test::eventually([&] { return remote.status().waiting == 1; }, 5s));
+  auto stopped_at = clock_type::now();
+  a.stop_membership();
+  auto r = waiting.get();
+  REQUIRE_FALSE(r);
+  CHECK(is(r.error(), cluster::cluster_errc::node_down));
+  CHECK(ms_since(stopped_at) < 1000);
+  CHECK(is(remote.checkout(false).error(), cluster::cluster_errc::node_down));
 }
 
 }

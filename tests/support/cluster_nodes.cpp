@@ -97,6 +97,8 @@ local_node::~local_node() {
 }
 
 std::string local_node::state_of(const std::string& peer) const {
+  if (!membership_)
+    return "";
   for (auto& p : membership_->peers())
     if (p.name == peer)
       return p.state;

@@ -43,6 +43,8 @@ public:
 
   caf::actor_system& sys() { return *sys_; }
   cluster::membership& membership() { return *membership_; }
+  /// Ends the membership now (the actor system and pools stay).
+  void stop_membership() { membership_.reset(); }
 
   /// The state of `peer` (`connecting`, `up`, ...), or "" if unknown.
   std::string state_of(const std::string& peer) const;
