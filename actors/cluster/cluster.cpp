@@ -220,8 +220,10 @@ public:
           send(d, tick_atom::value, st_->config.node_name);
         delayed_send(this, st_->config.heartbeat_interval, send_ticks_atom::value);
       },
-      [this](watch_atom, const std::string& name, const std::string& node,
-             caf::actor& watcher) -> caf::result<caf::actor_addr> { return start_watch(name, node, watcher); },
+      [this](watch_atom, const std::string& name, const std::string& node, caf::actor& watcher,
+             std::chrono::milliseconds timeout) -> caf::result<caf::actor_addr> {
+        return start_watch(name, node, watcher, timeout);
+      },
     };
   }
 
@@ -359,7 +361,9 @@ private:
     }
   }
 
-  caf::result<caf::actor_addr> start_watch(const std::string& name, const std::string& node, caf::actor& watcher) {
+  // The lookup is bounded by `timeout`: a watch that is not answered in time is never installed.
+  caf::result<caf::actor_addr> start_watch(const std::string& name, const std::string& node, caf::actor& watcher,
+                                           std::chrono::milliseconds timeout) {
     directory_actor d;
     {
       std::lock_guard<std::mutex> guard{st_->mtx};
@@ -369,7 +373,7 @@ private:
       d = i->second.directory;
     }
     auto rp = make_response_promise<caf::actor_addr>();
-    request(d, st_->request_slack(), whereis_atom::value, name)
+    request(d, timeout, whereis_atom::value, name)
       .then(
         [this, rp, watcher](caf::actor& target) mutable {
           watchers_[target.address()].push_back(watcher);
@@ -621,7 +625,8 @@ caf::expected<caf::actor_addr> watch(caf::actor_system& sys, const std::string& 
   }
   caf::expected<caf::actor_addr> result{caf::sec::request_timeout};
   caf::scoped_actor self{sys};
-  self->request(manager, timeout, watch_atom::value, target.substr(0, at), target.substr(at + 1), watcher)
+  // The manager answers within `timeout` (its lookup's own bound).
+  self->request(manager, caf::infinite, watch_atom::value, target.substr(0, at), target.substr(at + 1), watcher, timeout)
     .receive([&](caf::actor_addr& addr) { result = std::move(addr); }, [&](caf::error& err) { result = std::move(err); });
   return result;
 }

@@ -545,3 +545,28 @@ TEST_CASE("when a node's membership ends, its calls still waiting at other nodes
 }
 
 }
+
+TEST_SUITE("cluster") {
+
+TEST_CASE("a watch of an actor on another node delivers its exit reason with its text") {
+  int b_port = test::free_loopback_port();
+  test::node_process b{test::test_cluster("node-b", b_port), 1};
+  test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
+  REQUIRE(a.wait_state("node-b", "up"));
+  caf::scoped_actor watcher{a.sys()};
+  auto missing = cluster::watch(a.sys(), "nobody@node-b", watcher);
+  REQUIRE_FALSE(missing);
+  CHECK(is(missing.error(), cluster::cluster_errc::no_such_actor));
+  auto watched = cluster::watch(a.sys(), "database@node-b", watcher);
+  REQUIRE_MESSAGE(watched, supervision::describe(watched.error()));
+  // The pool on node-b ends with a reason of our own (its supervisor restarts it).
+  auto reason = caf::make_error(caf::sec::runtime_error, "the pool was told to stop: boom");
+  watcher->send_exit(*watched, reason);
+  caf::error got;
+  watcher->receive([&](caf::down_msg& down) { got = down.reason; }, caf::after(5s) >> [] {});
+  CHECK(got == caf::sec::runtime_error);
+  CHECK(supervision::describe(got).find("boom") != std::string::npos);
+  CHECK(a.state_of("node-b") == "up");
+}
+
+}
