@@ -171,7 +171,7 @@ client::results client::execute(slot& s, std::vector<std::vector<std::string>>& 
     }
     s.connection->set_timeout(left(deadline));
     auto answered = commands.size();
-    auto answers = send(s, commands, answered);
+    auto answers = send(s, commands, answered, deadline);
     if (!s.connection->broken())
       return answers;
     auto err = s.connection->failure();
@@ -184,7 +184,8 @@ client::results client::execute(slot& s, std::vector<std::vector<std::string>>& 
   }
 }
 
-client::results client::send(slot& s, std::vector<std::vector<std::string>>& commands, std::size_t& answered) {
+client::results client::send(slot& s, std::vector<std::vector<std::string>>& commands, std::size_t& answered,
+                             steady::time_point deadline) {
   for (auto& args : commands)
     if (args.size() > 1 && args[1].empty() && args[0] == "EVALSHA")
       args[1] = s.sha;
@@ -202,6 +203,8 @@ client::results client::send(slot& s, std::vector<std::vector<std::string>>& com
       retry.back()[1] = options_.script;
     }
   if (!again.empty()) {
+    // hiredis bounds each read, not the call: what is left of the deadline, at least 1 ms.
+    s.connection->set_timeout(std::max(left(deadline), std::chrono::milliseconds{1}));
     auto second = s.connection->pipeline(retry);
     for (std::size_t k = 0; k < again.size(); ++k)
       replies[again[k]] = k < second.size() ? std::move(second[k]) : reply{};
@@ -242,6 +245,7 @@ caf::error client::connect(slot& s, steady::time_point deadline) {
       return err;
     }
   if (!options_.script.empty()) {
+    (*c)->set_timeout(std::max(left(deadline), std::chrono::milliseconds{1}));
     auto r = (*c)->command({"SCRIPT", "LOAD", options_.script});
     if (!r)
       return r.error();

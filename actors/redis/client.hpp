@@ -58,7 +58,8 @@ private:
   slot& pick();
   caf::expected<reply> lead(slot& s, std::unique_lock<std::mutex>& lock, waiter& own, steady::time_point deadline);
   results execute(slot& s, std::vector<std::vector<std::string>>& commands, steady::time_point deadline);
-  results send(slot& s, std::vector<std::vector<std::string>>& commands, std::size_t& answered);
+  results send(slot& s, std::vector<std::vector<std::string>>& commands, std::size_t& answered,
+               steady::time_point deadline);
   caf::error connect(slot& s, steady::time_point deadline);
   caf::expected<endpoint> master(steady::time_point deadline);
   void forget_master();
