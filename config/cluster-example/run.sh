@@ -3,7 +3,8 @@
 # shows a remote checkout, a killed node and its return, in the logs and in
 # /status. Run from the repository root after `make build`:
 #   config/cluster-example/run.sh
-# OTPP_NODE overrides the otpp-node binary; logs go to a temporary directory.
+# OTPP_NODE overrides the otpp-node binary; logs go to a temporary directory
+# (kept, unless OTPP_EXAMPLE_DROP_LOGS=1).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,7 +18,7 @@ declare -A pid
 cleanup() {
   for p in "${pid[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  echo "logs kept in $logs"
+  if [[ ${OTPP_EXAMPLE_DROP_LOGS:-0} == 1 ]]; then rm -rf "$logs"; else echo "logs kept in $logs"; fi
 }
 trap cleanup EXIT
 
