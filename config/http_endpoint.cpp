@@ -25,10 +25,16 @@ std::string metric_name(const std::string& name) {
   return labels == std::string::npos ? out : out + name.substr(labels);
 }
 
+// `"peers":[...]` of the cluster, or "" on a single node.
+std::string peers_field(caf::actor_system& sys) {
+  auto peers = cluster::peers_json(sys);
+  return peers.empty() ? peers : "\"peers\":" + peers;
+}
+
 // The health tree's JSON object with the cluster's peers added, if any.
 std::string with_peers(caf::actor_system& sys, std::string health_json) {
-  if (auto* m = cluster::find_membership(sys); m && health_json.size() > 1)
-    health_json.insert(1, "\"peers\":" + m->peers_json() + ",");
+  if (auto peers = peers_field(sys); !peers.empty() && health_json.size() > 1)
+    health_json.insert(1, peers + ",");
   return health_json;
 }
 
@@ -91,10 +97,10 @@ caf::expected<std::unique_ptr<http_endpoint>> http_endpoint::start(const std::st
   });
   server.Get("/status", [&sys, root, node_name](const httplib::Request&, httplib::Response& res) {
     auto h = health::check(sys, root, node_name);
+    auto peers = peers_field(sys);
     res.set_content("{\"node\":" + supervision::json_quote(node_name) + ",\"health\":" + h.to_json()
                       + ",\"metrics\":" + perf::metrics().take_snapshot().to_json()
-                      + (cluster::find_membership(sys) ? ",\"peers\":" + cluster::find_membership(sys)->peers_json() : "")
-                      + "}",
+                      + (peers.empty() ? "" : "," + peers) + "}",
                     "application/json");
   });
   // A pool of this node or, as "name@node", of a peer: its status, and a

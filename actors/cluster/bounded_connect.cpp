@@ -70,18 +70,31 @@ int connect_one(const addrinfo& addr, clock::time_point deadline, std::string& w
   return fd;
 }
 
-// A connected socket to `host:port`, made on this thread by `deadline`.
-caf::expected<int> connect_socket(const std::string& host, uint16_t port, clock::time_point deadline) {
+using address_list = std::unique_ptr<addrinfo, void (*)(addrinfo*)>;
+
+// The TCP addresses of `host:port` (`passive`: to listen on), or getaddrinfo's
+// reason why not in `why`.
+address_list resolve(const std::string& host, uint16_t port, bool passive, std::string& why) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
+  hints.ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0);
   addrinfo* found = nullptr;
-  if (int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0)
-    return cannot_connect(host, port, ::gai_strerror(rc));
-  std::unique_ptr<addrinfo, void (*)(addrinfo*)> addresses{found, ::freeaddrinfo};
+  if (int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0) {
+    why = ::gai_strerror(rc);
+    found = nullptr;
+  }
+  return {found, ::freeaddrinfo};
+}
+
+// A connected socket to `host:port`, made on this thread by `deadline`.
+caf::expected<int> connect_socket(const std::string& host, uint16_t port, clock::time_point deadline) {
+  std::string why;
+  auto addresses = resolve(host, port, false, why);
+  if (!addresses)
+    return cannot_connect(host, port, why);
   int fd = -1;
-  std::string why = "no address";
+  why = "no address";
   for (auto* a = addresses.get(); a != nullptr && fd < 0; a = a->ai_next)
     fd = connect_one(*a, deadline, why);
   if (fd < 0)
@@ -106,14 +119,11 @@ caf::expected<uint16_t> publish_tuned(caf::actor_system& sys, const caf::strong_
   auto cannot = [&](const std::string& why) {
     return caf::make_error(caf::sec::cannot_open_port, host + ":" + std::to_string(port) + ": " + why);
   };
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
-  addrinfo* found = nullptr;
-  if (int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0)
-    return cannot(::gai_strerror(rc));
-  std::unique_ptr<addrinfo, void (*)(addrinfo*)> addresses{found, ::freeaddrinfo};
+  std::string why;
+  auto addresses = resolve(host, port, true, why);
+  if (!addresses)
+    return cannot(why);
+  auto* found = addresses.get();
   int fd = ::socket(found->ai_family, found->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, found->ai_protocol);
   if (fd < 0)
     return cannot(std::strerror(errno));

@@ -610,6 +610,12 @@ membership* find_membership(caf::actor_system& sys) {
   return i == memberships().end() ? nullptr : i->second;
 }
 
+std::string peers_json(caf::actor_system& sys) {
+  std::lock_guard<std::mutex> guard{memberships_mtx};
+  auto i = memberships().find(&sys);
+  return i == memberships().end() ? std::string{} : i->second->peers_json();
+}
+
 caf::expected<caf::actor_addr> watch(caf::actor_system& sys, const std::string& target, const caf::actor& watcher,
                                      std::chrono::milliseconds timeout) {
   auto at = target.find('@');

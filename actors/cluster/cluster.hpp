@@ -77,4 +77,8 @@ private:
 /// The membership of `sys`, or null on a single node.
 membership* find_membership(caf::actor_system& sys);
 
+/// The peers of `sys`'s membership as a JSON array, or "" on a single node
+/// (safe while the membership ends on another thread).
+std::string peers_json(caf::actor_system& sys);
+
 } // namespace otpp::cluster

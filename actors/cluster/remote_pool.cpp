@@ -145,14 +145,15 @@ private:
     caf::actor_addr caller; ///< empty for a thread
   };
 
-  // The node's directory and connection number, or why the node cannot be called.
-  caf::expected<std::pair<directory_actor, uint64_t>> target() {
+  // The node's directory and connection number, or why the node cannot be
+  // called (`needs_pool`: also when its hello named no such pool).
+  caf::expected<std::pair<directory_actor, uint64_t>> target(bool needs_pool = true) {
     std::lock_guard<std::mutex> guard{st_->mtx};
     auto i = st_->peers.find(node_);
     if (i == st_->peers.end() || i->second.epoch == 0)
       return st_->not_up(node_);
     auto& pools = i->second.pools;
-    if (std::find(pools.begin(), pools.end(), pool_) == pools.end())
+    if (needs_pool && std::find(pools.begin(), pools.end(), pool_) == pools.end())
       return make_error(cluster_errc::no_such_pool, "node " + node_ + " has no pool '" + pool_ + "'");
     return std::make_pair(i->second.directory, i->second.epoch);
   }
@@ -230,18 +231,14 @@ private:
   }
 
   void status(std::function<void(caf::expected<pool::pool_status>)> deliver) {
-    std::pair<directory_actor, uint64_t> t;
-    {
-      std::lock_guard<std::mutex> guard{st_->mtx};
-      auto i = st_->peers.find(node_);
-      if (i == st_->peers.end() || i->second.epoch == 0)
-        return deliver(st_->not_up(node_));
-      t = {i->second.directory, i->second.epoch};
-    }
+    auto t = target(false); // the node answers no_such_pool itself
+    if (!t)
+      return deliver(t.error());
+    auto [dir, epoch] = *t;
     auto id = next_id_++;
-    pending_.emplace(id, pending_call{t.second, {}, [deliver](const caf::error& err) { deliver(err); }});
+    pending_.emplace(id, pending_call{epoch, {}, [deliver](const caf::error& err) { deliver(err); }});
     flush_checkins();
-    request(t.first, st_->request_slack(), pool::status_atom::value, pool_)
+    request(dir, st_->request_slack(), pool::status_atom::value, pool_)
       .then(
         [this, id, deliver](pool::pool_status& s) {
           if (pending_.erase(id) > 0)
