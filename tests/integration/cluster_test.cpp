@@ -47,15 +47,39 @@ int64_t ms_since(clock_type::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - t).count();
 }
 
+// node-b as an otpp-node process with a pool "database" (`pool_size`
+// workers, `max_overflow`, plus `extra_toml`), and node-a in this process
+// (with `a_pools`) dialing it; both up.
+struct two_nodes {
+  explicit two_nodes(int pool_size, const std::string& extra_toml = {}, int max_overflow = 0,
+                     std::vector<pool::pool_config> a_pools = {})
+    : b_port(test::free_loopback_port()),
+      b(test::test_cluster("node-b", b_port), pool_size, extra_toml, max_overflow),
+      a(test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)}), std::move(a_pools)) {
+    REQUIRE(a.wait_state("node-b", "up"));
+  }
+
+  int b_port;
+  test::node_process b;
+  test::local_node a;
+};
+
+// Every one of `pending` fails with node_down.
+void all_fail_with_node_down(std::vector<std::future<caf::expected<pool::lease>>>& pending) {
+  for (auto& f : pending) {
+    auto r = f.get();
+    REQUIRE_FALSE(r);
+    CHECK(is(r.error(), cluster::cluster_errc::node_down));
+  }
+}
+
 } // namespace
 
 TEST_SUITE("cluster") {
 
 TEST_CASE("two nodes: checkout, checkin, transaction, full, no_such_pool and status through pool@node") {
-  int b_port = test::free_loopback_port();
-  test::node_process b{test::test_cluster("node-b", b_port), 2};
-  test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
-  REQUIRE(a.wait_state("node-b", "up"));
+  two_nodes nodes{2};
+  auto& [b_port, b, a] = nodes;
   auto remote = pool::find_pool(a.sys(), "database@node-b");
   REQUIRE(remote);
   CHECK(remote->remote());
@@ -106,10 +130,8 @@ TEST_CASE("two nodes: checkout, checkin, transaction, full, no_such_pool and sta
 }
 
 TEST_CASE("an actor checks out of a remote pool through its agent and its workers come back when it dies") {
-  int b_port = test::free_loopback_port();
-  test::node_process b{test::test_cluster("node-b", b_port), 2};
-  test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
-  REQUIRE(a.wait_state("node-b", "up"));
+  two_nodes nodes{2};
+  auto& [b_port, b, a] = nodes;
   auto remote = *pool::find_pool(a.sys(), "database@node-b");
   std::promise<std::string> got;
   // (An argument: CAF 0.17 dereferences an empty tuple pointer for actors spawned without one.)
@@ -127,11 +149,8 @@ TEST_CASE("an actor checks out of a remote pool through its agent and its worker
 
 TEST_CASE("a crashed node: pending checkouts fail with node_down within 100 ms, leases are void, watches fire, "
           "and the node is up again after its restart") {
-  int b_port = test::free_loopback_port();
-  test::node_process b{test::test_cluster("node-b", b_port), 2,
-                       "[pools.slow]\nsize = 1\nworker = \"sleep\"\nworker_args.delay_ms = 60000\n"};
-  test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
-  REQUIRE(a.wait_state("node-b", "up"));
+  two_nodes nodes{2, "[pools.slow]\nsize = 1\nworker = \"sleep\"\nworker_args.delay_ms = 60000\n"};
+  auto& [b_port, b, a] = nodes;
   auto remote = *pool::find_pool(a.sys(), "database@node-b");
   auto l1 = remote.checkout();
   auto l2 = remote.checkout();
@@ -153,11 +172,7 @@ TEST_CASE("a crashed node: pending checkouts fail with node_down within 100 ms, 
   });
   auto killed_at = clock_type::now();
   b.process().signal(SIGKILL);
-  for (auto& f : pending) {
-    auto r = f.get();
-    REQUIRE_FALSE(r);
-    CHECK(is(r.error(), cluster::cluster_errc::node_down));
-  }
+  all_fail_with_node_down(pending);
   auto failed_after = ms_since(killed_at);
   CHECK_MESSAGE(failed_after <= 100, failed_after << " ms");
   auto call = in_flight.get();
@@ -192,10 +207,8 @@ TEST_CASE("a crashed node: pending checkouts fail with node_down within 100 ms, 
 
 TEST_CASE("a frozen node is declared down within connection_timeout + heartbeat, and the cluster heals after it "
           "resumes") {
-  int b_port = test::free_loopback_port();
-  test::node_process b{test::test_cluster("node-b", b_port), 1};
-  test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
-  REQUIRE(a.wait_state("node-b", "up"));
+  two_nodes nodes{1};
+  auto& [b_port, b, a] = nodes;
   auto remote = *pool::find_pool(a.sys(), "database@node-b");
   auto held = remote.checkout();
   REQUIRE(held);
@@ -205,11 +218,7 @@ TEST_CASE("a frozen node is declared down within connection_timeout + heartbeat,
   REQUIRE(test::eventually([&] { return remote.status().waiting == 3; }, 5s));
   auto frozen_at = clock_type::now();
   b.process().signal(SIGSTOP);
-  for (auto& f : pending) {
-    auto r = f.get();
-    REQUIRE_FALSE(r);
-    CHECK(is(r.error(), cluster::cluster_errc::node_down));
-  }
+  all_fail_with_node_down(pending);
   auto failed_after = ms_since(frozen_at);
   CHECK_MESSAGE(failed_after <= 700, failed_after << " ms");
   std::this_thread::sleep_until(frozen_at + 3s); // the freeze itself lasts 3 s
@@ -421,14 +430,12 @@ TEST_SUITE("cluster") {
 
 TEST_CASE("a seeded sequence of checkouts, check-ins and failed workers gives a remote pool's results and "
           "status exactly as a local pool's") {
-  int b_port = test::free_loopback_port();
-  test::node_process b{test::test_cluster("node-b", b_port), 3, {}, 2};
   pool::pool_config same;
   same.name = "database";
   same.size = 3;
   same.max_overflow = 2;
-  test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)}), {same}};
-  REQUIRE(a.wait_state("node-b", "up"));
+  two_nodes nodes{3, {}, 2, {same}};
+  auto& [b_port, b, a] = nodes;
   auto local = *pool::find_pool(a.sys(), "database");
   auto remote = *pool::find_pool(a.sys(), "database@node-b");
   auto same_status = [](const pool::pool_status& x, const pool::pool_status& y) {
@@ -509,10 +516,8 @@ TEST_CASE("a CAF node of another application is refused at connect time as incom
 TEST_SUITE("cluster") {
 
 TEST_CASE("a remote check-in is seen by the next checkout of the same node, in order") {
-  int b_port = test::free_loopback_port();
-  test::node_process b{test::test_cluster("node-b", b_port), 1};
-  test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
-  REQUIRE(a.wait_state("node-b", "up"));
+  two_nodes nodes{1};
+  auto& [b_port, b, a] = nodes;
   auto remote = *pool::find_pool(a.sys(), "database@node-b");
   for (int i = 0; i < 200; ++i) {
     auto l = remote.checkout(false);
@@ -526,10 +531,8 @@ TEST_CASE("a remote check-in is seen by the next checkout of the same node, in o
 TEST_SUITE("cluster") {
 
 TEST_CASE("when a node's membership ends, its calls still waiting at other nodes answer node_down") {
-  int b_port = test::free_loopback_port();
-  test::node_process b{test::test_cluster("node-b", b_port), 1};
-  test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
-  REQUIRE(a.wait_state("node-b", "up"));
+  two_nodes nodes{1};
+  auto& [b_port, b, a] = nodes;
   auto remote = *pool::find_pool(a.sys(), "database@node-b");
   auto held = remote.checkout();
   REQUIRE(held);
@@ -549,10 +552,8 @@ TEST_CASE("when a node's membership ends, its calls still waiting at other nodes
 TEST_SUITE("cluster") {
 
 TEST_CASE("a watch of an actor on another node delivers its exit reason with its text") {
-  int b_port = test::free_loopback_port();
-  test::node_process b{test::test_cluster("node-b", b_port), 1};
-  test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
-  REQUIRE(a.wait_state("node-b", "up"));
+  two_nodes nodes{1};
+  auto& [b_port, b, a] = nodes;
   caf::scoped_actor watcher{a.sys()};
   auto missing = cluster::watch(a.sys(), "nobody@node-b", watcher);
   REQUIRE_FALSE(missing);
