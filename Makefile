@@ -4,11 +4,13 @@ BUILD_TYPE ?= RelWithDebInfo
 # SANITIZE=address,undefined (or thread) builds with sanitizers; use another BUILD_DIR.
 SANITIZE ?=
 JOBS ?= $(shell nproc)
+# make install PREFIX=...: where the package goes.
+PREFIX ?= /usr/local
 MAKEFLAGS += --no-print-directory
 
 CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DOTPP_SANITIZE=$(SANITIZE)
 
-.PHONY: all deps configure build run test bench clean
+.PHONY: all deps configure build run test bench install deb clean
 
 all: build
 
@@ -29,6 +31,14 @@ test: build
 
 bench: build
 	$(BUILD_DIR)/apps/otpp-bench
+
+# Headers, libraries, CMake and pkg-config files and otpp-node under PREFIX.
+install: build
+	@cmake --install $(BUILD_DIR) --prefix $(PREFIX)
+
+# The Debian package, otpp_VERSION_ARCH.deb in BUILD_DIR.
+deb: build
+	@cd $(BUILD_DIR) && cpack -G DEB
 
 clean:
 	rm -rf $(BUILD_DIR)

@@ -1,4 +1,4 @@
-#include "actors/wall_clock.hpp"
+#include "otpp/actors/wall_clock.hpp"
 
 #include <time.h>
 

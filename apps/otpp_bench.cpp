@@ -7,7 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "apps/bench/common.hpp"
-#include "supervision/reports.hpp"
+#include "otpp/supervision/reports.hpp"
 
 using namespace otpp::bench;
 namespace sup = otpp::supervision;

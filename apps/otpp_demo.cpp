@@ -8,12 +8,12 @@
 
 #include <caf/all.hpp>
 
-#include "supervision/errors.hpp"
-#include "supervision/exceptions.hpp"
-#include "supervision/registry.hpp"
-#include "supervision/supervisor.hpp"
-#include "supervision/supervisor_api.hpp"
-#include "supervision/system_setup.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/exceptions.hpp"
+#include "otpp/supervision/registry.hpp"
+#include "otpp/supervision/supervisor.hpp"
+#include "otpp/supervision/supervisor_api.hpp"
+#include "otpp/supervision/system_setup.hpp"
 
 namespace sup = otpp::supervision;
 using namespace std::chrono_literals;

@@ -1,4 +1,4 @@
-#include "config/demo.hpp"
+#include "otpp/config/demo.hpp"
 
 #include <atomic>
 #include <algorithm>
@@ -12,11 +12,11 @@
 
 #include <caf/scoped_actor.hpp>
 
-#include "actors/guards/protected_operation.hpp"
-#include "actors/health/health.hpp"
-#include "actors/thread_call.hpp"
-#include "actors/workers/sql.hpp"
-#include "supervision/errors.hpp"
+#include "otpp/actors/guards/protected_operation.hpp"
+#include "otpp/actors/health/health.hpp"
+#include "otpp/actors/thread_call.hpp"
+#include "otpp/actors/workers/sql.hpp"
+#include "otpp/supervision/errors.hpp"
 
 namespace otpp::config {
 
@@ -34,7 +34,7 @@ struct config_store {
 };
 
 void client(node& n, const demo_config& demo, int id, std::chrono::steady_clock::time_point end,
-            const std::atomic<bool>& stop, const std::string& persist, counters& seen, config_store& store) {
+            const std::string& persist, counters& seen, config_store& store) {
   caf::scoped_actor self{n.system()};
   std::mt19937 random{static_cast<uint32_t>(id * 7919 + 1)};
   std::uniform_real_distribution<double> chance{0, 1};
@@ -47,7 +47,7 @@ void client(node& n, const demo_config& demo, int id, std::chrono::steady_clock:
   p.breaker = "config_server";
   p.checkout_timeout = std::chrono::seconds(1);
   auto pause = std::chrono::microseconds(static_cast<int64_t>(1e6 / demo.rate_per_s));
-  for (int i = 0; std::chrono::steady_clock::now() < end && !stop; ++i) {
+  for (int i = 0; std::chrono::steady_clock::now() < end && !n.stop_requested(); ++i) {
     auto key = "setting." + std::to_string(random() % static_cast<uint32_t>(demo.keys));
     auto value = "v" + std::to_string(i) + "@client" + std::to_string(id);
     bool crash = chance(random) < demo.crash_probability;
@@ -124,7 +124,7 @@ caf::expected<workers::sql_rows> execute_once(node& n, const std::string& sql) {
 
 } // namespace
 
-demo_summary run_demo(node& n, const demo_config& demo, const std::atomic<bool>& stop) {
+demo_summary run_demo(node& n, const demo_config& demo) {
   counters seen;
   config_store store;
   auto persist = persistent(n);
@@ -136,7 +136,7 @@ demo_summary run_demo(node& n, const demo_config& demo, const std::atomic<bool>&
   auto end = std::chrono::steady_clock::now() + demo.duration;
   std::vector<std::thread> clients;
   for (int id = 0; id < demo.clients; ++id)
-    clients.emplace_back([&, id] { client(n, demo, id, end, stop, persist, seen, store); });
+    clients.emplace_back([&, id] { client(n, demo, id, end, persist, seen, store); });
   for (auto& c : clients)
     c.join();
   demo_summary summary{seen.ok, seen.failed, seen.crashed, seen.limited, seen.open, seen.other, seen.reads, -1, 0, {}};

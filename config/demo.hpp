@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "config/node.hpp"
+#include "otpp/config/node.hpp"
 
 namespace otpp::config {
 
@@ -35,7 +35,7 @@ struct demo_summary {
 /// kept when the worker confirms it (with `sqlite` or `postgres` workers:
 /// written with an audit row in one transaction); some workers are crashed
 /// on purpose.
-/// Ends early when `stop` becomes true.
-demo_summary run_demo(node& n, const demo_config& demo, const std::atomic<bool>& stop);
+/// Ends early when a stop of `n` is requested.
+demo_summary run_demo(node& n, const demo_config& demo);
 
 } // namespace otpp::config

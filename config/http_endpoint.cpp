@@ -1,4 +1,4 @@
-#include "config/http_endpoint.hpp"
+#include "otpp/config/http_endpoint.hpp"
 
 #include <cctype>
 #include <cstdio>
@@ -6,11 +6,11 @@
 
 #include <httplib.h>
 
-#include "actors/cluster/cluster.hpp"
-#include "actors/health/health.hpp"
-#include "actors/pool/pool.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/reports.hpp"
+#include "otpp/actors/cluster/cluster.hpp"
+#include "otpp/actors/health/health.hpp"
+#include "otpp/actors/pool/pool.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/reports.hpp"
 
 namespace otpp::config {
 

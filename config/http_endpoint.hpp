@@ -8,7 +8,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/perf/registry.hpp"
+#include "otpp/actors/perf/registry.hpp"
 
 namespace httplib {
 class Server;

@@ -1,30 +1,59 @@
-#include "config/node.hpp"
+#include "otpp/config/node.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <map>
+#include <system_error>
+#include <thread>
 
 #include <caf/scoped_actor.hpp>
 #include <spdlog/sinks/basic_file_sink.h>
 
-#include <cstdio>
-#include <cstdlib>
-
-#include "actors/breaker/breaker_owner.hpp"
-#include "actors/health/health.hpp"
-#include "actors/perf/registry.hpp"
-#include "actors/memory/memory_manager.hpp"
-#include "actors/pool/pool.hpp"
-#include "actors/rate_limit/limiter_owner.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/reports.hpp"
-#include "supervision/system_setup.hpp"
+#include "otpp/actors/breaker/breaker_owner.hpp"
+#include "otpp/actors/health/health.hpp"
+#include "otpp/actors/perf/registry.hpp"
+#include "otpp/actors/memory/memory_manager.hpp"
+#include "otpp/actors/pool/pool.hpp"
+#include "otpp/actors/rate_limit/limiter_owner.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/reports.hpp"
+#include "otpp/supervision/system_setup.hpp"
 
 namespace otpp::config {
+
+namespace {
+
+// The spec of a child of a registered kind; a template's has no registered name.
+supervision::child_spec kind_child(const child_section& child, bool is_template) {
+  supervision::child_spec spec;
+  spec.id = child.name;
+  spec.name = is_template ? "" : child.name;
+  spec.restart = child.restart;
+  spec.shutdown = child.shutdown;
+  spec.significant = child.significant;
+  auto kind = supervision::find_child_kind(child.kind);
+  spec.start = [kind, args = child.args](supervision::start_context& ctx) -> caf::expected<caf::actor> {
+    if (!kind)
+      return kind.error();
+    return kind->start(ctx, args);
+  };
+  return spec;
+}
+
+} // namespace
 
 supervision::supervisor_config build_tree(const node_config& c) {
   std::map<std::string, supervision::supervisor_config> trees; // "" is the root
   trees[""] = {c.name, c.root.flags, {}};
-  for (auto& s : c.supervisors)
+  for (auto& s : c.supervisors) {
     trees[s.name] = {s.name, s.flags, {}};
+    if (s.child_template)
+      trees[s.name].children.push_back(kind_child(*s.child_template, true));
+  }
   if (c.memory)
     trees[""].children.push_back(memory::memory_child(*c.memory));
   for (auto& l : c.limiters)
@@ -36,6 +65,8 @@ supervision::supervisor_config build_tree(const node_config& c) {
     trees[b.supervisor].children.push_back(breaker::breaker_child(b.config));
   for (auto& p : c.pools)
     trees[p.supervisor].children.push_back(pool::pool_child(p.config));
+  for (auto& child : c.children)
+    trees[child.supervisor].children.push_back(kind_child(child, false));
   // Children before parents: the list has parents first.
   for (auto s = c.supervisors.rbegin(); s != c.supervisors.rend(); ++s)
     trees[s->parent].children.push_back(supervision::supervisor_child(s->name, trees[s->name]));
@@ -59,66 +90,6 @@ caf::error apply_logging(const logging_config& logging) {
   return {};
 }
 
-namespace {
-
-void status_lines(const health::node& h, const perf::snapshot& m, int depth, std::string& out) {
-  auto gauge = [&](const std::string& name) -> std::string {
-    auto i = m.gauges.find(name);
-    if (i == m.gauges.end())
-      return "-";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.3g", i->second);
-    return buf;
-  };
-  std::string figures;
-  if (h.kind == "supervisor") {
-    auto i = m.counters.find("supervisor." + h.name + ".restarts");
-    figures = "restarts=" + std::to_string(i == m.counters.end() ? 0 : i->second);
-  } else if (h.kind == "pool") {
-    for (auto field : {"idle", "busy", "overflow", "waiting"})
-      figures += (figures.empty() ? "" : " ") + std::string{field} + "=" + gauge("pool." + h.name + "." + field);
-  } else if (h.kind == "limiter") {
-    figures = "keys=" + gauge("limiter." + h.name + ".keys") + " degraded_hits=" + gauge("limiter." + h.name + ".degraded_hits");
-  } else if (h.kind == "breaker") {
-    auto state = gauge("breaker." + h.name + ".state");
-    static const char* names[] = {"closed", "open", "half_open", "disabled", "forced_open"};
-    auto s = state == "-" ? -1 : std::atoi(state.c_str());
-    figures = std::string{"state="} + (s >= 0 && s < 5 ? names[s] : "-") + " failure_rate="
-              + gauge("breaker." + h.name + ".failure_rate") + "% not_permitted="
-              + gauge("breaker." + h.name + ".not_permitted");
-  } else if (h.kind == "memory") {
-    auto level = gauge("memory.level");
-    static const char* names[] = {"normal", "elevated", "high", "critical"};
-    auto l = level == "-" ? -1 : std::atoi(level.c_str());
-    figures = std::string{"level="} + (l >= 0 && l < 4 ? names[l] : "-") + " usage=" + gauge("memory.usage_percent") + "%";
-  }
-  char line[256];
-  std::snprintf(line, sizeof line, "%*s%-*s %-10s %-9s %s", depth * 2, "", 24 - depth * 2, h.name.c_str(),
-                h.kind.c_str(), health::to_string(h.state).c_str(), figures.c_str());
-  out += line;
-  if (!h.reason.empty() && h.children.empty())
-    out += " (" + h.reason + ")";
-  out += "\n";
-  for (auto& c : h.children)
-    status_lines(c, m, depth + 1, out);
-}
-
-} // namespace
-
-std::string status_table(node& n) {
-  std::string out;
-  status_lines(health::check(n.system(), n.root(), n.config().name), perf::metrics().take_snapshot(), 0, out);
-  if (auto* m = n.membership())
-    for (auto& p : m->peers()) {
-      char line[256];
-      std::snprintf(line, sizeof line, "%-24s %-10s %-9s since_unix_ms=%lld", p.name.c_str(), "peer", p.state.c_str(),
-                    static_cast<long long>(p.since_unix_ms));
-      out += line;
-      out += p.last_error.empty() ? "\n" : " (" + p.last_error + ")\n";
-    }
-  return out;
-}
-
 node::system_config::system_config(const node_config& c) {
   auto& scheduler = c.scheduler;
   set("logger.console", caf::atom("none"));
@@ -131,7 +102,69 @@ node::system_config::system_config(const node_config& c) {
     cluster::configure(*this, *c.cluster);
 }
 
-node::node(node_config c) : config_(std::move(c)), cfg_(config_) {}
+node::node(node_config c) : config_(std::move(c)), cfg_(config_) {
+  if (pipe2(wakeup_, O_CLOEXEC | O_NONBLOCK) != 0)
+    throw std::system_error(errno, std::generic_category(), "otpp node: pipe");
+}
+
+namespace {
+
+std::atomic<int> signal_wakeup_fd{-1}; // the running node's pipe
+
+void on_stop_signal(int signal) {
+  auto saved = errno;
+  char byte = static_cast<char>(signal);
+  if (auto fd = signal_wakeup_fd.load(); fd >= 0)
+    [[maybe_unused]] auto n = write(fd, &byte, 1);
+  errno = saved;
+}
+
+} // namespace
+
+void node::request_stop() {
+  stop_requested_ = true;
+  char byte = 0;
+  [[maybe_unused]] auto n = write(wakeup_[1], &byte, 1);
+}
+
+int node::run() {
+  signal_wakeup_fd = wakeup_[1];
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  struct sigaction old_int {}, old_term {};
+  sigaction(SIGINT, &action, &old_int);
+  sigaction(SIGTERM, &action, &old_term);
+  // A thread waits for the root's end and says so through the pipe (byte 'd').
+  std::thread root_watch([this] {
+    caf::scoped_actor self{*system_};
+    self->monitor(root_);
+    self->receive([&](caf::down_msg& down) { root_exit_reason_ = down.reason; });
+    char byte = 'd';
+    [[maybe_unused]] auto n = write(wakeup_[1], &byte, 1);
+  });
+  char byte = 0;
+  for (pollfd ready{wakeup_[0], POLLIN, 0}; read(wakeup_[0], &byte, 1) != 1;)
+    poll(&ready, 1, -1);
+  bool requested = byte != 'd';
+  if (requested) {
+    stop_requested_ = true;
+    supervision::report_logger()->info("node_stopping node={} by={}", config_.name,
+                                       byte == SIGINT ? "SIGINT" : byte == SIGTERM ? "SIGTERM" : "request_stop");
+    caf::anon_send_exit(root_, caf::exit_reason::user_shutdown);
+  }
+  root_watch.join();
+  while (read(wakeup_[0], &byte, 1) == 1) {
+  }
+  signal_wakeup_fd = -1;
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  if (requested) {
+    root_exit_reason_ = caf::error{};
+    return 0;
+  }
+  return 1;
+}
 
 caf::expected<std::unique_ptr<node>> node::start(const node_config& c) {
   if (auto err = apply_logging(c.logging))
@@ -174,6 +207,8 @@ node::~node() {
     self->receive([](caf::down_msg&) {});
     supervision::report_logger()->info("node_stopped node={}", config_.name);
   }
+  close(wakeup_[0]);
+  close(wakeup_[1]);
 }
 
 } // namespace otpp::config

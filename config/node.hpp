@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -8,16 +9,20 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/cluster/cluster.hpp"
-#include "config/http_endpoint.hpp"
-#include "config/node_config.hpp"
-#include "supervision/supervisor.hpp"
+#include "otpp/actors/cluster/cluster.hpp"
+#include "otpp/config/http_endpoint.hpp"
+#include "otpp/config/node_config.hpp"
+#include "otpp/supervision/kinds.hpp"
+#include "otpp/supervision/supervisor.hpp"
 
+/// The node: builds and runs a supervision tree from a loaded `node_config`.
 namespace otpp::config {
 
-/// The root supervisor's configuration for `c`: the memory manager first,
-/// then each supervisor's limiters, breakers, pools and nested supervisors,
-/// each under the supervisor it names. The root is named after the node.
+/// The root supervisor's configuration for `c`. Under each supervisor,
+/// children start in this order: the memory manager (the root only), rate
+/// limiters, breakers, pools, `[children.*]` in file order, then nested
+/// supervisors. The root is named after the node. Child kinds are looked up
+/// here: register them before.
 supervision::supervisor_config build_tree(const node_config& c);
 
 /// Applies `[logging]`: level, text or JSON lines, stderr or a file.
@@ -40,6 +45,22 @@ public:
 
   /// Stops the tree in order (reverse start order, shutdown timeouts honoured).
   ~node();
+
+  /// Runs until SIGINT or SIGTERM or `request_stop()`: then stops the tree
+  /// in reverse start order and returns 0. If the root supervisor ends by
+  /// itself first (it reached its restart intensity), returns 1 and
+  /// `root_exit_reason()` says why. Handles SIGINT and SIGTERM while it runs
+  /// (one node at a time per process) and restores the previous handlers.
+  int run();
+
+  /// Makes `run()` stop the tree and return 0; thread-safe, any time.
+  void request_stop();
+
+  /// Whether a stop was requested (a signal or `request_stop()`).
+  bool stop_requested() const { return stop_requested_; }
+
+  /// Why the root supervisor ended by itself, after `run()` returned 1.
+  const caf::error& root_exit_reason() const { return root_exit_reason_; }
 
   caf::actor_system& system() { return *system_; }
   const caf::actor& root() const { return root_; }
@@ -64,6 +85,9 @@ private:
   caf::actor root_;
   std::unique_ptr<cluster::membership> membership_;
   std::unique_ptr<http_endpoint> http_;
+  int wakeup_[2] = {-1, -1}; ///< a pipe: signals and request_stop() write, run() reads
+  std::atomic<bool> stop_requested_{false};
+  caf::error root_exit_reason_;
 };
 
 } // namespace otpp::config

@@ -6,26 +6,16 @@
 #include <string>
 #include <vector>
 
-#include "actors/breaker/circuit_breaker.hpp"
-#include "actors/cluster/cluster_config.hpp"
-#include "actors/memory/memory_manager.hpp"
-#include "actors/pool/pool.hpp"
-#include "actors/rate_limit/limiter.hpp"
-#include "supervision/child_spec.hpp"
+#include "otpp/actors/breaker/circuit_breaker.hpp"
+#include "otpp/actors/cluster/cluster_config.hpp"
+#include "otpp/actors/memory/memory_manager.hpp"
+#include "otpp/actors/pool/pool.hpp"
+#include "otpp/actors/rate_limit/limiter.hpp"
+#include "otpp/supervision/arguments.hpp"
+#include "otpp/supervision/child_spec.hpp"
 
+/// The plain data of a node's TOML file (see loader.hpp).
 namespace otpp::config {
-
-/// One thing wrong with a configuration, where it is.
-struct problem {
-  std::string source; ///< the file, or "env:OTPP__..." for an override
-  int line = 0;       ///< 1-based; 0 when unknown
-  int column = 0;
-  std::string path; ///< the key's dotted path, e.g. "pools.database.size"
-  std::string message;
-
-  /// `source:line:column: path: message`
-  std::string to_string() const;
-};
 
 struct logging_config {
   std::string level = "info"; ///< trace, debug, info, warn, error, critical
@@ -33,11 +23,24 @@ struct logging_config {
   std::string file;            ///< empty: stderr
 };
 
+/// A child of a registered child kind, as `[children.NAME]` or a
+/// `simple_one_for_one` supervisor's `template` describes it.
+struct child_section {
+  std::string name;       ///< child id and registered name (a template's: the supervisor's name)
+  std::string kind;       ///< a registered child kind
+  std::string supervisor; ///< empty: the root
+  supervision::restart_type restart = supervision::restart_type::permanent;
+  supervision::shutdown_policy shutdown = supervision::shutdown_policy::after(std::chrono::milliseconds{5000});
+  bool significant = false;
+  supervision::arguments args; ///< checked against the kind's declaration, defaults filled in
+};
+
 /// A supervisor of the tree; the root has an empty name and no parent.
 struct supervisor_section {
   std::string name;
   std::string parent; ///< empty: the root
   supervision::supervisor_flags flags;
+  std::optional<child_section> child_template; ///< `simple_one_for_one`: the children it starts
 };
 
 /// Where a component goes in the tree.
@@ -85,32 +88,11 @@ struct node_config {
   std::vector<placed<rate_limit::limiter_config>> limiters;
   std::vector<placed<pool::pool_config>> pools;
   std::vector<placed<breaker::breaker_config>> breakers;
+  std::vector<child_section> children; ///< in file order
   std::optional<memory::memory_config> memory; ///< absent: no memory manager
   http_config http;
   std::optional<cluster::cluster_config> cluster; ///< absent: a single node
   std::optional<demo_config> demo; ///< absent: no demo workload
 };
-
-/// A configuration, or every problem found in it.
-struct load_result {
-  std::optional<node_config> config;
-  std::vector<problem> problems;
-};
-
-/// Environment overrides: variable name to value (e.g. from `environ`).
-using environment = std::map<std::string, std::string>;
-
-/// The OTPP__SECTION__KEY=value variables of the process.
-environment process_environment();
-
-/// Parses and validates `text` (named `source` in problems), with the
-/// overrides of `env` applied first; reports all problems at once.
-load_result load_string(const std::string& text, const std::string& source, const environment& env = {});
-
-/// As `load_string`, for a file (at most 1 MiB).
-load_result load_file(const std::string& path, const environment& env = {});
-
-/// Exit code for a configuration error (EX_CONFIG).
-constexpr int exit_config_error = 78;
 
 } // namespace otpp::config

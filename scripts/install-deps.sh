@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(g++ make cmake libcaf-dev libspdlog-dev libtomlplusplus-dev doctest-dev libhiredis-dev redis-server libcpp-httplib-dev libsqlite3-dev
-          libpq-dev postgresql openssl iproute2 nftables curl)
+          libpq-dev postgresql openssl iproute2 nftables curl pkg-config libssl-dev)
 
 missing=()
 for p in "${packages[@]}"; do

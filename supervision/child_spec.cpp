@@ -1,8 +1,8 @@
-#include "supervision/child_spec.hpp"
+#include "otpp/supervision/child_spec.hpp"
 
 #include <unordered_set>
 
-#include "supervision/errors.hpp"
+#include "otpp/supervision/errors.hpp"
 
 namespace otpp::supervision {
 

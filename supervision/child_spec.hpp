@@ -13,8 +13,8 @@
 #include <caf/local_actor.hpp>
 #include <caf/message.hpp>
 
-#include "supervision/exceptions.hpp"
-#include "supervision/restart_backoff.hpp"
+#include "otpp/supervision/exceptions.hpp"
+#include "otpp/supervision/restart_backoff.hpp"
 
 namespace otpp::supervision {
 

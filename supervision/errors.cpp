@@ -1,4 +1,4 @@
-#include "supervision/errors.hpp"
+#include "otpp/supervision/errors.hpp"
 
 #include <mutex>
 
@@ -38,7 +38,18 @@ caf::error make_error(errc code, std::string text) {
 }
 
 bool is(const caf::error& reason, errc code) {
-  return reason.category() == errc_category && reason.code() == static_cast<uint8_t>(code);
+  return reason && reason.category() == errc_category && reason.code() == static_cast<uint8_t>(code);
+}
+
+caf::error make_already_started(std::string text, caf::actor running) {
+  return caf::error{static_cast<uint8_t>(errc::already_started), errc_category,
+                    caf::make_message(std::move(text), std::move(running))};
+}
+
+caf::actor already_started_child(const caf::error& reason) {
+  if (!is(reason, errc::already_started) || !reason.context().match_elements<std::string, caf::actor>())
+    return {};
+  return reason.context().get_as<caf::actor>(1);
 }
 
 namespace {

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
 
@@ -20,7 +21,7 @@ enum class errc : uint8_t {
   running,             ///< the operation needs a terminated child
   restarting,          ///< the child waits for a restart
   already_present,     ///< start_child: a terminated child with that id exists
-  already_started,     ///< start_child: a running child with that id exists
+  already_started,     ///< start_child: a running child with that id exists (`already_started_child`)
   not_allowed,         ///< the operation does not apply to this strategy
   exception,           ///< an exception escaped a handler; the text is its what()
   shutdown,            ///< orderly shutdown carrying why (OTP's {shutdown, Term})
@@ -39,8 +40,17 @@ caf::error make_categorized_error(caf::atom_value category, uint8_t code, std::s
 /// Builds a `caf::error` of category `errc_category`; `text` says what it concerns.
 caf::error make_error(errc code, std::string text = {});
 
-/// True if `reason` is of category `errc_category` with this code.
+/// True if `reason` is of category `errc_category` with this code (false for no error).
 bool is(const caf::error& reason, errc code);
+
+/// OTP's `{already_started, Pid}`: an `errc::already_started` error whose
+/// context is the text and then the running child's handle.
+caf::error make_already_started(std::string text, caf::actor running);
+
+/// The running child's handle an `errc::already_started` error carries (from
+/// `blocking::start_child` or the `(start_child_atom, child_spec)` request);
+/// an invalid handle for any other error.
+caf::actor already_started_child(const caf::error& reason);
 
 /// Renders a reason as an OTP user reads it: "normal", "shutdown", "killed",
 /// "exception: boom", "start_failed: child db: ...". Works without an actor system.

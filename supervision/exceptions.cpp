@@ -1,8 +1,8 @@
-#include "supervision/exceptions.hpp"
+#include "otpp/supervision/exceptions.hpp"
 
 #include <exception>
 
-#include "supervision/errors.hpp"
+#include "otpp/supervision/errors.hpp"
 
 namespace otpp::supervision {
 

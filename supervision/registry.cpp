@@ -1,4 +1,4 @@
-#include "supervision/registry.hpp"
+#include "otpp/supervision/registry.hpp"
 
 #include <algorithm>
 #include <map>

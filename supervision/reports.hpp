@@ -1,6 +1,9 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -47,6 +50,53 @@ void report_max_intensity(const report_origin& origin, const std::string& child,
 /// `restarts` counts all restarts it made, `child` is empty.
 void report_supervisor_shutdown(const report_origin& origin, const std::string& reason,
                                 std::size_t restarts, bool normal);
+
+/// The kind of a report, one per `report_*` function above.
+enum class report_kind {
+  child_started,
+  child_terminated,
+  start_error,
+  shutdown_error,
+  reached_max_restart_intensity,
+  supervisor_shutdown,
+};
+
+/// The name the log records carry, e.g. "child_terminated".
+std::string to_string(report_kind kind);
+
+/// How serious a report is: the level of its log record.
+enum class report_severity { info, error };
+
+/// One report as a typed value, with the fields of its log record.
+struct report {
+  report_kind kind = report_kind::child_started;
+  report_severity severity = report_severity::info;
+  std::chrono::system_clock::time_point time; ///< when it was made
+  std::string supervisor; ///< the supervisor's (or pool's) name
+  std::string strategy;   ///< its strategy, e.g. "one_for_one" ("pool" for a pool)
+  std::string child;      ///< the child's id; empty for `supervisor_shutdown`
+  std::string reason;     ///< as `describe` renders it; empty for `child_started`
+  std::size_t restarts = 0;
+};
+
+/// Receives every report made after it subscribed.
+using report_callback = std::function<void(const report&)>;
+
+/// Identifies one subscription; never 0.
+using report_subscription = uint64_t;
+
+/// Calls `callback` with every report from now on, process-wide, whatever
+/// the report logger's level and format (the log records stay as they are).
+/// It runs synchronously on the thread that makes the report (often a
+/// supervisor's scheduler thread, which waits meanwhile), possibly on several
+/// threads at once: it must be thread-safe and quick, and hand slow work to
+/// another thread or actor; an exception escaping it is dropped.
+report_subscription subscribe_reports(report_callback callback);
+
+/// Ends a subscription; false if `id` is unknown. No call starts after it
+/// returns, but a call already running on another thread may still finish
+/// (the callback object lives until then: keep what it uses alive through it).
+bool unsubscribe_reports(report_subscription id);
 
 /// `text` as a JSON string literal, quotes included.
 std::string json_quote(const std::string& text);

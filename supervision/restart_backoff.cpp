@@ -1,4 +1,4 @@
-#include "supervision/restart_backoff.hpp"
+#include "otpp/supervision/restart_backoff.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "supervision/restart_intensity.hpp"
+#include "otpp/supervision/restart_intensity.hpp"
 
 namespace otpp::supervision {
 

@@ -1,21 +1,24 @@
-#include "supervision/supervisor.hpp"
+#include "otpp/supervision/supervisor.hpp"
 
 #include <algorithm>
 #include <deque>
 #include <functional>
+#include <future>
 #include <optional>
 #include <random>
 
+#include <caf/actor_system_config.hpp>
+#include <caf/defaults.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/response_promise.hpp>
 
-#include "actors/perf/registry.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/exceptions.hpp"
-#include "supervision/registry.hpp"
-#include "supervision/reports.hpp"
-#include "supervision/restart_intensity.hpp"
+#include "otpp/actors/perf/registry.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/exceptions.hpp"
+#include "otpp/supervision/registry.hpp"
+#include "otpp/supervision/reports.hpp"
+#include "otpp/supervision/restart_intensity.hpp"
 
 namespace otpp::supervision {
 
@@ -60,6 +63,26 @@ struct stop_job {
 
 // A deferred action; called with an error instead when the supervisor ends first.
 using deferred_action = std::function<void(const caf::error* abort)>;
+
+// Set while a supervisor runs a child's start function on this thread: a
+// nested supervisor that fails to start there is handed over (still
+// stopping what it started) instead of being waited for, so that no
+// scheduler thread blocks; the supervisor that ran the start function waits
+// for it without blocking, as busy, before it acts on the failure.
+thread_local std::vector<caf::actor>* failed_starts_in_progress = nullptr;
+
+class collect_failed_starts {
+public:
+  explicit collect_failed_starts(std::vector<caf::actor>* into) : saved_(failed_starts_in_progress) {
+    failed_starts_in_progress = into;
+  }
+  ~collect_failed_starts() { failed_starts_in_progress = saved_; }
+  collect_failed_starts(const collect_failed_starts&) = delete;
+  collect_failed_starts& operator=(const collect_failed_starts&) = delete;
+
+private:
+  std::vector<caf::actor>* saved_;
+};
 
 class supervisor_actor : public caf::event_based_actor {
 public:
@@ -115,11 +138,16 @@ public:
     if (job_ && job_->reply)
       job_->reply->deliver(gone);
     job_.reset();
+    keep_alive_ = nullptr;
   }
 
   caf::behavior make_behavior() override {
-    if (failed_start_)
+    if (failed_start_) {
+      // Nobody holds a supervisor whose start failed: it holds itself until
+      // it has stopped what it started (CAF ends an unreferenced actor).
+      keep_alive_ = caf::actor_cast<caf::actor>(this);
       shutdown(failed_start_);
+    }
     return {
       [this](start_child_atom, child_spec& spec) {
         return when_idle([this, spec](caf::response_promise& rp) { start_static(rp, spec); });
@@ -172,7 +200,12 @@ private:
   // -- deferral: OTP's supervisor is busy while it stops children; so is this one.
 
   bool busy() const {
-    return job_.has_value() || shutting_down_;
+    return job_.has_value() || shutting_down_ || !failed_starts_.empty();
+  }
+
+  // Nothing in progress that deferred actions must wait for.
+  bool settled() const {
+    return !job_ && failed_starts_.empty();
   }
 
   caf::response_promise when_idle(std::function<void(caf::response_promise&)> op) {
@@ -201,8 +234,16 @@ private:
     });
   }
 
+  // Answers `rp` once no failed nested start is still stopping its children.
+  template <class T>
+  void deliver_when_settled(caf::response_promise& rp, T value) {
+    if (failed_starts_.empty())
+      return rp.deliver(std::move(value));
+    deferred_.emplace_back([rp, value](const caf::error*) mutable { rp.deliver(std::move(value)); });
+  }
+
   void drain_deferred() {
-    while (!job_ && !deferred_.empty()) {
+    while (settled() && !deferred_.empty()) {
       auto action = std::move(deferred_.front());
       deferred_.pop_front();
       action(nullptr);
@@ -253,13 +294,19 @@ private:
 
   caf::error start(child& c) {
     caf::expected<caf::actor> spawned{caf::actor{}};
+    std::vector<caf::actor> failed_starts;
     try {
+      collect_failed_starts collect{&failed_starts};
       start_context ctx{system(), this, c.args};
       spawned = c.spec.start(ctx);
     } catch (const std::exception& x) {
       spawned = make_error(errc::exception, x.what());
     } catch (...) {
       spawned = make_error(errc::exception, "unknown exception in start function");
+    }
+    for (auto& stopping : failed_starts) {
+      monitor(stopping);
+      failed_starts_.push_back(stopping);
     }
     caf::error err;
     if (!spawned)
@@ -315,6 +362,12 @@ private:
   // -- exits
 
   void on_down(caf::down_msg& msg) {
+    auto failed = [&](const caf::actor& a) { return a.address() == msg.source; };
+    if (auto i = std::find_if(failed_starts_.begin(), failed_starts_.end(), failed); i != failed_starts_.end()) {
+      failed_starts_.erase(i);
+      drain_deferred();
+      return;
+    }
     auto* c = find_addr(msg.source);
     if (c == nullptr)
       return;
@@ -475,10 +528,10 @@ private:
         quit(reason);
       });
     };
-    if (job_)
-      deferred_.emplace_front(begin);
-    else
+    if (settled())
       begin(nullptr);
+    else
+      deferred_.emplace_front(begin);
   }
 
   // -- API
@@ -488,13 +541,15 @@ private:
       return rp.deliver(make_error(errc::not_allowed, "simple_one_for_one: start_child takes extra arguments"));
     if (auto err = validate(spec, flags_))
       return rp.deliver(err);
-    if (auto* existing = find_id(spec.id))
-      return rp.deliver(make_error(existing->handle ? errc::already_started : errc::already_present,
-                                   "child '" + spec.id + "'"));
+    if (auto* existing = find_id(spec.id)) {
+      if (existing->handle)
+        return rp.deliver(make_already_started("child '" + spec.id + "'", existing->handle));
+      return rp.deliver(make_error(errc::already_present, "child '" + spec.id + "'"));
+    }
     auto& c = add_child(spec, {});
     if (auto err = start(c)) {
       erase(c.key);
-      return rp.deliver(make_error(errc::start_failed, "child '" + spec.id + "': " + describe(err)));
+      return deliver_when_settled(rp, make_error(errc::start_failed, "child '" + spec.id + "': " + describe(err)));
     }
     rp.deliver(c.handle);
   }
@@ -505,7 +560,8 @@ private:
     auto& c = add_child(*template_, args);
     if (auto err = start(c)) {
       erase(c.key);
-      return rp.deliver(make_error(errc::start_failed, "child '" + template_->id + "': " + describe(err)));
+      return deliver_when_settled(rp,
+                                  make_error(errc::start_failed, "child '" + template_->id + "': " + describe(err)));
     }
     rp.deliver(c.handle);
   }
@@ -576,7 +632,7 @@ private:
     if (auto err = check_terminated(*c))
       return rp.deliver(err);
     if (auto err = start(*c))
-      return rp.deliver(make_error(errc::start_failed, "child '" + id + "': " + describe(err)));
+      return deliver_when_settled(rp, make_error(errc::start_failed, "child '" + id + "': " + describe(err)));
     rp.deliver(c->handle);
   }
 
@@ -621,12 +677,25 @@ private:
   uint64_t next_timer_ = 1;
   std::optional<stop_job> job_;
   std::deque<deferred_action> deferred_;
+  std::vector<caf::actor> failed_starts_; ///< nested supervisors that failed to start, still stopping
   bool shutting_down_ = false;
   caf::error failed_start_;
+  caf::actor keep_alive_; ///< this actor, while a failed start stops its children
   std::size_t total_restarts_ = 0;
   perf::counter& restarts_metric_; ///< "supervisor.NAME.restarts" in perf::metrics()
   std::minstd_rand rng_;
 };
+
+// Blocks until `sup` has ended, except on CAF's deterministic test
+// coordinator, where nothing runs until the test runs it.
+void await_end(caf::actor_system& sys, const caf::actor& sup) {
+  if (caf::get_or(sys.config(), "scheduler.policy", caf::defaults::scheduler::policy) == caf::atom("testing"))
+    return;
+  auto ended = std::make_shared<std::promise<void>>();
+  auto waited = ended->get_future();
+  sup->attach_functor([ended] { ended->set_value(); });
+  waited.wait();
+}
 
 } // namespace
 
@@ -637,8 +706,13 @@ caf::expected<caf::actor> start_supervisor(caf::actor_system& sys, supervisor_co
     return err;
   caf::error start_result;
   auto sup = sys.spawn<supervisor_actor>(std::move(config), &start_result);
-  if (start_result)
+  if (start_result) {
+    if (failed_starts_in_progress != nullptr)
+      failed_starts_in_progress->push_back(sup);
+    else
+      await_end(sys, sup);
     return start_result;
+  }
   return sup;
 }
 

@@ -10,7 +10,7 @@
 #include <caf/expected.hpp>
 #include <caf/meta/type_name.hpp>
 
-#include "supervision/child_spec.hpp"
+#include "otpp/supervision/child_spec.hpp"
 
 namespace otpp::supervision {
 
@@ -23,9 +23,15 @@ struct supervisor_config {
 };
 
 /// Validates `config`, spawns the supervisor and starts its children in list
-/// order before returning. On any failure nothing keeps running and the error
-/// says why: the flag or spec that is invalid, or `errc::start_failed` naming
-/// the child that failed to start (and, nested, its own failing child).
+/// order before returning. On any failure the error says why: the flag or
+/// spec that is invalid, or `errc::start_failed` naming the child that failed
+/// to start (and, nested, its own failing child); it returns only once every
+/// child it started has stopped (in reverse order, each with its shutdown
+/// policy), so the calling thread waits meanwhile. Called by a supervisor
+/// starting a nested one (`supervisor_child`), the parent waits instead,
+/// without blocking a thread, before it answers or retries. On CAF's
+/// deterministic test coordinator nothing runs until the test runs it, so it
+/// returns at once there and the children stop as the test runs the scheduler.
 /// The caller owns the returned supervisor: stop it with
 /// `send_exit(sup, caf::exit_reason::user_shutdown)` (children stop in reverse order).
 caf::expected<caf::actor> start_supervisor(caf::actor_system& sys, supervisor_config config);
@@ -67,7 +73,8 @@ typename Inspector::result_type inspect(Inspector& f, child_counts& x) {
 }
 
 /// The supervisor's messages, for requests from actors. Replies:
-/// - (start_child_atom, child_spec) -> caf::actor; for simple_one_for_one
+/// - (start_child_atom, child_spec) -> caf::actor (or `errc::already_started`
+///   carrying the running child: `already_started_child(err)`); for simple_one_for_one
 ///   (start_child_atom, caf::message extra_args) -> caf::actor
 /// - (terminate_child_atom, std::string id) -> caf::ok_atom; for
 ///   simple_one_for_one (terminate_child_atom, caf::actor child) -> caf::ok_atom

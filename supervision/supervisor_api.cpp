@@ -1,4 +1,4 @@
-#include "supervision/supervisor_api.hpp"
+#include "otpp/supervision/supervisor_api.hpp"
 
 #include <caf/scoped_actor.hpp>
 

@@ -10,7 +10,7 @@
 #include <caf/expected.hpp>
 #include <caf/message.hpp>
 
-#include "supervision/supervisor.hpp"
+#include "otpp/supervision/supervisor.hpp"
 
 /// Blocking calls to a supervisor from plain threads (not from inside an
 /// actor: there, send the request messages of supervisor.hpp). Each waits at
@@ -20,7 +20,8 @@ namespace otpp::supervision::blocking {
 using timeout_type = std::chrono::milliseconds;
 constexpr timeout_type default_timeout{5000};
 
-/// Adds and starts a child; `errc::already_started` / `already_present` if the id exists.
+/// Adds and starts a child; `errc::already_started` (with the running child's
+/// handle: `already_started_child(err)`) / `already_present` if the id exists.
 caf::expected<caf::actor> start_child(caf::actor_system& sys, const caf::actor& sup, child_spec spec,
                                       timeout_type timeout = default_timeout);
 

@@ -1,4 +1,4 @@
-#include "supervision/system_setup.hpp"
+#include "otpp/supervision/system_setup.hpp"
 
 #include <sys/prctl.h>
 
@@ -7,7 +7,7 @@
 
 #include <caf/thread_hook.hpp>
 
-#include "supervision/errors.hpp"
+#include "otpp/supervision/errors.hpp"
 
 namespace otpp {
 

@@ -1,4 +1,4 @@
-#include "actors/breaker/breaker_owner.hpp"
+#include "otpp/actors/breaker/breaker_owner.hpp"
 
 #include <optional>
 
@@ -6,11 +6,11 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
-#include "actors/health/health.hpp"
-#include "actors/named_table.hpp"
-#include "actors/perf/registry.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/reports.hpp"
+#include "otpp/actors/health/health.hpp"
+#include "otpp/actors/named_table.hpp"
+#include "otpp/actors/perf/registry.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/reports.hpp"
 
 namespace otpp::breaker {
 

@@ -6,9 +6,9 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/breaker/circuit_breaker.hpp"
-#include "actors/breaker/fuse.hpp"
-#include "supervision/child_spec.hpp"
+#include "otpp/actors/breaker/circuit_breaker.hpp"
+#include "otpp/actors/breaker/fuse.hpp"
+#include "otpp/supervision/child_spec.hpp"
 
 namespace otpp::breaker {
 

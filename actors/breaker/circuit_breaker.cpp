@@ -1,9 +1,9 @@
-#include "actors/breaker/circuit_breaker.hpp"
+#include "otpp/actors/breaker/circuit_breaker.hpp"
 
 #include <algorithm>
 
-#include "actors/wall_clock.hpp"
-#include "supervision/errors.hpp"
+#include "otpp/actors/wall_clock.hpp"
+#include "otpp/supervision/errors.hpp"
 
 namespace otpp::breaker {
 

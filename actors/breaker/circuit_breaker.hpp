@@ -15,8 +15,8 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/breaker/outcome_window.hpp"
-#include "actors/spin_lock.hpp"
+#include "otpp/actors/breaker/outcome_window.hpp"
+#include "otpp/actors/spin_lock.hpp"
 
 namespace otpp::breaker {
 

@@ -1,8 +1,8 @@
-#include "actors/breaker/fuse.hpp"
+#include "otpp/actors/breaker/fuse.hpp"
 
 #include <mutex>
 
-#include "actors/breaker/circuit_breaker.hpp"
+#include "otpp/actors/breaker/circuit_breaker.hpp"
 
 namespace otpp::breaker {
 

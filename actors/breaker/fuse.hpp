@@ -9,7 +9,7 @@
 
 #include <caf/expected.hpp>
 
-#include "actors/spin_lock.hpp"
+#include "otpp/actors/spin_lock.hpp"
 
 namespace otpp::breaker {
 

@@ -1,4 +1,4 @@
-#include "actors/cluster/bounded_connect.hpp"
+#include "otpp/actors/cluster/bounded_connect.hpp"
 
 #include <fcntl.h>
 #include <netdb.h>

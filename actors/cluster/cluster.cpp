@@ -1,4 +1,4 @@
-#include "actors/cluster/cluster.hpp"
+#include "otpp/actors/cluster/cluster.hpp"
 
 #include <algorithm>
 #include <random>
@@ -12,12 +12,12 @@
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/cluster/bounded_connect.hpp"
-#include "actors/cluster/membership_state.hpp"
-#include "actors/thread_call.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/registry.hpp"
-#include "supervision/reports.hpp"
+#include "otpp/actors/cluster/bounded_connect.hpp"
+#include "otpp/actors/cluster/membership_state.hpp"
+#include "otpp/actors/thread_call.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/registry.hpp"
+#include "otpp/supervision/reports.hpp"
 
 namespace otpp::cluster {
 

@@ -13,8 +13,8 @@
 #include <caf/expected.hpp>
 #include <caf/node_id.hpp>
 
-#include "actors/cluster/cluster_config.hpp"
-#include "actors/cluster/wire.hpp"
+#include "otpp/actors/cluster/cluster_config.hpp"
+#include "otpp/actors/cluster/wire.hpp"
 
 namespace otpp::cluster {
 

@@ -1,11 +1,11 @@
-#include "actors/cluster/cluster_config.hpp"
+#include "otpp/actors/cluster/cluster_config.hpp"
 
 #include <arpa/inet.h>
 
 #include <algorithm>
 #include <cctype>
 
-#include "supervision/errors.hpp"
+#include "otpp/supervision/errors.hpp"
 
 namespace otpp::cluster {
 

@@ -16,9 +16,9 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
-#include "actors/cluster/cluster.hpp"
-#include "actors/cluster/wire.hpp"
-#include "actors/perf/registry.hpp"
+#include "otpp/actors/cluster/cluster.hpp"
+#include "otpp/actors/cluster/wire.hpp"
+#include "otpp/actors/perf/registry.hpp"
 
 namespace otpp::cluster {
 

@@ -16,7 +16,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
-#include "actors/cluster/membership_state.hpp"
+#include "otpp/actors/cluster/membership_state.hpp"
 
 namespace otpp::cluster {
 

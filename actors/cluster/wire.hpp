@@ -13,7 +13,7 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
-#include "actors/pool/pool.hpp"
+#include "otpp/actors/pool/pool.hpp"
 
 namespace otpp::cluster {
 

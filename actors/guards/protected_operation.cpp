@@ -1,12 +1,12 @@
-#include "actors/guards/protected_operation.hpp"
+#include "otpp/actors/guards/protected_operation.hpp"
 
 #include <cstdio>
 #include <limits>
 
-#include "actors/breaker/breaker_owner.hpp"
-#include "actors/memory/memory_manager.hpp"
-#include "actors/rate_limit/limiter_owner.hpp"
-#include "supervision/errors.hpp"
+#include "otpp/actors/breaker/breaker_owner.hpp"
+#include "otpp/actors/memory/memory_manager.hpp"
+#include "otpp/actors/rate_limit/limiter_owner.hpp"
+#include "otpp/supervision/errors.hpp"
 
 namespace otpp {
 

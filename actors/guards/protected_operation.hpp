@@ -14,12 +14,12 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/breaker/circuit_breaker.hpp"
-#include "actors/memory/memory_manager.hpp"
-#include "actors/perf/registry.hpp"
-#include "actors/pool/pool.hpp"
-#include "actors/rate_limit/limiter.hpp"
-#include "actors/wall_clock.hpp"
+#include "otpp/actors/breaker/circuit_breaker.hpp"
+#include "otpp/actors/memory/memory_manager.hpp"
+#include "otpp/actors/perf/registry.hpp"
+#include "otpp/actors/pool/pool.hpp"
+#include "otpp/actors/rate_limit/limiter.hpp"
+#include "otpp/actors/wall_clock.hpp"
 
 namespace otpp {
 

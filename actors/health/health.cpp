@@ -1,11 +1,11 @@
-#include "actors/health/health.hpp"
+#include "otpp/actors/health/health.hpp"
 
 #include <cstdio>
 
-#include "actors/named_table.hpp"
-#include "supervision/reports.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/supervisor_api.hpp"
+#include "otpp/actors/named_table.hpp"
+#include "otpp/supervision/reports.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/supervisor_api.hpp"
 
 namespace otpp::health {
 

@@ -1,4 +1,4 @@
-#include "actors/memory/memory_manager.hpp"
+#include "otpp/actors/memory/memory_manager.hpp"
 
 #include <unistd.h>
 
@@ -11,11 +11,11 @@
 
 #include <caf/event_based_actor.hpp>
 
-#include "actors/health/health.hpp"
-#include "actors/named_table.hpp"
-#include "actors/perf/registry.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/reports.hpp"
+#include "otpp/actors/health/health.hpp"
+#include "otpp/actors/named_table.hpp"
+#include "otpp/actors/perf/registry.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/reports.hpp"
 
 namespace otpp::memory {
 

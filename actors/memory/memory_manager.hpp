@@ -15,7 +15,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
-#include "supervision/child_spec.hpp"
+#include "otpp/supervision/child_spec.hpp"
 
 namespace otpp::memory {
 

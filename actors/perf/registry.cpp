@@ -1,10 +1,10 @@
-#include "actors/perf/registry.hpp"
+#include "otpp/actors/perf/registry.hpp"
 
 #include <algorithm>
 #include <cstdio>
 #include <unordered_map>
 
-#include "supervision/reports.hpp"
+#include "otpp/supervision/reports.hpp"
 
 namespace otpp::perf {
 

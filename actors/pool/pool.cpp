@@ -1,9 +1,9 @@
-#include "actors/pool/pool.hpp"
+#include "otpp/actors/pool/pool.hpp"
 
-#include "actors/health/health.hpp"
-#include "actors/named_table.hpp"
-#include "actors/perf/registry.hpp"
-#include "actors/spin_lock.hpp"
+#include "otpp/actors/health/health.hpp"
+#include "otpp/actors/named_table.hpp"
+#include "otpp/actors/perf/registry.hpp"
+#include "otpp/actors/spin_lock.hpp"
 
 #include <atomic>
 #include <condition_variable>
@@ -18,9 +18,9 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
-#include "supervision/errors.hpp"
-#include "supervision/exceptions.hpp"
-#include "supervision/reports.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/exceptions.hpp"
+#include "otpp/supervision/reports.hpp"
 
 namespace otpp::pool {
 
@@ -227,6 +227,10 @@ public:
       [this](status_atom) {
         std::lock_guard<pool_core::lock_type> guard{core_->mtx};
         return core_->book.status();
+      },
+      [this](idle_workers_atom) {
+        std::lock_guard<pool_core::lock_type> guard{core_->mtx};
+        return core_->book.idle();
       },
       [this](handover_atom, ticket t, caf::actor& w) {
         std::lock_guard<pool_core::lock_type> guard{core_->mtx};
@@ -637,6 +641,13 @@ caf::expected<pool_status> pool_ref::status_or_error() const {
   return status();
 }
 
+caf::expected<std::vector<caf::actor>> pool_ref::idle_workers() const {
+  if (remote_)
+    return supervision::make_error(supervision::errc::not_allowed, "a remote pool does not list its idle workers");
+  std::lock_guard<pool_core::lock_type> guard{core_->mtx};
+  return core_->book.idle();
+}
+
 // -- starting -----------------------------------------------------------------
 
 caf::error validate(const pool_config& config) {
@@ -651,16 +662,27 @@ caf::error validate(const pool_config& config) {
     return invalid("start_" + why);
   if (config.give_up_after.count() <= 0)
     return invalid("give_up_after must be > 0 ms, got " + std::to_string(config.give_up_after.count()));
-  if (auto kind = find_worker_kind(config.worker); !kind)
+  if (config.factory)
+    return {};
+  auto kind = find_worker_kind(config.worker);
+  if (!kind)
     return invalid(supervision::describe(kind.error()));
+  worker_args checked;
+  auto problems = supervision::check_arguments(kind->arguments, config.args.values(), checked);
+  if (!problems.empty())
+    return invalid("worker_args." + problems.front().name + ": " + problems.front().message);
   return {};
 }
 
 caf::expected<pool_ref> start_pool(caf::actor_system& sys, pool_config config) {
   if (auto err = validate(config))
     return err;
-  auto factory = find_worker_kind(config.worker);
-  auto core = std::make_shared<pool_core>(sys, config, *factory);
+  if (!config.factory) {
+    auto kind = find_worker_kind(config.worker);
+    supervision::check_arguments(kind->arguments, config.args.values(), config.args); // defaults filled in
+    config.factory = kind->start;
+  }
+  auto core = std::make_shared<pool_core>(sys, config, config.factory);
   auto actor = sys.spawn<pool_actor>(core, std::move(config));
   return pool_ref{std::move(core), std::move(actor)};
 }

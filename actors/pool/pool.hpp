@@ -7,6 +7,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -14,10 +15,10 @@
 #include <caf/expected.hpp>
 #include <caf/meta/type_name.hpp>
 
-#include "actors/pool/pool_book.hpp"
-#include "actors/pool/worker_kinds.hpp"
-#include "supervision/child_spec.hpp"
-#include "supervision/restart_backoff.hpp"
+#include "otpp/actors/pool/pool_book.hpp"
+#include "otpp/actors/pool/worker_kinds.hpp"
+#include "otpp/supervision/child_spec.hpp"
+#include "otpp/supervision/restart_backoff.hpp"
 
 namespace otpp::pool {
 
@@ -40,8 +41,11 @@ struct pool_config {
   std::size_t size = 5;             ///< workers started at once and kept
   std::size_t max_overflow = 10;    ///< extra workers started on demand, dismissed on check-in
   pool_strategy strategy = pool_strategy::lifo;
-  std::string worker = "echo";      ///< a registered worker kind
-  worker_args args;                 ///< the kind's arguments
+  std::string worker = "echo";      ///< a registered worker kind (with `factory`: only a label)
+  worker_args args;                 ///< the kind's arguments, checked against its declaration at start
+  /// Set: starts the workers instead of the kind `worker` (its `args` are
+  /// passed as they are). For pools whose workers a program builds in C++.
+  worker_factory factory;
   /// Delay between attempts after a worker failed to start.
   supervision::backoff_options start_backoff{std::chrono::milliseconds{100}, std::chrono::milliseconds{5000},
                                              2.0, 0.1, std::chrono::milliseconds{0}};
@@ -53,6 +57,21 @@ struct pool_config {
 caf::error validate(const pool_config& config);
 
 class pool_core;
+
+namespace detail {
+
+/// `caf::expected<T>` for `T`, and `caf::expected<T>` itself for `caf::expected<T>` (detail: not for users).
+template <class T>
+struct flat_expected {
+  using type = caf::expected<T>;
+};
+
+template <class T>
+struct flat_expected<caf::expected<T>> {
+  using type = caf::expected<T>;
+};
+
+} // namespace detail
 
 /// A pool on another node, as otpp's cluster provides it (actors/cluster):
 /// `find_pool(sys, "name@node")` returns a `pool_ref` over one of these.
@@ -147,9 +166,16 @@ public:
   /// The status, or why it cannot be had (a remote pool's node is down).
   caf::expected<pool_status> status_or_error() const;
 
+  /// The idle workers' handles, the next one to be checked out first (for
+  /// tests and tools: a listed worker may be checked out a moment later).
+  /// A remote pool fails with `supervision::errc::not_allowed`.
+  caf::expected<std::vector<caf::actor>> idle_workers() const;
+
   /// Checks a worker out, runs `fn(worker)` and always checks the worker in,
   /// also when `fn` throws (the exception propagates unchanged). `timeout`
-  /// bounds only the checkout. Returns `fn`'s result, or the checkout's error.
+  /// bounds only the checkout. Returns the checkout's error, or else `fn`'s
+  /// result: `caf::error` for a `void` function, `caf::expected<T>` for a
+  /// function returning `T` or `caf::expected<T>` (not nested).
   template <class F>
   auto transaction(F&& fn, std::chrono::milliseconds timeout = std::chrono::milliseconds{5000}) const {
     using result_type = std::invoke_result_t<F, const caf::actor&>;
@@ -160,9 +186,10 @@ public:
       std::forward<F>(fn)(held->worker());
       return caf::error{};
     } else {
+      using flat_type = typename detail::flat_expected<result_type>::type;
       if (!held)
-        return caf::expected<result_type>{held.error()};
-      return caf::expected<result_type>{std::forward<F>(fn)(held->worker())};
+        return flat_type{held.error()};
+      return flat_type{std::forward<F>(fn)(held->worker())};
     }
   }
 
@@ -192,9 +219,11 @@ caf::expected<pool_ref> find_pool(caf::actor_system& sys, const std::string& nam
 ///   (the pool watches the requester: if it dies, its workers come back)
 /// - (checkin_atom, caf::actor worker) -> caf::ok_atom
 /// - (status_atom) -> pool_status
+/// - (idle_workers_atom) -> std::vector<caf::actor> (as `pool_ref::idle_workers`)
 using checkout_atom = caf::atom_constant<caf::atom("checkout")>;
 using checkin_atom = caf::atom_constant<caf::atom("checkin")>;
 using status_atom = caf::atom_constant<caf::atom("status")>;
+using idle_workers_atom = caf::atom_constant<caf::atom("idle_wkrs")>;
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pool_status& x) {

@@ -196,6 +196,11 @@ public:
     return result;
   }
 
+  /// The idle workers, the next one to be checked out first.
+  std::vector<Worker> idle() const {
+    return {idle_.begin(), idle_.end()};
+  }
+
   /// True for a worker that is idle or checked out.
   bool knows(const Worker& w) const {
     return busy_.count(w) > 0 || std::find(idle_.begin(), idle_.end(), w) != idle_.end();

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "actors/rate_limit/decision.hpp"
+#include "otpp/actors/rate_limit/decision.hpp"
 
 namespace otpp::rate_limit {
 

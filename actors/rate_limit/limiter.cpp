@@ -1,14 +1,14 @@
-#include "actors/rate_limit/limiter.hpp"
+#include "otpp/actors/rate_limit/limiter.hpp"
 
 #include <algorithm>
 #include <chrono>
 
-#include "actors/rate_limit/buckets.hpp"
-#include "actors/rate_limit/fixed_window.hpp"
-#include "actors/rate_limit/memory_store.hpp"
-#include "actors/rate_limit/sliding_window.hpp"
-#include "actors/wall_clock.hpp"
-#include "supervision/errors.hpp"
+#include "otpp/actors/rate_limit/buckets.hpp"
+#include "otpp/actors/rate_limit/fixed_window.hpp"
+#include "otpp/actors/rate_limit/memory_store.hpp"
+#include "otpp/actors/rate_limit/sliding_window.hpp"
+#include "otpp/actors/wall_clock.hpp"
+#include "otpp/supervision/errors.hpp"
 
 namespace otpp::rate_limit {
 

@@ -11,7 +11,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/rate_limit/decision.hpp"
+#include "otpp/actors/rate_limit/decision.hpp"
 
 namespace otpp::rate_limit {
 

@@ -1,12 +1,12 @@
-#include "actors/rate_limit/limiter_owner.hpp"
+#include "otpp/actors/rate_limit/limiter_owner.hpp"
 
 #include <caf/event_based_actor.hpp>
 
-#include "actors/health/health.hpp"
-#include "actors/memory/memory_manager.hpp"
-#include "actors/named_table.hpp"
-#include "actors/perf/registry.hpp"
-#include "supervision/errors.hpp"
+#include "otpp/actors/health/health.hpp"
+#include "otpp/actors/memory/memory_manager.hpp"
+#include "otpp/actors/named_table.hpp"
+#include "otpp/actors/perf/registry.hpp"
+#include "otpp/supervision/errors.hpp"
 
 namespace otpp::rate_limit {
 

@@ -7,8 +7,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/rate_limit/limiter.hpp"
-#include "supervision/child_spec.hpp"
+#include "otpp/actors/rate_limit/limiter.hpp"
+#include "otpp/supervision/child_spec.hpp"
 
 namespace otpp::rate_limit {
 

@@ -1,4 +1,4 @@
-#include "actors/rate_limit/memory_store.hpp"
+#include "otpp/actors/rate_limit/memory_store.hpp"
 
 #include <random>
 

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "actors/rate_limit/decision.hpp"
-#include "actors/spin_lock.hpp"
+#include "otpp/actors/rate_limit/decision.hpp"
+#include "otpp/actors/spin_lock.hpp"
 
 namespace otpp::rate_limit {
 

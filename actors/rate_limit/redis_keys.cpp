@@ -1,4 +1,4 @@
-#include "actors/rate_limit/redis_keys.hpp"
+#include "otpp/actors/rate_limit/redis_keys.hpp"
 
 namespace otpp::rate_limit {
 

@@ -5,12 +5,12 @@
 
 #include <hiredis/hiredis.h>
 
-#include "actors/rate_limit/limiter.hpp"
-#include "actors/rate_limit/redis_keys.hpp"
-#include "actors/rate_limit/redis_scripts.hpp"
-#include "actors/redis/client.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/reports.hpp"
+#include "otpp/actors/rate_limit/limiter.hpp"
+#include "otpp/actors/rate_limit/redis_keys.hpp"
+#include "otpp/actors/rate_limit/redis_scripts.hpp"
+#include "otpp/actors/redis/client.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/reports.hpp"
 
 namespace otpp::rate_limit {
 

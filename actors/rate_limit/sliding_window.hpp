@@ -5,7 +5,7 @@
 #include <limits>
 #include <vector>
 
-#include "actors/rate_limit/decision.hpp"
+#include "otpp/actors/rate_limit/decision.hpp"
 
 namespace otpp::rate_limit {
 

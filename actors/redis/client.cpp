@@ -1,4 +1,4 @@
-#include "actors/redis/client.hpp"
+#include "otpp/actors/redis/client.hpp"
 
 #include <algorithm>
 #include <climits>
@@ -10,7 +10,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "actors/redis/sentinel.hpp"
+#include "otpp/actors/redis/sentinel.hpp"
 
 namespace otpp::redis {
 

@@ -1,4 +1,4 @@
-#include "actors/redis/connection.hpp"
+#include "otpp/actors/redis/connection.hpp"
 
 #include <signal.h>
 #include <sys/time.h>
@@ -7,7 +7,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "supervision/errors.hpp"
+#include "otpp/supervision/errors.hpp"
 
 namespace otpp::redis {
 

@@ -1,8 +1,8 @@
-#include "actors/redis/sentinel.hpp"
+#include "otpp/actors/redis/sentinel.hpp"
 
 #include <hiredis/hiredis.h>
 
-#include "supervision/errors.hpp"
+#include "otpp/supervision/errors.hpp"
 
 namespace otpp::redis {
 

@@ -7,7 +7,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/redis/connection.hpp"
+#include "otpp/actors/redis/connection.hpp"
 
 namespace otpp::redis {
 

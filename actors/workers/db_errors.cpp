@@ -1,6 +1,6 @@
-#include "actors/workers/db_errors.hpp"
+#include "otpp/actors/workers/db_errors.hpp"
 
-#include "supervision/errors.hpp"
+#include "otpp/supervision/errors.hpp"
 
 namespace otpp::workers {
 

@@ -1,4 +1,4 @@
-#include "actors/workers/postgres_worker.hpp"
+#include "otpp/actors/workers/postgres_worker.hpp"
 
 #include <libpq-fe.h>
 #include <poll.h>
@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "actors/pool/worker_kinds.hpp"
-#include "actors/workers/sql_session.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/reports.hpp"
+#include "otpp/actors/pool/worker_kinds.hpp"
+#include "otpp/actors/workers/sql_session.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/reports.hpp"
 
 namespace otpp::workers {
 
@@ -186,30 +186,23 @@ private:
 
 void register_postgres_kind() {
   static const bool registered = [] {
-    pool::register_worker_kind("postgres", [](supervision::start_context& ctx,
-                                              const pool::worker_args& args) -> caf::expected<caf::actor> {
-      postgres_settings s;
-      auto url = pool::required_arg(args, "url", "postgres");
-      if (!url)
-        return url.error();
-      s.url = *url;
-      auto connect_timeout = pool::int_arg(args, "connect_timeout_ms", 5000);
-      if (!connect_timeout)
-        return connect_timeout.error();
-      if (*connect_timeout == 0)
-        return supervision::make_error(supervision::errc::invalid_spec, "postgres worker: connect_timeout_ms must be positive");
-      s.connect_timeout = std::chrono::milliseconds{*connect_timeout};
-      auto statement_timeout = pool::int_arg(args, "statement_timeout_ms", 0);
-      if (!statement_timeout)
-        return statement_timeout.error();
-      s.statement_timeout_ms = *statement_timeout;
-      if (auto name = args.find("application_name"); name != args.end())
-        s.application_name = name->second;
-      auto opened = connection::open(s); // a failure is the pool's start_error
-      if (!opened)
-        return opened.error();
-      return spawn_sql_worker<connection, postgres_settings, postgres_operation>(ctx, std::move(*opened), s);
-    }, std::vector<std::string>{"url", "connect_timeout_ms", "statement_timeout_ms", "application_name"});
+    using namespace supervision;
+    pool::register_worker_kind(
+      "postgres",
+      {string_arg("url").required().non_empty(), integer_arg("connect_timeout_ms", 1, 3'600'000).defaults(5000),
+       integer_arg("statement_timeout_ms", 0, INT32_MAX).defaults(0), string_arg("application_name")},
+      [](start_context& ctx, const pool::worker_args& args) -> caf::expected<caf::actor> {
+        postgres_settings s;
+        s.url = args.get_string("url");
+        s.connect_timeout = std::chrono::milliseconds{args.get_int("connect_timeout_ms")};
+        s.statement_timeout_ms = args.get_int("statement_timeout_ms");
+        if (args.has("application_name"))
+          s.application_name = args.get_string("application_name");
+        auto opened = connection::open(s); // a failure is the pool's start_error
+        if (!opened)
+          return opened.error();
+        return spawn_sql_worker<connection, postgres_settings, postgres_operation>(ctx, std::move(*opened), s);
+      });
     return true;
   }();
   (void) registered;

@@ -1,13 +1,13 @@
-#include "actors/workers/redis_worker.hpp"
+#include "otpp/actors/workers/redis_worker.hpp"
 
 #include <hiredis/hiredis.h>
 
 #include <caf/event_based_actor.hpp>
 
-#include "actors/pool/worker_kinds.hpp"
-#include "actors/redis/connection.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/reports.hpp"
+#include "otpp/actors/pool/worker_kinds.hpp"
+#include "otpp/actors/redis/connection.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/reports.hpp"
 
 namespace otpp::workers {
 
@@ -80,34 +80,31 @@ caf::behavior redis_worker(caf::event_based_actor* self, std::shared_ptr<std::un
 
 void register_redis_kind() {
   static const bool registered = [] {
-    pool::register_worker_kind("redis", [](supervision::start_context& ctx,
-                                           const pool::worker_args& args) -> caf::expected<caf::actor> {
-      auto url = pool::required_arg(args, "url", "redis");
-      if (!url)
-        return url.error();
-      auto where = redis::parse_url(*url);
-      if (!where)
-        return where.error();
-      redis_settings s{*where, std::chrono::milliseconds{1000}};
-      auto timeout = pool::int_arg(args, "timeout_ms", 1000);
-      if (!timeout)
-        return timeout.error();
-      s.timeout = std::chrono::milliseconds{*timeout};
-      if (auto p = args.find("password"); p != args.end())
-        s.where.password = p->second;
-      if (args.count("db")) {
-        auto db = pool::int_arg(args, "db", 0);
-        if (!db)
-          return db.error();
-        s.where.db = static_cast<int>(*db);
-      }
-      auto opened = connect(s); // a failure is the pool's start_error
-      if (!opened)
-        return opened.error();
-      // hiredis calls block: a thread of its own, as the sqlite kind.
-      return ctx.spawn_detached(redis_worker, std::make_shared<std::unique_ptr<redis::connection>>(std::move(*opened)),
-                                s);
-    }, std::vector<std::string>{"url", "timeout_ms", "password", "db"});
+    using namespace supervision;
+    auto url = string_arg("url").required().validate([](const argument_value& v) -> std::string {
+      auto parsed = redis::parse_url(std::get<std::string>(v));
+      return parsed ? std::string{} : describe(parsed.error());
+    });
+    pool::register_worker_kind(
+      "redis",
+      {std::move(url), integer_arg("timeout_ms", 1, 3'600'000).defaults(1000), string_arg("password"),
+       integer_arg("db", 0, 1'000'000)},
+      [](start_context& ctx, const pool::worker_args& args) -> caf::expected<caf::actor> {
+        auto where = redis::parse_url(args.get_string("url"));
+        if (!where)
+          return where.error();
+        redis_settings s{*where, std::chrono::milliseconds{args.get_int("timeout_ms")}};
+        if (args.has("password"))
+          s.where.password = args.get_string("password");
+        if (args.has("db"))
+          s.where.db = static_cast<int>(args.get_int("db"));
+        auto opened = connect(s); // a failure is the pool's start_error
+        if (!opened)
+          return opened.error();
+        // hiredis calls block: a thread of its own, as the sqlite kind.
+        return ctx.spawn_detached(redis_worker,
+                                  std::make_shared<std::unique_ptr<redis::connection>>(std::move(*opened)), s);
+      });
     return true;
   }();
   (void) registered;

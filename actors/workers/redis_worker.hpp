@@ -9,7 +9,7 @@
 #include <caf/atom.hpp>
 #include <caf/message.hpp>
 
-#include "actors/workers/db_errors.hpp"
+#include "otpp/actors/workers/db_errors.hpp"
 
 struct redisContext;
 

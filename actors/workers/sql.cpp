@@ -1,4 +1,4 @@
-#include "actors/workers/sql.hpp"
+#include "otpp/actors/workers/sql.hpp"
 
 #include <mutex>
 #include <unordered_map>
@@ -9,7 +9,7 @@
 #include <caf/message_id.hpp>
 #include <caf/system_messages.hpp>
 
-#include "actors/thread_call.hpp"
+#include "otpp/actors/thread_call.hpp"
 
 namespace otpp::workers {
 

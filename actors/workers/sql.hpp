@@ -13,7 +13,7 @@
 #include <caf/expected.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "actors/workers/db_errors.hpp"
+#include "otpp/actors/workers/db_errors.hpp"
 
 namespace otpp::workers {
 

@@ -9,10 +9,10 @@
 
 #include <caf/event_based_actor.hpp>
 
-#include "actors/workers/sql.hpp"
-#include "supervision/child_spec.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/reports.hpp"
+#include "otpp/actors/workers/sql.hpp"
+#include "otpp/supervision/child_spec.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/reports.hpp"
 
 namespace otpp::workers {
 

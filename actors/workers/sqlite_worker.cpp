@@ -1,11 +1,11 @@
-#include "actors/workers/sqlite_worker.hpp"
+#include "otpp/actors/workers/sqlite_worker.hpp"
 
 #include <sqlite3.h>
 
-#include "actors/pool/worker_kinds.hpp"
-#include "actors/workers/sql_session.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/reports.hpp"
+#include "otpp/actors/pool/worker_kinds.hpp"
+#include "otpp/actors/workers/sql_session.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/reports.hpp"
 
 namespace otpp::workers {
 
@@ -108,25 +108,22 @@ private:
 
 void register_sqlite_kind() {
   static const bool registered = [] {
-    pool::register_worker_kind("sqlite", [](supervision::start_context& ctx,
-                                            const pool::worker_args& args) -> caf::expected<caf::actor> {
-      sqlite_settings s;
-      auto path = pool::required_arg(args, "path", "sqlite");
-      if (!path)
-        return path.error();
-      s.path = *path;
-      auto timeout = pool::int_arg(args, "busy_timeout_ms", 5000);
-      if (!timeout)
-        return timeout.error();
-      s.busy_timeout_ms = *timeout;
-      if (auto mode = args.find("journal_mode"); mode != args.end())
-        s.journal_mode = mode->second;
-      auto opened = connection::open(s); // a failure is the pool's start_error
-      if (!opened)
-        return opened.error();
-      // SQLite calls block, a busy wait for the write lock included.
-      return spawn_sql_worker<connection, sqlite_settings, sqlite_operation>(ctx, std::move(*opened), s);
-    }, std::vector<std::string>{"path", "busy_timeout_ms", "journal_mode"});
+    using namespace supervision;
+    pool::register_worker_kind(
+      "sqlite",
+      {string_arg("path").required().non_empty(), integer_arg("busy_timeout_ms", 0, INT32_MAX).defaults(5000),
+       choice_arg("journal_mode", {"delete", "truncate", "persist", "memory", "wal", "off"}).defaults("wal")},
+      [](start_context& ctx, const pool::worker_args& args) -> caf::expected<caf::actor> {
+        sqlite_settings s;
+        s.path = args.get_string("path");
+        s.busy_timeout_ms = args.get_int("busy_timeout_ms");
+        s.journal_mode = args.get_string("journal_mode");
+        auto opened = connection::open(s); // a failure is the pool's start_error
+        if (!opened)
+          return opened.error();
+        // SQLite calls block, a busy wait for the write lock included.
+        return spawn_sql_worker<connection, sqlite_settings, sqlite_operation>(ctx, std::move(*opened), s);
+      });
     return true;
   }();
   (void) registered;

@@ -6,8 +6,8 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/message.hpp>
 
-#include "actors/workers/db_errors.hpp"
-#include "actors/workers/sql.hpp"
+#include "otpp/actors/workers/db_errors.hpp"
+#include "otpp/actors/workers/sql.hpp"
 
 struct sqlite3;
 

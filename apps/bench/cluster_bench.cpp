@@ -52,11 +52,11 @@
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/remote_actor.hpp>
 
-#include "actors/cluster/cluster.hpp"
-#include "actors/pool/pool.hpp"
+#include "otpp/actors/cluster/cluster.hpp"
+#include "otpp/actors/pool/pool.hpp"
 #include "apps/bench/common.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/system_setup.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/system_setup.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/loopback_socket.hpp"
 

@@ -4,8 +4,8 @@
 #include <ctime>
 #include <sstream>
 
-#include "supervision/reports.hpp"
-#include "supervision/system_setup.hpp"
+#include "otpp/supervision/reports.hpp"
+#include "otpp/supervision/system_setup.hpp"
 
 namespace otpp::bench {
 

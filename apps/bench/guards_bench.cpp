@@ -4,9 +4,9 @@
 #include <iostream>
 #include <stdexcept>
 
-#include "actors/breaker/circuit_breaker.hpp"
-#include "actors/memory/memory_manager.hpp"
-#include "actors/wall_clock.hpp"
+#include "otpp/actors/breaker/circuit_breaker.hpp"
+#include "otpp/actors/memory/memory_manager.hpp"
+#include "otpp/actors/wall_clock.hpp"
 #include "apps/bench/common.hpp"
 #include "apps/bench/run_threads.hpp"
 

@@ -16,11 +16,11 @@
 
 #include <hiredis/hiredis.h>
 
-#include "actors/rate_limit/limiter.hpp"
-#include "actors/redis/client.hpp"
+#include "otpp/actors/rate_limit/limiter.hpp"
+#include "otpp/actors/redis/client.hpp"
 #include "apps/bench/common.hpp"
 #include "apps/bench/run_threads.hpp"
-#include "supervision/errors.hpp"
+#include "otpp/supervision/errors.hpp"
 #include "tests/support/redis_server.hpp"
 
 namespace otpp::bench {

@@ -7,16 +7,16 @@
 
 #include <caf/all.hpp>
 
-#include "actors/breaker/breaker_owner.hpp"
-#include "actors/guards/protected_operation.hpp"
-#include "actors/memory/memory_manager.hpp"
-#include "actors/pool/pool.hpp"
-#include "actors/rate_limit/limiter_owner.hpp"
-#include "actors/thread_call.hpp"
+#include "otpp/actors/breaker/breaker_owner.hpp"
+#include "otpp/actors/guards/protected_operation.hpp"
+#include "otpp/actors/memory/memory_manager.hpp"
+#include "otpp/actors/pool/pool.hpp"
+#include "otpp/actors/rate_limit/limiter_owner.hpp"
+#include "otpp/actors/thread_call.hpp"
 #include "apps/bench/common.hpp"
 #include "apps/bench/run_threads.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/supervisor_api.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/supervisor_api.hpp"
 
 namespace otpp::bench {
 
@@ -137,7 +137,7 @@ void bench_pool_transaction(const options& opts) {
     auto r = run_threads(threads, opts.duration, [&](int) {
       thread_local caf::scoped_actor self{sys};
       auto answer = p.transaction([&](const caf::actor& w) { return thread_call<int>(self, w, 5s, 1); });
-      if (!answer || !*answer || **answer != 1)
+      if (!answer || *answer != 1)
         throw std::runtime_error("transaction failed");
     });
     print("pool.transaction", "threads", threads, r);

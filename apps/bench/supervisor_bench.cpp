@@ -6,9 +6,9 @@
 #include <caf/all.hpp>
 
 #include "apps/bench/common.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/registry.hpp"
-#include "supervision/supervisor.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/registry.hpp"
+#include "otpp/supervision/supervisor.hpp"
 
 namespace otpp::bench {
 

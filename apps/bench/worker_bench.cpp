@@ -9,12 +9,12 @@
 
 #include <caf/all.hpp>
 
-#include "actors/pool/pool.hpp"
-#include "actors/workers/postgres_worker.hpp"
-#include "actors/workers/sqlite_worker.hpp"
+#include "otpp/actors/pool/pool.hpp"
+#include "otpp/actors/workers/postgres_worker.hpp"
+#include "otpp/actors/workers/sqlite_worker.hpp"
 #include "apps/bench/common.hpp"
 #include "apps/bench/run_threads.hpp"
-#include "supervision/errors.hpp"
+#include "otpp/supervision/errors.hpp"
 #include "tests/support/postgres_server.hpp"
 
 namespace otpp::bench {
@@ -33,13 +33,13 @@ struct sql_pool {
   caf::actor_system sys{cfg};
   pool::pool_ref pool;
 
-  sql_pool(const std::string& kind, pool::worker_args args) {
+  sql_pool(const std::string& kind, std::map<std::string, supervision::argument_value> args) {
     pool::pool_config config;
     config.name = "bench." + kind;
     config.size = pool_size;
     config.max_overflow = 0;
     config.worker = kind;
-    config.args = std::move(args);
+    config.args = supervision::arguments{std::move(args)};
     auto p = pool::start_pool(sys, config);
     if (!p)
       throw std::runtime_error(supervision::describe(p.error()));
@@ -50,8 +50,8 @@ struct sql_pool {
 
   void execute(caf::scoped_actor& self, const std::string& sql, std::vector<workers::sql_value> params) {
     auto r = pool.transaction([&](const caf::actor& w) { return workers::execute(self, w, sql, params); });
-    if (!r || !*r)
-      throw std::runtime_error("statement failed: " + supervision::describe(r ? r->error() : r.error()));
+    if (!r)
+      throw std::runtime_error("statement failed: " + supervision::describe(r.error()));
   }
 
   // 16 threads inserting one row per transaction (autocommit).

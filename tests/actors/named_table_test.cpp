@@ -2,7 +2,7 @@
 
 #include <caf/event_based_actor.hpp>
 
-#include "actors/named_table.hpp"
+#include "otpp/actors/named_table.hpp"
 #include "tests/support/deterministic.hpp"
 
 using namespace otpp;

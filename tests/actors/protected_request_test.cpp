@@ -4,12 +4,12 @@
 
 #include <caf/event_based_actor.hpp>
 
-#include "actors/breaker/breaker_owner.hpp"
-#include "actors/guards/protected_operation.hpp"
-#include "actors/pool/worker_kinds.hpp"
-#include "actors/rate_limit/limiter_owner.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/supervisor.hpp"
+#include "otpp/actors/breaker/breaker_owner.hpp"
+#include "otpp/actors/guards/protected_operation.hpp"
+#include "otpp/actors/pool/worker_kinds.hpp"
+#include "otpp/actors/rate_limit/limiter_owner.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/supervisor.hpp"
 #include "tests/support/deterministic.hpp"
 
 using namespace otpp;
@@ -36,7 +36,7 @@ struct guarded {
     workers.size = 1;
     workers.max_overflow = 0;
     workers.worker = "sleep";
-    workers.args = {{"delay_ms", "100"}};
+    workers.args = {{{"delay_ms", int64_t{100}}}};
     breaker::breaker_config service;
     service.name = "svc";
     service.window_size = 2;

@@ -12,8 +12,8 @@
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "actors/cluster/bounded_connect.hpp"
-#include "actors/thread_call.hpp"
+#include "otpp/actors/cluster/bounded_connect.hpp"
+#include "otpp/actors/thread_call.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/loopback_socket.hpp"

@@ -15,11 +15,12 @@
 #include <caf/scoped_actor.hpp>
 #include <httplib.h>
 
-#include "actors/cluster/cluster.hpp"
-#include "actors/pool/pool.hpp"
-#include "actors/thread_call.hpp"
-#include "config/node.hpp"
-#include "supervision/errors.hpp"
+#include "otpp/actors/cluster/cluster.hpp"
+#include "otpp/actors/pool/pool.hpp"
+#include "otpp/actors/thread_call.hpp"
+#include "otpp/config/loader.hpp"
+#include "otpp/config/node.hpp"
+#include "otpp/supervision/errors.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/cluster_nodes.hpp"
 #include "tests/support/eventually.hpp"

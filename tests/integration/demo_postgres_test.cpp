@@ -7,11 +7,11 @@
 #include <sstream>
 #include <thread>
 
-#include "actors/pool/pool.hpp"
-#include "config/demo.hpp"
-#include "config/node.hpp"
-#include "config/node_config.hpp"
-#include "supervision/errors.hpp"
+#include "otpp/actors/pool/pool.hpp"
+#include "otpp/config/demo.hpp"
+#include "otpp/config/node.hpp"
+#include "otpp/config/loader.hpp"
+#include "otpp/supervision/errors.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/log_capture.hpp"
 #include "tests/support/postgres_server.hpp"
@@ -68,7 +68,7 @@ TEST_CASE("the example's PostgreSQL pool loads as documented") {
   auto db = std::find_if(pools.begin(), pools.end(), [](auto& p) { return p.config.name == "database"; });
   REQUIRE(db != pools.end());
   CHECK(db->config.worker == "postgres");
-  CHECK(db->config.args.at("statement_timeout_ms") == "5000");
+  CHECK(db->config.args.get_int("statement_timeout_ms") == 5000);
   CHECK(db->supervisor == "storage");
 }
 
@@ -91,7 +91,7 @@ TEST_CASE("killing PostgreSQL during the demo: clear log lines, the breaker open
   test::log_capture log; // after the node set up its logging
   config::demo_summary summary;
   test::stopping_threads demo;
-  demo.threads.emplace_back([&] { summary = config::run_demo(**started, *loaded.config->demo, demo.stop); });
+  demo.threads.emplace_back([&] { summary = config::run_demo(**started, *loaded.config->demo); });
   REQUIRE(eventually([&] { return count_rows(server.url()) > 50; }, 20s));
   server.crash();
   CHECK(eventually([&] { return !log.of_kind("worker_health_check_failed kind=postgres").empty(); }));
@@ -115,6 +115,7 @@ TEST_CASE("killing PostgreSQL during the demo: clear log lines, the breaker open
       return st.idle + st.busy - st.overflow == 10;
     }, 30s));
   }
+  (*started)->request_stop(); // the demo's clients end
   demo.join();
   CAPTURE(summary.database_line());
   CHECK(summary.audit_error.empty());

@@ -5,14 +5,14 @@
 
 #include <caf/actor_system.hpp>
 
-#include "actors/breaker/breaker_owner.hpp"
-#include "actors/health/health.hpp"
-#include "actors/memory/memory_manager.hpp"
-#include "actors/pool/pool.hpp"
-#include "actors/rate_limit/limiter_owner.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/supervisor.hpp"
-#include "supervision/supervisor_api.hpp"
+#include "otpp/actors/breaker/breaker_owner.hpp"
+#include "otpp/actors/health/health.hpp"
+#include "otpp/actors/memory/memory_manager.hpp"
+#include "otpp/actors/pool/pool.hpp"
+#include "otpp/actors/rate_limit/limiter_owner.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/supervisor.hpp"
+#include "otpp/supervision/supervisor_api.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/scripted_worker.hpp"
 #include "tests/support/threaded.hpp"

@@ -14,10 +14,11 @@
 #include <caf/policy/work_sharing.hpp>
 #include <caf/scheduler/coordinator.hpp>
 
-#include "config/demo.hpp"
-#include "config/node.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/supervisor_api.hpp"
+#include "otpp/config/demo.hpp"
+#include "otpp/config/loader.hpp"
+#include "otpp/config/node.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/supervisor_api.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/eventually.hpp"
 
@@ -142,8 +143,7 @@ TEST_CASE("the demo workload runs against the example node and sums up what it s
   CHECK(loaded.config->demo->duration == std::chrono::seconds(2));
   auto started = config::node::start(*loaded.config);
   REQUIRE(started);
-  std::atomic<bool> stop{false};
-  auto summary = config::run_demo(**started, *loaded.config->demo, stop);
+  auto summary = config::run_demo(**started, *loaded.config->demo);
   CHECK(summary.reads > 0);
   CHECK(summary.updates_ok > 0);
   CHECK(summary.rate_limited > 0); // 40 updates a second per client against 15 tokens each

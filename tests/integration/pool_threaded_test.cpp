@@ -7,9 +7,9 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "actors/pool/pool.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/reports.hpp"
+#include "otpp/actors/pool/pool.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/reports.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/threaded.hpp"
 #include "tests/support/pool_kinds.hpp"

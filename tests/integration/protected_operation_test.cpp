@@ -8,14 +8,14 @@
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "actors/breaker/breaker_owner.hpp"
-#include "actors/guards/protected_operation.hpp"
-#include "actors/memory/memory_manager.hpp"
-#include "actors/pool/worker_kinds.hpp"
-#include "actors/rate_limit/limiter_owner.hpp"
-#include "actors/thread_call.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/supervisor_api.hpp"
+#include "otpp/actors/breaker/breaker_owner.hpp"
+#include "otpp/actors/guards/protected_operation.hpp"
+#include "otpp/actors/memory/memory_manager.hpp"
+#include "otpp/actors/pool/worker_kinds.hpp"
+#include "otpp/actors/rate_limit/limiter_owner.hpp"
+#include "otpp/actors/thread_call.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/supervisor_api.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/threaded.hpp"
 
@@ -54,7 +54,7 @@ struct guarded_node {
     workers_config.size = workers;
     workers_config.max_overflow = 0;
     workers_config.worker = "sleep";
-    workers_config.args = {{"delay_ms", "1"}};
+    workers_config.args = {{{"delay_ms", int64_t{1}}}};
     breaker::breaker_config service;
     service.name = "svc";
     service.window_size = trial_calls > 4 ? trial_calls : 4;

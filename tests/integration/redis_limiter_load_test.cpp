@@ -11,9 +11,9 @@
 #include <thread>
 #include <vector>
 
-#include "actors/rate_limit/limiter.hpp"
-#include "actors/rate_limit/redis_keys.hpp"
-#include "supervision/errors.hpp"
+#include "otpp/actors/rate_limit/limiter.hpp"
+#include "otpp/actors/rate_limit/redis_keys.hpp"
+#include "otpp/supervision/errors.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/limiter_fixtures.hpp"

@@ -10,11 +10,11 @@
 #include <thread>
 #include <vector>
 
-#include "actors/rate_limit/limiter.hpp"
-#include "actors/rate_limit/limiter_owner.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/registry.hpp"
-#include "supervision/supervisor.hpp"
+#include "otpp/actors/rate_limit/limiter.hpp"
+#include "otpp/actors/rate_limit/limiter_owner.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/registry.hpp"
+#include "otpp/supervision/supervisor.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/deterministic.hpp"

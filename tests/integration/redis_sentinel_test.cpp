@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "actors/rate_limit/limiter.hpp"
-#include "supervision/errors.hpp"
+#include "otpp/actors/rate_limit/limiter.hpp"
+#include "otpp/supervision/errors.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/limiter_fixtures.hpp"
 #include "tests/support/redis_server.hpp"

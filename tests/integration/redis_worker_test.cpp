@@ -7,10 +7,10 @@
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "actors/pool/pool.hpp"
-#include "actors/thread_call.hpp"
-#include "actors/workers/redis_worker.hpp"
-#include "supervision/errors.hpp"
+#include "otpp/actors/pool/pool.hpp"
+#include "otpp/actors/thread_call.hpp"
+#include "otpp/actors/workers/redis_worker.hpp"
+#include "otpp/supervision/errors.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/log_capture.hpp"
 #include "tests/support/redis_server.hpp"
@@ -36,7 +36,7 @@ struct redis_pool {
     config.size = size;
     config.max_overflow = 0;
     config.worker = "redis";
-    config.args = {{"url", server.url()}, {"timeout_ms", "500"}};
+    config.args = {{{"url", server.url()}, {"timeout_ms", int64_t{500}}}};
     config.start_backoff = {10ms, 100ms, 2.0, 0.0, 0ms};
     auto started = pool::start_pool(sys, config);
     REQUIRE_MESSAGE(started, supervision::describe(started.error()));
@@ -47,11 +47,8 @@ struct redis_pool {
 
   caf::expected<redis_value> command(std::vector<std::string> args) {
     caf::scoped_actor self{sys};
-    auto r = pool.transaction(
+    return pool.transaction(
       [&](const caf::actor& w) { return thread_call<redis_value>(self, w, 5s, command_atom::value, args); }, 5s);
-    if (!r)
-      return r.error();
-    return *r;
   }
 };
 

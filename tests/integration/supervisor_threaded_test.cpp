@@ -3,10 +3,10 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "supervision/errors.hpp"
-#include "supervision/registry.hpp"
-#include "supervision/supervisor.hpp"
-#include "supervision/supervisor_api.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/registry.hpp"
+#include "otpp/supervision/supervisor.hpp"
+#include "otpp/supervision/supervisor_api.hpp"
 #include "tests/support/threaded.hpp"
 #include "tests/support/scripted_worker.hpp"
 

@@ -4,7 +4,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/thread_call.hpp"
+#include "otpp/actors/thread_call.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/threaded.hpp"
 

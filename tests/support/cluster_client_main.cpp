@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "actors/pool/pool.hpp"
-#include "supervision/errors.hpp"
+#include "otpp/actors/pool/pool.hpp"
+#include "otpp/supervision/errors.hpp"
 #include "tests/support/cluster_nodes.hpp"
 
 using namespace otpp;

@@ -33,14 +33,14 @@
 
 #include <caf/scoped_actor.hpp>
 
-#include "actors/cluster/bounded_connect.hpp"
-#include "actors/cluster/cluster.hpp"
-#include "actors/cluster/wire.hpp"
-#include "actors/pool/pool.hpp"
-#include "actors/rate_limit/limiter.hpp"
-#include "config/node.hpp"
-#include "config/node_config.hpp"
-#include "supervision/errors.hpp"
+#include "otpp/actors/cluster/bounded_connect.hpp"
+#include "otpp/actors/cluster/cluster.hpp"
+#include "otpp/actors/cluster/wire.hpp"
+#include "otpp/actors/pool/pool.hpp"
+#include "otpp/actors/rate_limit/limiter.hpp"
+#include "otpp/config/node.hpp"
+#include "otpp/config/loader.hpp"
+#include "otpp/supervision/errors.hpp"
 
 using namespace otpp;
 using clock_type = std::chrono::steady_clock;

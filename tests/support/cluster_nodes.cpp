@@ -9,8 +9,8 @@
 
 #include <caf/send.hpp>
 
-#include "supervision/errors.hpp"
-#include "supervision/system_setup.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/system_setup.hpp"
 #include "tests/support/eventually.hpp"
 
 namespace otpp::test {

@@ -8,8 +8,8 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
-#include "actors/cluster/cluster.hpp"
-#include "actors/pool/pool.hpp"
+#include "otpp/actors/cluster/cluster.hpp"
+#include "otpp/actors/pool/pool.hpp"
 #include "tests/support/child_process.hpp"
 
 namespace otpp::test {

@@ -11,7 +11,7 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "supervision/system_setup.hpp"
+#include "otpp/supervision/system_setup.hpp"
 
 namespace otpp::test {
 

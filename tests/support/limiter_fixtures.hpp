@@ -3,7 +3,7 @@
 #include <atomic>
 #include <memory>
 
-#include "actors/rate_limit/limiter.hpp"
+#include "otpp/actors/rate_limit/limiter.hpp"
 
 namespace otpp::test {
 

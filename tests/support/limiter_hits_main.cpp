@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "actors/rate_limit/limiter.hpp"
-#include "supervision/errors.hpp"
+#include "otpp/actors/rate_limit/limiter.hpp"
+#include "otpp/supervision/errors.hpp"
 
 int main(int argc, char** argv) {
   using namespace otpp::rate_limit;

@@ -6,7 +6,7 @@
 
 #include <spdlog/sinks/base_sink.h>
 
-#include "supervision/reports.hpp"
+#include "otpp/supervision/reports.hpp"
 
 namespace otpp::test {
 

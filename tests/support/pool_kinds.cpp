@@ -2,8 +2,8 @@
 
 #include <memory>
 
-#include "actors/pool/worker_kinds.hpp"
-#include "supervision/errors.hpp"
+#include "otpp/actors/pool/worker_kinds.hpp"
+#include "otpp/supervision/errors.hpp"
 
 namespace otpp::test {
 
@@ -24,13 +24,13 @@ caf::behavior plain_worker(caf::event_based_actor*) {
 } // namespace
 
 void register_counted_kind() {
-  pool::register_worker_kind("test.counted", [](supervision::start_context& ctx, const pool::worker_args&)
+  pool::register_worker_kind("test.counted", {}, [](supervision::start_context& ctx, const pool::worker_args&)
                                                -> caf::expected<caf::actor> { return ctx.spawn(counted_worker); });
 }
 
 void register_failing_kind(const std::string& kind, int failures) {
   auto left = std::make_shared<std::atomic<int>>(failures);
-  pool::register_worker_kind(kind, [left](supervision::start_context& ctx, const pool::worker_args&)
+  pool::register_worker_kind(kind, {}, [left](supervision::start_context& ctx, const pool::worker_args&)
                                      -> caf::expected<caf::actor> {
     if (left->fetch_sub(1) > 0)
       return supervision::make_error(supervision::errc::start_failed, "scripted start failure");

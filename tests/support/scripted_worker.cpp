@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "supervision/errors.hpp"
-#include "supervision/exceptions.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/exceptions.hpp"
 
 namespace otpp::test {
 

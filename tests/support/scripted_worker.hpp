@@ -12,7 +12,7 @@
 #include <caf/behavior.hpp>
 #include <caf/event_based_actor.hpp>
 
-#include "supervision/child_spec.hpp"
+#include "otpp/supervision/child_spec.hpp"
 
 namespace otpp::test {
 

@@ -6,8 +6,8 @@
 
 #include <caf/scoped_actor.hpp>
 
-#include "actors/thread_call.hpp"
-#include "actors/workers/sql.hpp"
+#include "otpp/actors/thread_call.hpp"
+#include "otpp/actors/workers/sql.hpp"
 
 namespace otpp::test {
 

@@ -4,7 +4,7 @@
 
 #include <caf/actor_system.hpp>
 
-#include "actors/pool/pool.hpp"
+#include "otpp/actors/pool/pool.hpp"
 
 namespace otpp::test {
 

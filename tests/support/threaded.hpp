@@ -6,7 +6,7 @@
 
 #include <caf/actor_system_config.hpp>
 
-#include "supervision/system_setup.hpp"
+#include "otpp/supervision/system_setup.hpp"
 
 namespace otpp::test {
 

@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "actors/wall_clock.hpp"
+#include "otpp/actors/wall_clock.hpp"
 
 TEST_SUITE("wall_clock") {
 

@@ -4,10 +4,10 @@
 
 #include <caf/event_based_actor.hpp>
 
-#include "actors/breaker/breaker_owner.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/registry.hpp"
-#include "supervision/supervisor.hpp"
+#include "otpp/actors/breaker/breaker_owner.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/registry.hpp"
+#include "otpp/supervision/supervisor.hpp"
 #include "tests/support/deterministic.hpp"
 #include "tests/support/log_capture.hpp"
 

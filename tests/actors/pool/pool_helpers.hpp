@@ -8,8 +8,8 @@
 
 #include <doctest/doctest.h>
 
-#include "actors/pool/pool.hpp"
-#include "supervision/errors.hpp"
+#include "otpp/actors/pool/pool.hpp"
+#include "otpp/supervision/errors.hpp"
 #include "tests/support/deterministic.hpp"
 #include "tests/support/pool_kinds.hpp"
 

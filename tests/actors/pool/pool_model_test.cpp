@@ -8,8 +8,8 @@
 #include <random>
 #include <sstream>
 
-#include "supervision/exceptions.hpp"
-#include "supervision/reports.hpp"
+#include "otpp/supervision/exceptions.hpp"
+#include "otpp/supervision/reports.hpp"
 #include "tests/actors/pool/pool_helpers.hpp"
 
 using namespace otpp;

@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "supervision/exceptions.hpp"
-#include "supervision/supervisor.hpp"
+#include "otpp/supervision/exceptions.hpp"
+#include "otpp/supervision/supervisor.hpp"
 #include "tests/actors/pool/pool_helpers.hpp"
 #include "tests/support/log_capture.hpp"
 
@@ -199,7 +199,7 @@ TEST_CASE("a worker handed to a waiter that timed out and died is taken back onc
 TEST_CASE("a non-blocking checkout whose overflow worker fails to start fails at once and gives the slot back") {
   pool_fx fx;
   auto starts = std::make_shared<int>(0);
-  register_worker_kind("test.one_then_fail", [starts](supervision::start_context& ctx, const worker_args&)
+  register_worker_kind("test.one_then_fail", {}, [starts](supervision::start_context& ctx, const worker_args&)
                                                -> caf::expected<caf::actor> {
     if ((*starts)++ > 0)
       return supervision::make_error(supervision::errc::start_failed, "scripted");
@@ -417,7 +417,40 @@ TEST_CASE("invalid pool configurations are rejected naming the field") {
   config.worker = "nope";
   r = pool::start_pool(fx.sys, config);
   REQUIRE_FALSE(r);
-  CHECK(supervision::describe(r.error()).find("unknown worker kind 'nope' (known: ") != std::string::npos);
+  CHECK(supervision::describe(r.error()).find("unknown worker kind 'nope' (registered: ") != std::string::npos);
+  config.worker = "sleep";
+  config.args = {{{"delay_ms", std::string{"soon"}}}};
+  r = pool::start_pool(fx.sys, config);
+  REQUIRE_FALSE(r);
+  CHECK(supervision::describe(r.error())
+        == "invalid_spec: pool 'p': worker_args.delay_ms: must be an integer, got \"soon\"");
+}
+
+TEST_CASE("a pool given its factory in C++ starts its workers from it, with its arguments") {
+  deterministic fx;
+  pool_config config;
+  config.name = "direct";
+  config.size = 2;
+  config.max_overflow = 0;
+  config.worker = "no such kind: only a label here";
+  config.args = {{{"offset", int64_t{40}}}};
+  auto starts = std::make_shared<int>(0);
+  config.factory = [starts](supervision::start_context& ctx, const worker_args& args) -> caf::expected<caf::actor> {
+    ++*starts;
+    auto offset = args.get_int("offset");
+    return ctx.spawn([offset](caf::event_based_actor*) -> caf::behavior { return {[offset](int x) { return static_cast<int>(x + offset); }}; });
+  };
+  auto p = pool::start_pool(fx.sys, config);
+  REQUIRE(p);
+  fx.run();
+  CHECK(*starts == 2);
+  {
+    auto held = p->checkout(false);
+    REQUIRE(held);
+    CHECK(*fx.ask<int>(held->worker(), 2) == 42);
+  }
+  caf::anon_send_exit(p->actor(), caf::exit_reason::user_shutdown);
+  fx.run();
 }
 
 TEST_CASE("a pool under a supervisor is found by name and comes back after a crash") {
@@ -448,11 +481,11 @@ TEST_SUITE("pool.worker_kinds") {
 TEST_CASE("echo answers with what it got and sleep answers after its delay") {
   deterministic fx;
   supervision::start_context ctx{fx.sys, nullptr, caf::message{}};
-  auto echo = (*find_worker_kind("echo"))(ctx, {});
+  auto echo = find_worker_kind("echo")->start(ctx, {});
   REQUIRE(echo);
   CHECK(*fx.ask<int>(*echo, 7) == 7);
   CHECK(*fx.ask<std::string>(*echo, std::string{"hi"}) == "hi");
-  auto sleeper = (*find_worker_kind("sleep"))(ctx, {{"delay_ms", "50"}});
+  auto sleeper = find_worker_kind("sleep")->start(ctx, supervision::arguments{{{"delay_ms", int64_t{50}}}});
   REQUIRE(sleeper);
   auto pending = fx.self->request(*sleeper, caf::infinite, sleep_atom::value);
   fx.run();
@@ -462,9 +495,6 @@ TEST_CASE("echo answers with what it got and sleep answers after its delay") {
   bool woke = false;
   pending.receive([&](sleep_atom) { woke = true; }, [](caf::error&) {});
   CHECK(woke);
-  auto bad = (*find_worker_kind("sleep"))(ctx, {{"delay_ms", "soon"}});
-  REQUIRE_FALSE(bad);
-  CHECK(supervision::describe(bad.error()) == "invalid_spec: worker argument delay_ms must be a non-negative integer, got 'soon'");
   caf::anon_send_exit(*echo, caf::exit_reason::kill);
   caf::anon_send_exit(*sleeper, caf::exit_reason::kill);
   fx.run();

@@ -2,11 +2,11 @@
 
 #include <atomic>
 
-#include "actors/memory/memory_manager.hpp"
-#include "actors/rate_limit/limiter_owner.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/registry.hpp"
-#include "supervision/supervisor.hpp"
+#include "otpp/actors/memory/memory_manager.hpp"
+#include "otpp/actors/rate_limit/limiter_owner.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/registry.hpp"
+#include "otpp/supervision/supervisor.hpp"
 #include "tests/support/deterministic.hpp"
 
 using namespace otpp;

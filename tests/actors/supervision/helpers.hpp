@@ -6,8 +6,8 @@
 
 #include <doctest/doctest.h>
 
-#include "supervision/errors.hpp"
-#include "supervision/supervisor.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/supervisor.hpp"
 #include "tests/support/deterministic.hpp"
 #include "tests/support/printers.hpp"
 #include "tests/support/scripted_worker.hpp"

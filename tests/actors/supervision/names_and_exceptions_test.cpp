@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
-#include "supervision/errors.hpp"
-#include "supervision/exceptions.hpp"
-#include "supervision/registry.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/exceptions.hpp"
+#include "otpp/supervision/registry.hpp"
 #include "tests/actors/supervision/helpers.hpp"
 #include "tests/support/log_capture.hpp"
 

@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "supervision/errors.hpp"
-#include "supervision/exceptions.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/exceptions.hpp"
 #include "tests/actors/supervision/helpers.hpp"
 
 using namespace otpp::supervision;

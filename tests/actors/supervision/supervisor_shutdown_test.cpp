@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "supervision/errors.hpp"
+#include "otpp/supervision/errors.hpp"
 #include "tests/actors/supervision/helpers.hpp"
 #include "tests/support/log_capture.hpp"
 

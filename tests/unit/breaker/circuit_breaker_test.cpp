@@ -5,8 +5,8 @@
 #include <thread>
 #include <vector>
 
-#include "actors/breaker/circuit_breaker.hpp"
-#include "supervision/errors.hpp"
+#include "otpp/actors/breaker/circuit_breaker.hpp"
+#include "otpp/supervision/errors.hpp"
 
 using namespace otpp::breaker;
 using namespace std::chrono_literals;

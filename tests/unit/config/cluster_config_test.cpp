@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "config/node_config.hpp"
+#include "otpp/config/loader.hpp"
 
 using namespace otpp;
 

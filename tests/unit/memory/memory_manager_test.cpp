@@ -5,9 +5,9 @@
 #include <atomic>
 #include <map>
 
-#include "actors/memory/memory_manager.hpp"
-#include "supervision/errors.hpp"
-#include "supervision/supervisor.hpp"
+#include "otpp/actors/memory/memory_manager.hpp"
+#include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/supervisor.hpp"
 #include "tests/support/deterministic.hpp"
 #include "tests/support/log_capture.hpp"
 

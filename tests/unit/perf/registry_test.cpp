@@ -3,10 +3,10 @@
 #include <thread>
 #include <vector>
 
-#include "actors/breaker/breaker_owner.hpp"
-#include "actors/perf/registry.hpp"
-#include "supervision/registry.hpp"
-#include "supervision/supervisor.hpp"
+#include "otpp/actors/breaker/breaker_owner.hpp"
+#include "otpp/actors/perf/registry.hpp"
+#include "otpp/supervision/registry.hpp"
+#include "otpp/supervision/supervisor.hpp"
 #include "tests/support/deterministic.hpp"
 
 using namespace otpp;

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "actors/pool/pool_book.hpp"
+#include "otpp/actors/pool/pool_book.hpp"
 
 using namespace otpp::pool;
 using book = pool_book<int>;

@@ -2,9 +2,9 @@
 
 #include <limits>
 
-#include "actors/rate_limit/buckets.hpp"
-#include "actors/rate_limit/fixed_window.hpp"
-#include "actors/rate_limit/sliding_window.hpp"
+#include "otpp/actors/rate_limit/buckets.hpp"
+#include "otpp/actors/rate_limit/fixed_window.hpp"
+#include "otpp/actors/rate_limit/sliding_window.hpp"
 
 using namespace otpp::rate_limit;
 

@@ -4,8 +4,8 @@
 #include <thread>
 #include <vector>
 
-#include "actors/rate_limit/limiter.hpp"
-#include "supervision/errors.hpp"
+#include "otpp/actors/rate_limit/limiter.hpp"
+#include "otpp/supervision/errors.hpp"
 #include "tests/support/limiter_fixtures.hpp"
 
 using namespace otpp::rate_limit;

@@ -3,8 +3,8 @@
 #include <set>
 #include <string>
 
-#include "actors/rate_limit/fixed_window.hpp"
-#include "actors/rate_limit/memory_store.hpp"
+#include "otpp/actors/rate_limit/fixed_window.hpp"
+#include "otpp/actors/rate_limit/memory_store.hpp"
 
 using namespace otpp::rate_limit;
 using detail::compact_key;

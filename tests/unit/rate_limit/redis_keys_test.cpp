@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/rate_limit/redis_keys.hpp"
+#include "otpp/actors/rate_limit/redis_keys.hpp"
 
 using otpp::rate_limit::escape_part;
 using otpp::rate_limit::hash_tag;

@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "actors/redis/connection.hpp"
-#include "supervision/errors.hpp"
+#include "otpp/actors/redis/connection.hpp"
+#include "otpp/supervision/errors.hpp"
 
 using otpp::redis::parse_url;
 

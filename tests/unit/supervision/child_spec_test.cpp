@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
 
-#include "supervision/child_spec.hpp"
-#include "supervision/errors.hpp"
+#include "otpp/supervision/child_spec.hpp"
+#include "otpp/supervision/errors.hpp"
 
 using namespace otpp::supervision;
 using namespace std::chrono_literals;

@@ -3,7 +3,7 @@
 #include <caf/exit_reason.hpp>
 #include <caf/sec.hpp>
 
-#include "supervision/errors.hpp"
+#include "otpp/supervision/errors.hpp"
 
 using namespace otpp::supervision;
 

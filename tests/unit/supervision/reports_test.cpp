@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "supervision/reports.hpp"
+#include "otpp/supervision/reports.hpp"
 #include "tests/support/log_capture.hpp"
 
 using namespace otpp::supervision;

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "supervision/restart_backoff.hpp"
+#include "otpp/supervision/restart_backoff.hpp"
 
 using otpp::supervision::backoff_options;
 using otpp::supervision::invalid_field;

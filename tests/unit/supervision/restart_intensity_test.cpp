@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "supervision/restart_intensity.hpp"
+#include "otpp/supervision/restart_intensity.hpp"
 
 using otpp::supervision::restart_intensity;
 using namespace std::chrono_literals;

@@ -1,0 +1,71 @@
+#include "otpp/config/loader.hpp"
+
+#include <fstream>
+
+#include "otpp/config/sections.hpp"
+
+namespace otpp::config {
+
+std::string problem::to_string() const {
+  return source + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + path + ": " + message;
+}
+
+namespace {
+
+constexpr std::size_t max_file_bytes = 1024 * 1024;
+
+node_config read(toml_reader& r, const toml::table& root) {
+  node_config c;
+  r.only(root, "", {"node", "logging", "supervisor", "supervisors", "children", "rate_limiting", "rate_limiters",
+                    "pools", "breakers", "memory", "http", "cluster", "demo"});
+  read_node(r, root, c);
+  read_rate_limiting(r, root, c);
+  read_limiters(r, root, c);
+  read_pools(r, root, c);
+  read_breakers(r, root, c);
+  read_memory(r, root, c);
+  read_cluster(r, root, c);
+  read_tree(r, root, c);
+  return c;
+}
+
+} // namespace
+
+load_result load_string(const std::string& text, const std::string& source, const environment& env) {
+  load_result result;
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    result.problems.push_back({source, 1, 1, "", "the file is empty"});
+    return result;
+  }
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    result.problems.push_back({source, static_cast<int>(e.source().begin.line),
+                               static_cast<int>(e.source().begin.column), "", std::string{e.description()}});
+    return result;
+  }
+  std::vector<problem> env_problems;
+  auto overridden = apply_overrides(root, env, env_problems);
+  toml_reader r{source, overridden};
+  auto config = read(r, root);
+  result.problems = std::move(env_problems);
+  result.problems.insert(result.problems.end(), r.problems.begin(), r.problems.end());
+  if (result.problems.empty())
+    result.config = std::move(config);
+  return result;
+}
+
+load_result load_file(const std::string& path, const environment& env) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return {std::nullopt, {{path, 0, 0, "", "cannot read the file"}}};
+  std::string text(max_file_bytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > max_file_bytes)
+    return {std::nullopt, {{path, 0, 0, "", "the file is larger than 1 MiB"}}};
+  return load_string(text, path, env);
+}
+
+} // namespace otpp::config

@@ -1,0 +1,37 @@
+# Builds the Debian package of BUILD_DIR with CPack, checks its Depends line,
+# unpacks it (dpkg-deb -x) into a temporary root, then builds an example
+# against ROOT/usr and runs it.
+# Variables: SOURCE_DIR, BUILD_DIR, WORK_DIR, EXAMPLE, SANITIZE.
+include(${CMAKE_CURRENT_LIST_DIR}/common.cmake)
+file(REMOVE_RECURSE ${WORK_DIR})
+run_step(cpack -G DEB --config ${BUILD_DIR}/CPackConfig.cmake -B ${WORK_DIR}/package)
+file(GLOB debs ${WORK_DIR}/package/otpp_*.deb)
+list(LENGTH debs found)
+if(NOT found EQUAL 1)
+  message(FATAL_ERROR "expected one otpp_*.deb in ${WORK_DIR}/package, found: ${debs}")
+endif()
+
+execute_process(COMMAND dpkg-deb -I ${debs} RESULT_VARIABLE rc OUTPUT_VARIABLE info ERROR_VARIABLE info)
+if(NOT rc EQUAL 0 OR NOT info MATCHES "\n Depends: ([^\n]*)")
+  message(FATAL_ERROR "dpkg-deb -I ${debs} shows no Depends line:\n${info}")
+endif()
+set(depends "${CMAKE_MATCH_1}")
+foreach(package libcaf-dev libspdlog-dev libtomlplusplus-dev libhiredis-dev libsqlite3-dev libpq-dev libcpp-httplib-dev)
+  if(NOT depends MATCHES "(^|, )${package}( |,|$)")
+    message(FATAL_ERROR "the package does not depend on ${package}: Depends: ${depends}")
+  endif()
+endforeach()
+
+set(root ${WORK_DIR}/root)
+run_step(dpkg-deb -x ${debs} ${root})
+foreach(file usr/include/otpp/otpp.hpp usr/bin/otpp-node)
+  if(NOT EXISTS ${root}/${file})
+    message(FATAL_ERROR "not in the package: /${file}")
+  endif()
+endforeach()
+file(COPY ${SOURCE_DIR}/examples/${EXAMPLE} DESTINATION ${WORK_DIR})
+build_example(${WORK_DIR}/${EXAMPLE} ${WORK_DIR}/build ${root}/usr)
+run_example(${EXAMPLE} ${WORK_DIR}/build ${WORK_DIR}/${EXAMPLE})
+get_filename_component(deb_name ${debs} NAME)
+file(SIZE ${debs} deb_size)
+message(STATUS "${deb_name}: ${deb_size} bytes, Depends: ${depends}")
