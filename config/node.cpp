@@ -135,6 +135,11 @@ int node::run() {
   struct sigaction old_int {}, old_term {};
   sigaction(SIGINT, &action, &old_int);
   sigaction(SIGTERM, &action, &old_term);
+  sigset_t stop_signals, old_mask;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_UNBLOCK, &stop_signals, &old_mask); // a signal held back since start arrives now
   // A thread waits for the root's end and says so through the pipe (byte 'd').
   std::thread root_watch([this] {
     caf::scoped_actor self{*system_};
@@ -156,6 +161,7 @@ int node::run() {
   root_watch.join();
   while (read(wakeup_[0], &byte, 1) == 1) {
   }
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
   signal_wakeup_fd = -1;
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);

@@ -50,7 +50,10 @@ public:
   /// in reverse start order and returns 0. If the root supervisor ends by
   /// itself first (it reached its restart intensity), returns 1 and
   /// `root_exit_reason()` says why. Handles SIGINT and SIGTERM while it runs
-  /// (one node at a time per process) and restores the previous handlers.
+  /// (one node at a time per process), unblocking them in the calling thread,
+  /// and restores the previous handlers and mask. To lose no signal between
+  /// `start` and `run`, block both before `start` (`pthread_sigmask`, so that
+  /// the node's threads inherit the mask), as `node_main` does.
   int run();
 
   /// Makes `run()` stop the tree and return 0; thread-safe, any time.

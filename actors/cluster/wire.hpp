@@ -1,5 +1,8 @@
 #pragma once
 
+// Detail header: installed because public headers include it; not part of
+// otpp's API (it may change in any release). Do not include it yourself.
+
 #include <cstdint>
 #include <string>
 #include <vector>

@@ -194,12 +194,19 @@ TEST_CASE("otpp-node --check answers 0 for a good file and 78 with every problem
   auto good = write_temp(fixture);
   auto ok = node_process({"--check", good});
   CHECK(ok.wait() == 0);
-  auto bad = write_temp("[pools.db]\nsize = -1\n[logging]\nlevel = \"loud\"\n");
+  auto bad = write_temp("[pools.db]\nsize = -1\n[logging]\nlevel = \"loud\"\n"
+                        "[pools.q]\nworker = \"sqlite\"\n[pools.q.worker_args]\nbusy_timeout_ms = \"abc\"\npathh = \"x\"\n");
   auto refused = node_process({"--check", bad});
   CHECK(refused.wait_for("nothing started"));
   CHECK(refused.wait() == 78);
   CHECK(refused.seen().find(bad + ":2:8: pools.db.size: must be in [0, 100000], got -1") != std::string::npos);
   CHECK(refused.seen().find(bad + ":4:9: logging.level:") != std::string::npos);
+  // A kind's declared arguments: each misuse at its position, before anything starts.
+  CHECK(refused.seen().find(bad + ":9:1: pools.q.worker_args.pathh: unknown argument (did you mean 'path'?)")
+        != std::string::npos);
+  CHECK(refused.seen().find(bad + ":7:1: pools.q.worker_args.path: missing (a required string)") != std::string::npos);
+  CHECK(refused.seen().find(bad + ":8:19: pools.q.worker_args.busy_timeout_ms: must be an integer, got \"abc\"")
+        != std::string::npos);
   std::remove(good.c_str());
   std::remove(bad.c_str());
 }
