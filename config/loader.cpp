@@ -1,5 +1,6 @@
 #include "otpp/config/loader.hpp"
 
+#include <algorithm>
 #include <fstream>
 
 #include "otpp/config/sections.hpp"
@@ -49,6 +50,10 @@ load_result load_string(const std::string& text, const std::string& source, cons
   auto overridden = apply_overrides(root, env, env_problems);
   toml_reader r{source, overridden};
   auto config = read(r, root);
+  // In file order, as a compiler reports; those without a position after them.
+  std::stable_sort(r.problems.begin(), r.problems.end(), [](const problem& a, const problem& b) {
+    return std::pair{a.line == 0, std::pair{a.line, a.column}} < std::pair{b.line == 0, std::pair{b.line, b.column}};
+  });
   result.problems = std::move(env_problems);
   result.problems.insert(result.problems.end(), r.problems.begin(), r.problems.end());
   if (result.problems.empty())

@@ -38,7 +38,8 @@ using environment = std::map<std::string, std::string>;
 environment process_environment();
 
 /// Parses and validates `text` (named `source` in problems), with the
-/// overrides of `env` applied first; reports all problems at once.
+/// overrides of `env` applied first; reports all problems at once: those of
+/// overrides first, then the file's in line order.
 load_result load_string(const std::string& text, const std::string& source, const environment& env = {});
 
 /// As `load_string`, for a file (at most 1 MiB).

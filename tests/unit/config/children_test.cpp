@@ -74,8 +74,8 @@ TEST_CASE("a child's arguments are checked against its kind's declaration, each 
           "shop.toml:4:1: children.r.args.max_bach: unknown argument (did you mean 'max_batch'?)",
           "shop.toml:5:9: children.r.args.queue: must be a string, got 3"});
   CHECK(problems_of("[children.r]\nkind = \"test.router\"\n[children.r.args]\nmax_batch = 5000\n")
-        == std::vector<std::string>{"shop.toml:4:13: children.r.args.max_batch: must be in [1, 1000], got 5000",
-                                    "shop.toml:3:1: children.r.args.queue: missing (a required string)"});
+        == std::vector<std::string>{"shop.toml:3:1: children.r.args.queue: missing (a required string)",
+                                    "shop.toml:4:13: children.r.args.max_batch: must be in [1, 1000], got 5000"});
   CHECK(problems_of("[children.r]\nkind = \"test.router\"\n")
         == std::vector<std::string>{"shop.toml:1:1: children.r.args.queue: missing (a required string)"});
 }
@@ -88,12 +88,12 @@ TEST_CASE("a child names a registered kind, a known supervisor and valid setting
   CHECK(problems_of("[children.r]\nsupervisor = \"nowhere\"\nrestart = \"sometimes\"\nshutdown_ms = \"soon\"\n"
                     "significant = true\nflavour = 1\n")
         == std::vector<std::string>{
-          "shop.toml:6:1: children.r.flavour: unknown key",
           "shop.toml:1:1: children.r.kind: missing (a registered child kind)",
+          "shop.toml:2:14: children.r.supervisor: no supervisor 'nowhere'",
           "shop.toml:3:11: children.r.restart: must be one of permanent, transient, temporary, got 'sometimes'",
           "shop.toml:4:15: children.r.shutdown_ms: must be milliseconds, \"brutal_kill\" or \"infinity\", got 'soon'",
           "shop.toml:5:15: children.r.significant: requires restart transient or temporary",
-          "shop.toml:2:14: children.r.supervisor: no supervisor 'nowhere'"});
+          "shop.toml:6:1: children.r.flavour: unknown key"});
   CHECK(problems_of("[children.r]\nkind = \"test.router\"\nrestart = \"transient\"\nsignificant = true\nargs.queue = \"q\"\n")
         == std::vector<std::string>{"shop.toml:4:15: children.r.significant: requires its supervisor's auto_shutdown "
                                     "to be any_significant or all_significant"});

@@ -127,13 +127,13 @@ level = "loud"
     if (auto at = p.find("sqlite, test."); at != std::string::npos)
       p = p.substr(0, at + 6) + ")";
   CHECK(problems == std::vector<std::string>{
+                      "node.toml:2:8: pools.database.size: must be in [0, 100000], got -1",
+                      "node.toml:3:1: pools.database.max_overflo: unknown key (did you mean 'max_overflow'?)",
+                      "node.toml:4:10: pools.database.worker: unknown worker kind 'mysql' (registered: echo, postgres, redis, sleep, sqlite)",
+                      "node.toml:8:12: rate_limiters.api.capacity: must be an integer",
+                      "node.toml:12:21: breakers.svc.failure_threshold: must be in (0, 100], got 150",
                       "node.toml:15:9: logging.level: must be one of trace, debug, info, warn, error, critical, got "
                       "'loud'",
-                      "node.toml:8:12: rate_limiters.api.capacity: must be an integer",
-                      "node.toml:3:1: pools.database.max_overflo: unknown key (did you mean 'max_overflow'?)",
-                      "node.toml:2:8: pools.database.size: must be in [0, 100000], got -1",
-                      "node.toml:4:10: pools.database.worker: unknown worker kind 'mysql' (registered: echo, postgres, redis, sleep, sqlite)",
-                      "node.toml:12:21: breakers.svc.failure_threshold: must be in (0, 100], got 150",
                     });
   CHECK(problems_of("[breakers.svc]\nslow_threshold = 0\n")
         == std::vector<std::string>{"node.toml:2:18: breakers.svc.slow_threshold: must be in (0, 100], got 0"});
@@ -167,9 +167,9 @@ TEST_CASE("the node's scheduler: policy and max-threads, checked") {
   CHECK(defaults.config->scheduler.max_threads == 0);
   CHECK(problems_of("[node]\nscheduler.policy = \"fair\"\nscheduler.max-threads = 0\nscheduler.max_threads = 2\n")
         == std::vector<std::string>{
-          "node.toml:4:11: node.scheduler.max_threads: unknown key (did you mean 'max-threads'?)",
           "node.toml:2:20: node.scheduler.policy: must be one of stealing, sharing, got 'fair'",
-          "node.toml:3:25: node.scheduler.max-threads: must be in [1, 1024], got 0"});
+          "node.toml:3:25: node.scheduler.max-threads: must be in [1, 1024], got 0",
+          "node.toml:4:11: node.scheduler.max_threads: unknown key (did you mean 'max-threads'?)"});
 }
 
 TEST_CASE("the Redis backend through Sentinel: sentinels and master_name instead of url, checked") {
@@ -186,12 +186,12 @@ TEST_CASE("the Redis backend through Sentinel: sentinels and master_name instead
   CHECK(problems_of("[rate_limiting.redis]\nurl = \"redis://h\"\nsentinels = [\"h\", 5, \"h:0\", \"h:1\"]\n"
                     "connections = 0\n")
         == std::vector<std::string>{
+          "node.toml:1:1: rate_limiting.redis.master_name: missing (needed with sentinels)",
+          "node.toml:3:13: rate_limiting.redis.sentinels: give either url or sentinels, not both",
           "node.toml:3:14: rate_limiting.redis.sentinels[0]: bad_url: bad host:port 'h': no port",
           "node.toml:3:19: rate_limiting.redis.sentinels[1]: must be a string \"host:port\"",
           "node.toml:3:22: rate_limiting.redis.sentinels[2]: bad_url: bad host:port 'h:0': the port must be a number "
           "in [1, 65535]",
-          "node.toml:3:13: rate_limiting.redis.sentinels: give either url or sentinels, not both",
-          "node.toml:1:1: rate_limiting.redis.master_name: missing (needed with sentinels)",
           "node.toml:4:15: rate_limiting.redis.connections: must be in [1, 1024], got 0"});
   CHECK(problems_of("[rate_limiting.redis]\nmaster_name = \"main\"\nsentinels = []\n")
         == std::vector<std::string>{
