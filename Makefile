@@ -10,7 +10,7 @@ MAKEFLAGS += --no-print-directory
 
 CMAKE_FLAGS := -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DOTPP_SANITIZE=$(SANITIZE)
 
-.PHONY: all deps configure build run test bench install deb clean
+.PHONY: all deps configure build run test bench fuzz install deb clean
 
 all: build
 
@@ -31,6 +31,20 @@ test: build
 
 bench: build
 	$(BUILD_DIR)/apps/otpp-bench
+
+# The fuzz targets of tests/fuzz, built with clang's libFuzzer under ASan and
+# UBSan in FUZZ_BUILD_DIR, each run for FUZZ_SECONDS; fails on any finding
+# and names the input. Needs the Debian packages clang and libclang-rt-14-dev.
+FUZZ_SECONDS ?= 600
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_TARGETS ?= loader http
+fuzz: deps
+	@command -v clang++ >/dev/null && test -f "$$(clang++ -print-resource-dir)/lib/linux/libclang_rt.fuzzer-$$(uname -m).a" \
+	  || { echo "make fuzz: needs clang's libFuzzer: apt-get install clang libclang-rt-14-dev" >&2; exit 1; }
+	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DOTPP_FUZZ=ON \
+	  -DOTPP_SANITIZE=address,undefined >/dev/null
+	@cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target $(FUZZ_TARGETS:%=otpp-fuzz-%)
+	@tests/fuzz/run.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # Headers, libraries, CMake and pkg-config files and otpp-node under PREFIX.
 install: build

@@ -14,6 +14,7 @@ namespace sup = otpp::supervision;
 
 namespace otpp::bench {
 void bench_cluster(const options& opts); // apps/bench/cluster_bench.cpp: every cluster.* line
+void bench_http(const options& opts);    // apps/bench/http_bench.cpp: every http.* line
 }
 
 namespace {
@@ -40,6 +41,7 @@ const bench benches[] = {
   {"cluster.tcp_roundtrip", bench_cluster},
   {"cluster.local_checkout", bench_cluster},
   {"cluster.remote_checkout", bench_cluster},
+  {"http.endpoint", bench_http},
 };
 
 } // namespace

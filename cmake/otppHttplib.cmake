@@ -6,8 +6,10 @@ if(NOT TARGET httplib::httplib)
   if(NOT HTTPLIB_INCLUDE_DIR OR NOT HTTPLIB_LIBRARY)
     message(FATAL_ERROR "cpp-httplib not found: install libcpp-httplib-dev (scripts/install-deps.sh does it)")
   endif()
+  find_package(OpenSSL REQUIRED) # built with CPPHTTPLIB_OPENSSL_SUPPORT: its header includes OpenSSL's
   add_library(httplib::httplib UNKNOWN IMPORTED)
   set_target_properties(httplib::httplib PROPERTIES
     IMPORTED_LOCATION "${HTTPLIB_LIBRARY}" INTERFACE_INCLUDE_DIRECTORIES "${HTTPLIB_INCLUDE_DIR}"
+    INTERFACE_LINK_LIBRARIES "OpenSSL::SSL;OpenSSL::Crypto"
     INTERFACE_COMPILE_DEFINITIONS "CPPHTTPLIB_OPENSSL_SUPPORT;CPPHTTPLIB_ZLIB_SUPPORT;CPPHTTPLIB_BROTLI_SUPPORT")
 endif()

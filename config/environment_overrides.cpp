@@ -2,6 +2,7 @@
 #include <cctype>
 
 #include "otpp/config/sections.hpp"
+#include "otpp/config/shape_check.hpp"
 
 extern char** environ;
 
@@ -14,6 +15,27 @@ constexpr const char* env_prefix = "OTPP__";
 std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
   return text;
+}
+
+// An override may set keys of the components the file defines (and any key
+// of the single sections); why `keys` names a component the file lacks, or "".
+std::string unknown_component(const toml::table& root, const std::vector<std::string>& keys) {
+  static const std::vector<std::string> collections{"supervisors", "children", "rate_limiters", "pools", "breakers"};
+  if (keys.size() < 3 || std::find(collections.begin(), collections.end(), keys[0]) == collections.end())
+    return {};
+  auto* section = root.get(keys[0]) ? root.get(keys[0])->as_table() : nullptr;
+  if (section && section->get(keys[1]))
+    return {};
+  std::vector<std::string> defined;
+  if (section)
+    for (auto&& [name, value] : *section) {
+      (void) value;
+      defined.emplace_back(name.str());
+    }
+  auto closest = supervision::closest_name(keys[1], defined);
+  return "names '" + keys[1] + "', which the file does not define in [" + keys[0] + "]"
+         + (closest.empty() ? std::string{} : " (did you mean '" + closest + "'?)")
+         + "; overrides change components, they do not add them";
 }
 
 } // namespace
@@ -40,6 +62,10 @@ std::map<std::string, std::string> apply_overrides(toml::table& root, const envi
       problems.push_back({"env:" + variable, 0, 0, path, "expected OTPP__SECTION__KEY=value"});
       continue;
     }
+    if (auto why = unknown_component(root, keys); !why.empty()) {
+      problems.push_back({"env:" + variable, 0, 0, path, why});
+      continue;
+    }
     toml::table* at = &root;
     bool ok = true;
     for (std::size_t i = 0; i + 1 < keys.size() && ok; ++i) {
@@ -54,6 +80,10 @@ std::map<std::string, std::string> apply_overrides(toml::table& root, const envi
       continue;
     }
     // The value as TOML (numbers, booleans, quoted strings), else as plain text.
+    if (auto bad_shape = check_shape(value, "env:" + variable)) {
+      problems.push_back({"env:" + variable, 0, 0, path, bad_shape->message});
+      continue;
+    }
     toml::table parsed;
     try {
       parsed = toml::parse("v = " + value);

@@ -4,9 +4,14 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <fstream>
+#include <sstream>
+
 #include <httplib.h>
 
 #include "otpp/actors/cluster/cluster.hpp"
+#include "otpp/actors/cluster/cluster_config.hpp"
+#include "otpp/config/http_server.hpp"
 #include "otpp/actors/health/health.hpp"
 #include "otpp/actors/pool/pool.hpp"
 #include "otpp/supervision/errors.hpp"
@@ -36,6 +41,53 @@ std::string with_peers(caf::actor_system& sys, std::string health_json) {
   if (auto peers = peers_field(sys); !peers.empty() && health_json.size() > 1)
     health_json.insert(1, peers + ",");
   return health_json;
+}
+
+caf::error invalid(const std::string& what) {
+  return supervision::make_error(supervision::errc::invalid_spec, what);
+}
+
+std::string trimmed(const std::string& s) {
+  auto first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos)
+    return {};
+  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+// Equal, in a time that depends on the expected token's length only.
+bool same_token(const std::string& given, const std::string& expected) {
+  unsigned char diff = given.size() == expected.size() ? 0 : 1;
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    diff |= static_cast<unsigned char>((i < given.size() ? given[i] : 0) ^ expected[i]);
+  return diff == 0;
+}
+
+// Every route but /health needs the token, when there is one.
+detail::http_gate bearer_gate(std::string token) {
+  return [token = std::move(token)](const httplib::Request& req, httplib::Response& res) {
+    if (token.empty() || req.path == "/health")
+      return false;
+    static const std::string scheme = "Bearer ";
+    auto given = req.get_header_value("Authorization");
+    if (given.compare(0, scheme.size(), scheme) == 0 && same_token(given.substr(scheme.size()), token))
+      return false;
+    res.status = 401;
+    res.set_header("WWW-Authenticate", "Bearer");
+    res.set_content("{\"error\":\"this route needs Authorization: Bearer <token>\"}", "application/json");
+    return true;
+  };
+}
+
+detail::http_limits limits_of(const http_config& c) {
+  detail::http_limits l;
+  l.max_connections = c.max_connections;
+  l.read_timeout = c.read_timeout;
+  l.write_timeout = c.write_timeout;
+  l.idle_timeout = c.idle_timeout;
+  l.max_header_bytes = c.max_header_bytes;
+  l.max_headers = c.max_headers;
+  l.max_body_bytes = c.max_body_bytes;
+  return l;
 }
 
 std::string number(double x) {
@@ -77,16 +129,72 @@ std::string prometheus_text(const perf::snapshot& s) {
   return out;
 }
 
+caf::expected<std::string> read_http_token(const http_config& c) {
+  if (!c.token_file.empty() && !c.token_env.empty())
+    return invalid("http: set token_file or token_env, not both");
+  if (!c.token_file.empty()) {
+    std::ifstream in{c.token_file};
+    if (!in)
+      return invalid("http.token_file: cannot read '" + c.token_file + "'");
+    std::ostringstream text;
+    text << in.rdbuf();
+    auto token = trimmed(text.str());
+    if (token.empty())
+      return invalid("http.token_file: '" + c.token_file + "' holds no token");
+    return token;
+  }
+  if (!c.token_env.empty()) {
+    const char* value = std::getenv(c.token_env.c_str());
+    auto token = trimmed(value ? value : "");
+    if (token.empty())
+      return invalid("http.token_env: the environment variable " + c.token_env + (value ? " is empty" : " is not set"));
+    return token;
+  }
+  return std::string{};
+}
+
+caf::error http_exposure_error(const http_config& c) {
+  auto at = cluster::parse_address(c.listen);
+  if (!at)
+    return invalid("http.listen: " + supervision::describe(at.error()));
+  if (cluster::is_loopback(at->host))
+    return {};
+  if (!c.allow_remote)
+    return invalid("http.listen: '" + c.listen + "' is not a loopback address: every host that reaches it could read "
+                   "the node's state and probe its pools; set allow_remote = true and a token (token_file or "
+                   "token_env) to allow it");
+  if (c.token_file.empty() && c.token_env.empty())
+    return invalid("http.listen: '" + c.listen + "' is not a loopback address: allow_remote needs a token "
+                   "(token_file or token_env)");
+  return {};
+}
+
 caf::expected<std::unique_ptr<http_endpoint>> http_endpoint::start(const std::string& listen, caf::actor_system& sys,
                                                                    caf::actor root, std::string node_name) {
-  auto colon = listen.rfind(':');
-  auto host = listen.substr(0, colon);
-  int port = colon == std::string::npos ? -1 : std::atoi(listen.c_str() + colon + 1);
-  if (host.empty() || port < 0 || port > 65535)
-    return supervision::make_error(supervision::errc::invalid_spec, "http.listen: expected host:port, got '" + listen + "'");
+  http_config c;
+  c.listen = listen;
+  return start(c, sys, std::move(root), std::move(node_name));
+}
+
+caf::expected<std::unique_ptr<http_endpoint>> http_endpoint::start(const http_config& c, caf::actor_system& sys,
+                                                                   caf::actor root, std::string node_name) {
+  if (auto err = http_exposure_error(c))
+    return err;
+  auto at = cluster::parse_address(c.listen);
+  auto token = read_http_token(c);
+  if (!token)
+    return token.error();
   std::unique_ptr<http_endpoint> e{new http_endpoint};
-  e->server_ = std::make_unique<httplib::Server>();
+  if (c.tls) {
+    auto server = detail::bounded_http_server::with_tls(limits_of(c), c.tls->certificate, c.tls->key);
+    if (!server)
+      return server.error();
+    e->server_ = std::move(*server);
+  } else {
+    e->server_ = std::make_unique<detail::bounded_http_server>(limits_of(c));
+  }
   auto& server = *e->server_;
+  server.set_gate(bearer_gate(std::move(*token)));
   server.Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(prometheus_text(perf::metrics().take_snapshot()), "text/plain; version=0.0.4");
   });
@@ -136,19 +244,16 @@ caf::expected<std::unique_ptr<http_endpoint>> http_endpoint::start(const std::st
                       + ",\"checkout_checkin_us\":" + std::to_string(us) + "}",
                     "application/json");
   });
-  if (port == 0)
-    port = server.bind_to_any_port(host);
-  else if (!server.bind_to_port(host, port))
-    port = -1;
+  auto port = server.bind(at->host, at->port);
   if (port < 0)
-    return supervision::make_error(supervision::errc::invalid_spec, "http.listen: cannot listen on '" + listen + "'");
+    return supervision::make_error(supervision::errc::invalid_spec, "http.listen: cannot listen on '" + c.listen + "'");
   e->port_ = port;
   e->thread_ = std::thread([&server] { server.listen_after_bind(); });
   return e;
 }
 
 http_endpoint::~http_endpoint() {
-  server_->stop();
+  server_->shutdown();
   if (thread_.joinable())
     thread_.join();
 }

@@ -9,26 +9,44 @@
 #include <caf/expected.hpp>
 
 #include "otpp/actors/perf/registry.hpp"
-
-namespace httplib {
-class Server;
-}
+#include "otpp/config/node_config.hpp"
 
 namespace otpp::config {
+
+namespace detail {
+class bounded_http_server;
+}
 
 /// The metrics as Prometheus text (exposition format 0.0.4): counters,
 /// gauges, and each histogram as a summary (p50/p90/p99, _sum, _count),
 /// named `otpp_` + the metric name with every other character made `_`.
 std::string prometheus_text(const perf::snapshot& s);
 
+/// The bearer token `c` names: the content of its `token_file` or the value
+/// of its `token_env`, surrounding whitespace removed; empty when it names
+/// none; an error when both are set, or the file or variable is missing or empty.
+caf::expected<std::string> read_http_token(const http_config& c);
+
+/// Why `c` may not listen as it says (an empty error when it may): a
+/// non-loopback `listen` needs `allow_remote` and a token.
+caf::error http_exposure_error(const http_config& c);
+
 /// The node's HTTP endpoint (cpp-httplib): `/metrics` (Prometheus text),
 /// `/health` (the health tree as JSON; 503 when unhealthy, else 200) and
 /// `/status` (the node's name, health tree, metrics snapshot and cluster
 /// peers as JSON), `/pools/NAME` (a pool's status; NAME may be
 /// `pool@node`) and `POST /pools/NAME/probe` (checks a worker out and in).
+/// With a token, every route but `/health` needs `Authorization: Bearer
+/// TOKEN` (401 otherwise). Connections and requests are bounded as
+/// `http_config` says: a slow or oversized client costs one connection,
+/// never the endpoint.
 class http_endpoint {
 public:
-  /// Listens on `listen` ("host:port") in a thread of its own, or says why not.
+  /// Listens as `c` says, in threads of its own, or says why not (a bad or
+  /// refused `listen`, a missing token, unusable TLS files, a taken port).
+  static caf::expected<std::unique_ptr<http_endpoint>> start(const http_config& c, caf::actor_system& sys,
+                                                             caf::actor root, std::string node_name);
+  /// `start` with every other setting at its default (plain HTTP, no token).
   static caf::expected<std::unique_ptr<http_endpoint>> start(const std::string& listen, caf::actor_system& sys,
                                                              caf::actor root, std::string node_name);
   ~http_endpoint();
@@ -37,7 +55,7 @@ public:
 
 private:
   http_endpoint() = default;
-  std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<detail::bounded_http_server> server_;
   std::thread thread_;
   int port_ = 0;
 };

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "otpp/config/sections.hpp"
+#include "otpp/config/shape_check.hpp"
 
 namespace otpp::config {
 
@@ -36,6 +37,10 @@ load_result load_string(const std::string& text, const std::string& source, cons
   load_result result;
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
     result.problems.push_back({source, 1, 1, "", "the file is empty"});
+    return result;
+  }
+  if (auto bad_shape = check_shape(text, source)) {
+    result.problems.push_back(std::move(*bad_shape));
     return result;
   }
   toml::table root;

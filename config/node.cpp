@@ -193,7 +193,7 @@ caf::expected<std::unique_ptr<node>> node::start(const node_config& c) {
     n->membership_ = std::move(*m);
   }
   if (!c.http.listen.empty()) {
-    auto http = http_endpoint::start(c.http.listen, *n->system_, n->root_, c.name);
+    auto http = http_endpoint::start(c.http, *n->system_, n->root_, c.name);
     if (!http)
       return http.error(); // the tree stops with `n`
     n->http_ = std::move(*http);

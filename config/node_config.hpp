@@ -62,8 +62,26 @@ struct scheduler_config {
   std::size_t max_threads = 0;     ///< scheduler threads; 0: one per core
 };
 
+/// `[http.tls]`: the endpoint serves HTTPS with this certificate chain and key (PEM files).
+struct http_tls_config {
+  std::string certificate; ///< PEM file: the server's certificate (chain)
+  std::string key;         ///< PEM file: its private key (unencrypted)
+};
+
+/// `[http]`: the node's HTTP endpoint (config/http_endpoint.hpp) and its bounds.
 struct http_config {
-  std::string listen; ///< empty: off
+  std::string listen;        ///< "host:port" or "[v6]:port"; empty: off
+  bool allow_remote = false; ///< a non-loopback `listen` is refused unless set (and a token is set)
+  std::string token_file;    ///< file holding the bearer token (surrounding whitespace ignored)
+  std::string token_env;     ///< environment variable holding the bearer token
+  std::optional<http_tls_config> tls; ///< absent: plain HTTP
+  std::size_t max_connections = 256;  ///< connections served at once; more are answered 503 and closed
+  std::chrono::milliseconds read_timeout{5000};  ///< a request's head and body must arrive within it (408)
+  std::chrono::milliseconds write_timeout{5000}; ///< a response must be taken within it, else the connection closes
+  std::chrono::milliseconds idle_timeout{5000};  ///< a kept-alive connection waits this long for the next request
+  std::size_t max_header_bytes = 16384; ///< request line and headers together (431 beyond)
+  std::size_t max_headers = 64;         ///< header lines (431 beyond)
+  std::size_t max_body_bytes = 65536;   ///< a larger Content-Length is answered 413 before any byte of the body is read
 };
 
 /// `[demo]`: a configuration service in the style of the seed's ConfigServer,

@@ -41,7 +41,7 @@ void read_limiters(toml_reader& r, const toml::table& root, node_config& c) {
       required("limit");
       for (auto key : {"capacity", "refill_per_s", "leak_per_s"})
         not_for(key);
-      if (auto s = r.integer(t, path, "scale_ms", 1, big))
+      if (auto s = r.integer(t, path, "scale_ms", 1, max_duration_ms))
         l.config.scale_ms = *s;
       if (auto v = r.integer(t, path, "limit", 0, big))
         l.config.limit = *v;
@@ -109,15 +109,15 @@ void read_breakers(toml_reader& r, const toml::table& root, node_config& c) {
       b.config.failure_threshold = *v;
     if (auto v = r.number(t, path, "slow_threshold", 0, 100, true))
       b.config.slow_threshold = *v;
-    if (auto v = r.integer(t, path, "slow_duration_ms", 1, big))
+    if (auto v = r.integer(t, path, "slow_duration_ms", 1, max_duration_ms))
       b.config.slow_duration = ms(*v);
-    if (auto v = r.integer(t, path, "wait_in_open_ms", 1, big))
+    if (auto v = r.integer(t, path, "wait_in_open_ms", 1, max_duration_ms))
       b.config.wait_in_open = ms(*v);
     if (auto v = r.boolean(t, path, "automatic_half_open"))
       b.config.automatic_half_open = *v;
     if (auto v = r.integer(t, path, "half_open_permits", 1, 1'000'000))
       b.config.half_open_permits = static_cast<uint32_t>(*v);
-    if (auto v = r.integer(t, path, "max_wait_in_half_open_ms", 0, big))
+    if (auto v = r.integer(t, path, "max_wait_in_half_open_ms", 0, max_duration_ms))
       b.config.max_wait_in_half_open = ms(*v);
     b.supervisor = r.text(t, path, "supervisor").value_or("");
     c.breakers.push_back(b);
@@ -142,7 +142,7 @@ void read_memory(toml_reader& r, const toml::table& root, node_config& c) {
     m.critical_percent = *v;
   if (auto v = r.number(*t, "memory", "hysteresis_percent", 0, 100))
     m.hysteresis_percent = *v;
-  if (auto v = r.integer(*t, "memory", "sample_interval_ms", 1, big))
+  if (auto v = r.integer(*t, "memory", "sample_interval_ms", 1, max_duration_ms))
     m.sample_interval = ms(*v);
   if (auto v = r.choice(*t, "memory", "reject_at", {"elevated", "high", "critical"}))
     m.reject_at = *v == "elevated" ? memory::pressure::elevated
@@ -196,7 +196,7 @@ void read_rate_limiting(toml_reader& r, const toml::table& root, node_config& c)
   r.only(*t, "rate_limiting", {"backend", "cleanup_interval_ms", "redis"});
   if (auto b = r.choice(*t, "rate_limiting", "backend", {"memory", "redis"}))
     c.rate_limiting.backend = *b;
-  if (auto v = r.integer(*t, "rate_limiting", "cleanup_interval_ms", 1, big))
+  if (auto v = r.integer(*t, "rate_limiting", "cleanup_interval_ms", 1, max_duration_ms))
     c.rate_limiting.cleanup_interval = ms(*v);
   if (auto* redis = r.table(*t, "rate_limiting", "redis")) {
     const std::string path = "rate_limiting.redis";

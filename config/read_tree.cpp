@@ -27,7 +27,7 @@ void read_flags(toml_reader& r, const toml::table& t, const std::string& path, s
     flags.strategy = strategy_of(*s);
   if (auto i = r.integer(t, path, "intensity", 0, 1'000'000))
     flags.intensity = static_cast<int>(*i);
-  if (auto p = r.integer(t, path, "period_ms", 1, big))
+  if (auto p = r.integer(t, path, "period_ms", 1, max_duration_ms))
     flags.period = ms(*p);
   if (auto a = r.choice(t, path, "auto_shutdown", {"never", "any_significant", "all_significant"}))
     flags.auto_shutdown = *a == "any_significant"   ? supervision::auto_shutdown::any_significant
@@ -90,46 +90,49 @@ void read_child(toml_reader& r, const toml::table& t, const std::string& path, c
 }
 
 // Each supervisor's parent must exist; each cycle is told once, from its
-// first member by name. Returns the supervisors, parents first.
+// first member by name. Returns the supervisors, parents first. Linear in
+// the number of supervisors: each is walked past once.
 std::vector<supervisor_section>
 place_supervisors(toml_reader& r, const std::map<std::string, std::pair<supervisor_section, const toml::table*>>& named) {
-  for (auto& [name, entry] : named) {
-    auto& parent = entry.first.parent;
-    if (!parent.empty() && !named.count(parent)) {
-      r.add(entry.second->get("parent"), "supervisors." + name + ".parent", "no supervisor '" + parent + "'");
-      continue;
-    }
-    std::vector<std::string> chain{name};
-    for (auto up = parent; !up.empty() && named.count(up); up = named.at(up).first.parent) {
-      if (up == name) {
-        if (*std::min_element(chain.begin(), chain.end()) == name) {
-          std::string cycle;
-          for (auto& n : chain)
-            cycle += n + " -> ";
-          r.add(entry.second->get("parent"), "supervisors." + name + ".parent", "cycle: " + cycle + name);
-        }
+  auto parent_path = [](const std::string& name) { return "supervisors." + name + ".parent"; };
+  enum class mark { unseen, on_path, done };
+  std::map<std::string, mark> marks;
+  std::vector<supervisor_section> ordered;
+  bool broken = false;
+  for (auto& [first, entry] : named) {
+    std::vector<std::string> path; // from `first` up to the first supervisor already done
+    auto name = first;
+    while (!name.empty() && marks[name] == mark::unseen) {
+      auto& [section, table] = named.at(name);
+      marks[name] = mark::on_path;
+      path.push_back(name);
+      if (!section.parent.empty() && !named.count(section.parent)) {
+        r.add(table->get("parent"), parent_path(name), "no supervisor '" + section.parent + "'");
+        broken = true;
+        name.clear();
         break;
       }
-      if (std::find(chain.begin(), chain.end(), up) != chain.end())
-        break; // a cycle further up, told by its own members
-      chain.push_back(up);
+      name = section.parent;
+    }
+    if (!name.empty() && marks[name] == mark::on_path) { // the walk came back to itself: a cycle
+      auto start = std::find(path.begin(), path.end(), name);
+      auto lowest = *std::min_element(start, path.end());
+      std::string cycle;
+      for (auto n = lowest;; n = named.at(n).first.parent) {
+        cycle += n + " -> ";
+        if (named.at(n).first.parent == lowest)
+          break;
+      }
+      r.add(named.at(lowest).second->get("parent"), parent_path(lowest), "cycle: " + cycle + lowest);
+      broken = true;
+    }
+    for (auto i = path.rbegin(); i != path.rend(); ++i) { // parents before children
+      marks[*i] = mark::done;
+      ordered.push_back(named.at(*i).first);
     }
   }
-  std::vector<supervisor_section> ordered;
-  if (!r.problems.empty())
-    return ordered;
-  std::set<std::string> placed;
-  std::function<void(const std::string&)> place = [&](const std::string& name) {
-    if (placed.count(name) || !named.count(name))
-      return;
-    placed.insert(name);
-    auto& s = named.at(name).first;
-    if (!s.parent.empty())
-      place(s.parent);
-    ordered.push_back(s);
-  };
-  for (auto& [name, entry] : named)
-    place(name);
+  if (broken || !r.problems.empty())
+    ordered.clear();
   return ordered;
 }
 

@@ -1,6 +1,7 @@
 #include "otpp/config/toml_reader.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <sstream>
 
 #include "otpp/supervision/errors.hpp"
@@ -168,6 +169,14 @@ std::optional<supervision::arguments> toml_reader::kind_arguments(const toml::ta
   return checked;
 }
 
+std::string invalid_name(const std::string& name) {
+  auto allowed = [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-' || c == '.'; };
+  if (!name.empty() && name.size() <= max_name_length && std::all_of(name.begin(), name.end(), allowed))
+    return {};
+  return "a name must be 1 to " + std::to_string(max_name_length)
+         + " letters, digits, '_', '-' or '.'";
+}
+
 void each_named(toml_reader& r, const toml::table& root, const char* section,
                 const std::function<void(const std::string&, const toml::table&, const std::string&)>& fn) {
   auto* all = r.table(root, "", section);
@@ -181,7 +190,9 @@ void each_named(toml_reader& r, const toml::table& root, const char* section,
                    [&](auto& a, auto& b) { return position(a.second) < position(b.second); });
   for (auto& [name, value] : entries) {
     auto path = std::string{section} + "." + name;
-    if (auto* t = value->as_table())
+    if (auto why = invalid_name(name); !why.empty())
+      r.add(&all->find(name)->first.source(), path, why);
+    else if (auto* t = value->as_table())
       fn(name, *t, path);
     else
       r.add(value, path, "must be a table");

@@ -27,8 +27,12 @@ inline std::chrono::milliseconds ms(int64_t x) {
   return std::chrono::milliseconds{x};
 }
 
-/// The largest integer a double holds exactly: the bound of most durations.
+/// The largest integer a double holds exactly: the bound of counts and limits.
 constexpr int64_t big = int64_t{1} << 53;
+
+/// The longest duration a file may give (366 days): in nanoseconds it is
+/// still far inside int64, so no conversion or sum of durations overflows.
+constexpr int64_t max_duration_ms = int64_t{366} * 24 * 3600 * 1000;
 
 /// An error's text without its code name ("unknown child kind 'x' ...").
 std::string text_of(const caf::error& err);
@@ -74,7 +78,15 @@ private:
   std::map<std::string, std::string> overridden_;
 };
 
-/// Calls `fn(name, table, path)` for every table under `section`, in file order.
+/// Longest name of a node or component.
+constexpr std::size_t max_name_length = 128;
+
+/// Why `name` cannot name a node or component (it goes into log lines,
+/// metrics and registered names), or "".
+std::string invalid_name(const std::string& name);
+
+/// Calls `fn(name, table, path)` for every table under `section` whose name
+/// is valid, in file order.
 void each_named(toml_reader& r, const toml::table& root, const char* section,
                 const std::function<void(const std::string&, const toml::table&, const std::string&)>& fn);
 

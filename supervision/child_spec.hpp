@@ -101,11 +101,15 @@ enum class strategy { one_for_one, one_for_all, rest_for_one, simple_one_for_one
 /// When a supervisor shuts itself down because significant children ended.
 enum class auto_shutdown { never, any_significant, all_significant };
 
+/// The longest restart-intensity period (366 days): longer ones would
+/// overflow the nanosecond arithmetic of the restart window.
+constexpr std::chrono::milliseconds max_period{int64_t{366} * 24 * 3600 * 1000};
+
 /// OTP's supervisor flags with OTP's defaults.
 struct supervisor_flags {
   supervision::strategy strategy = strategy::one_for_one;
   int intensity = 1;                         ///< restarts allowed within `period`, >= 0
-  std::chrono::milliseconds period{5000};    ///< > 0
+  std::chrono::milliseconds period{5000};    ///< in [1 ms, max_period]
   supervision::auto_shutdown auto_shutdown = auto_shutdown::never;
 };
 

@@ -278,7 +278,7 @@ void circuit_breaker::check_trials(int64_t now) {
 void circuit_breaker::emit(breaker_event e) {
   if (wanted_.load(std::memory_order_relaxed) & (1u << static_cast<unsigned>(e.kind))) {
     pending_.push_back(e);
-    has_pending_.store(true, std::memory_order_release);
+    has_pending_.store(true, std::memory_order_seq_cst); // see deliver()
   }
 }
 
@@ -306,8 +306,12 @@ void circuit_breaker::deliver() {
   // One deliverer at a time takes the events in the order they were made.
   // Nobody waits for it: a thread that finds it busy leaves its events to
   // it, and it looks again after letting go, so no event is left behind.
-  while (has_pending_.load(std::memory_order_acquire)) {
-    if (delivering_.exchange(true, std::memory_order_acquire))
+  // That is Dekker's pattern (each side stores its flag, then loads the
+  // other's): every one of the four accesses is seq_cst, since release
+  // stores and acquire loads let a store pass a later load (x86 does) and
+  // both sides could miss each other, leaving an event for the next call.
+  while (has_pending_.load(std::memory_order_seq_cst)) {
+    if (delivering_.exchange(true, std::memory_order_seq_cst))
       return;
     for (;;) {
       std::vector<breaker_event> batch;
@@ -334,7 +338,7 @@ void circuit_breaker::deliver() {
           }
         }
     }
-    delivering_.store(false, std::memory_order_release);
+    delivering_.store(false, std::memory_order_seq_cst);
   }
 }
 

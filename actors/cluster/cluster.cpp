@@ -520,12 +520,20 @@ caf::expected<std::unique_ptr<membership>> membership::start(caf::actor_system& 
     if (!st)
       return make_error(cluster_errc::node_down, "the cluster membership has ended");
     std::lock_guard<std::mutex> guard{st->mtx};
-    if (st->stopping || !st->peers.count(node)) // no agent for a name nobody knows
-      return st->stopping ? make_error(cluster_errc::node_down, "the cluster membership has ended") : st->not_up(node);
-    auto& remote = st->remotes[{node, pool}];
-    if (!remote)
-      remote = make_remote_pool(st, node, pool);
-    return remote;
+    if (st->stopping)
+      return make_error(cluster_errc::node_down, "the cluster membership has ended");
+    auto peer = st->peers.find(node);
+    if (peer == st->peers.end()) // no agent for a node nobody knows
+      return st->not_up(node);
+    if (auto known = st->remotes.find({node, pool}); known != st->remotes.end())
+      return known->second;
+    // Only pools the peer announced in its hello get an agent (the latest
+    // hello, kept while the peer is down): any other name costs nothing.
+    auto& announced = peer->second.pools;
+    if (std::find(announced.begin(), announced.end(), pool) == announced.end())
+      return peer->second.epoch == 0 ? st->not_up(node)
+                                     : make_error(cluster_errc::no_such_pool, "node " + node + " has no pool '" + pool + "'");
+    return st->remotes[{node, pool}] = make_remote_pool(st, node, pool);
   });
   {
     std::lock_guard<std::mutex> guard{memberships_mtx};

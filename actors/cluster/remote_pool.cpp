@@ -172,7 +172,8 @@ private:
       deliver(t.error());
       return;
     }
-    auto [dir, epoch] = *t;
+    auto dir = t->first; // not a structured binding: clang 14 cannot capture those in a lambda
+    auto epoch = t->second;
     auto id = next_id_++;
     auto caller_addr = caller ? caller.address() : caf::actor_addr{};
     if (caller && watched_callers_.insert(caller_addr).second)

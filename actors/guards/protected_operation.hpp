@@ -126,8 +126,9 @@ struct unwrap<caf::expected<T>> {
 /// One call through every guard, from a plain thread (blocking): the memory
 /// check, the rate limit, a pooled worker, the service's circuit breaker,
 /// then `op` (`op(worker)` when a pool is given, else `op()`), whose outcome
-/// and latency are recorded. Returns `op`'s value (or its error), or the
-/// refusal (`guard_errc`). Nothing stays held afterwards: the worker is
+/// and latency are recorded. Returns `op`'s value (or its error; a
+/// `request_receiver_down` from a worker that died meanwhile becomes the
+/// worker's exit reason), or the refusal (`guard_errc`). Nothing stays held afterwards: the worker is
 /// checked in, the breaker's permit returned, and a rate-limit cost refunded
 /// when a later guard refused. An exception from `op` counts as a failure
 /// and propagates unchanged.
@@ -151,6 +152,8 @@ auto protected_operation(caf::actor_system& sys, const protection& p, F&& op) {
   auto took = [&] { return std::chrono::nanoseconds(steady_ns() - start); };
   try {
     result r = call(a);
+    if (!r && a.worker())
+      r = result{pool::worker_error(r.error(), a.worker())};
     a.finish(r ? nullptr : &r.error(), p, took());
     return r;
   } catch (...) {
@@ -164,8 +167,8 @@ auto protected_operation(caf::actor_system& sys, const protection& p, F&& op) {
 /// the rate limit, a worker of `p.pool` (taken at once when one is idle,
 /// else asked of the pool's checkout actor), the breaker, then `request` is
 /// sent to the worker; `done` runs in `self` with the worker's reply of type
-/// `Reply`, its error (`caf::sec::request_timeout` after `timeout`), or the
-/// refusal. The worker is checked in when the reply or error came; if `self`
+/// `Reply`, its error (`caf::sec::request_timeout` after `timeout`; the
+/// worker's exit reason if it died before answering), or the refusal. The worker is checked in when the reply or error came; if `self`
 /// dies first, the pool takes the worker back, the breaker's permit is
 /// returned and an unspent rate-limit cost refunded. Needs `p.pool`.
 template <class Reply, class... Ts>
@@ -196,7 +199,8 @@ void protected_request(caf::event_based_actor* self, const protection& p, std::c
           call->finish(nullptr, p, std::chrono::nanoseconds(steady_ns() - start));
           done(std::move(reply));
         },
-        [p, done, call, start](caf::error& err) {
+        [p, done, call, start, worker](caf::error& failure) {
+          auto err = pool::worker_error(std::move(failure), worker);
           call->finish(&err, p, std::chrono::nanoseconds(steady_ns() - start));
           done(err);
         });

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -15,7 +16,11 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <caf/actor_system_config.hpp>
+#include <caf/defaults.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/monitorable_actor.hpp>
+#include <caf/scheduled_actor.hpp>
 #include <caf/send.hpp>
 
 #include "otpp/supervision/errors.hpp"
@@ -63,8 +68,18 @@ using kill_worker_atom = caf::atom_constant<caf::atom("kill_wkr")>;
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using start_failed_atom = caf::atom_constant<caf::atom("start_fail")>;
+using start_done_atom = caf::atom_constant<caf::atom("start_done")>;
 
-using book_type = pool_book<caf::actor>;
+/// False once the worker's actor has terminated: CAF sets the flag before it
+/// sends the down messages, so the pool's fast paths see a death before the
+/// checkout actor hears of it.
+struct actor_alive {
+  bool operator()(const caf::actor& w) const {
+    return !caf::actor_cast<caf::abstract_actor*>(w)->getf(caf::abstract_actor::is_terminated_flag);
+  }
+};
+
+using book_type = pool_book<caf::actor, actor_alive>;
 
 } // namespace
 
@@ -121,9 +136,10 @@ public:
       caf::anon_send(owner, dismiss_atom::value, w);
   }
 
-  /// Starts a worker (without the lock): from the checkout actor, or from a
-  /// caller's thread (`supervisor` null) for an overflow worker, with no
-  /// mailbox round trip on the way.
+  /// Starts a worker (without the lock): in the checkout actor's constructor,
+  /// in a helper of the checkout actor, or on a caller's thread for an
+  /// overflow worker (`supervisor` null for the last two). A worker that
+  /// ended at once is a failed start.
   caf::expected<caf::actor> start_worker(caf::local_actor* supervisor) {
     caf::message no_args;
     supervision::start_context ctx{sys, supervisor, no_args};
@@ -131,10 +147,18 @@ public:
       auto w = factory(ctx, args);
       if (w && !*w)
         return supervision::make_error(supervision::errc::start_failed, "the worker factory returned no actor");
+      if (w && !actor_alive{}(*w))
+        return ended_at_once(*w);
       return w;
     } catch (const std::exception& x) {
       return supervision::make_error(supervision::errc::exception, x.what());
     }
+  }
+
+  static caf::error ended_at_once(const caf::actor& w) {
+    auto reason = exit_reason_of(w);
+    return supervision::make_error(supervision::errc::start_failed,
+                                   "the worker ended at once: " + supervision::describe(reason ? *reason : caf::error{}));
   }
 
   /// Under `mtx`: a local caller is known by its actor id; a caller on
@@ -185,7 +209,9 @@ public:
       config_(std::move(config)),
       origin_{config_.name, "pool"},
       backoff_(config_.start_backoff),
-      rng_(std::random_device{}()) {
+      rng_(std::random_device{}()),
+      starts_detached_(caf::get_or(system().config(), "scheduler.policy", caf::defaults::scheduler::policy)
+                       != caf::atom("testing")) {
     supervision::keep_exception_text(this);
     core_->owner = caf::actor_cast<caf::actor>(this);
     pools().put(system(), config_.name, core_);
@@ -199,7 +225,7 @@ public:
     set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
     attach_functor([this] { on_end(); });
     for (std::size_t i = 0; i < config_.size; ++i) {
-      if (auto w = start_worker()) {
+      if (auto w = record_start(core_->start_worker(this))) {
         std::lock_guard<pool_core::lock_type> guard{core_->mtx};
         core_->book.add_initial(*w);
       } else {
@@ -237,7 +263,12 @@ public:
         deliver(t, w);
       },
       [this](expire_atom, ticket t) { expire(t); },
-      [this](start_worker_atom, start_purpose purpose) { start_and_place(purpose); },
+      [this](start_worker_atom, start_purpose purpose) { start_off_actor(pending_start{purpose}); },
+      [this](start_done_atom, uint64_t job, caf::actor& w) {
+        start_done(job, std::move(w));
+        return caf::ok_atom::value;
+      },
+      [this](start_done_atom, uint64_t job, caf::error& err) { start_done(job, std::move(err)); },
       [this](start_failed_atom, const caf::error& err) { // on a caller's thread: reported only
         supervision::report_start_error(origin_, config_.worker, supervision::describe(err), restarts_);
       },
@@ -278,26 +309,98 @@ private:
     watch(caller, holder);
     if (r.kind == book_type::checkout_result::got)
       return r.worker;
-    if (r.kind == book_type::checkout_result::start) {
-      guard.unlock();
-      auto w = start_worker();
-      guard.lock();
-      if (w) {
-        core_->book.adopt(*w, holder);
-        return *w;
-      }
-      if (!block) {
-        core_->book.unreserve();
-        return make_error(pool_errc::full, "pool '" + config_.name + "': the overflow worker failed to start: "
-                                             + supervision::describe(w.error()));
-      }
-      core_->book.queue(t, holder);
-      retry_later(start_purpose::for_pool);
-    }
     auto promise = make_response_promise<caf::actor>();
     waiters_.emplace(t, actor_waiter{promise, holder});
     delayed_send(this, timeout, expire_atom::value, t);
+    if (r.kind == book_type::checkout_result::start) { // the caller waits for its worker's start, at most `timeout`
+      guard.unlock();
+      start_off_actor(pending_start{start_purpose::for_pool, t, holder, block});
+    }
     return promise;
+  }
+
+  /// A start of one worker, running in a helper: for a purpose of the pool,
+  /// or (`caller` set) for the actor caller with that ticket.
+  struct pending_start {
+    start_purpose purpose = start_purpose::for_pool;
+    ticket caller = 0;
+    holder_id holder = 0;
+    bool block = false;
+  };
+
+  // Runs the factory in a helper actor (a thread of its own, except on CAF's
+  // deterministic test scheduler), so that a slow start never holds up this
+  // actor's other messages. The helper hands the worker over by request: if
+  // this actor has ended by then, the helper stops the worker.
+  void start_off_actor(pending_start job) {
+    auto id = next_start_++;
+    starts_.emplace(id, job);
+    auto helper = [core = core_, pool = caf::actor_cast<caf::actor>(this), id](caf::event_based_actor* self,
+                                                                              caf::unit_t) {
+      auto w = core->start_worker(nullptr);
+      if (!w) {
+        self->send(pool, start_done_atom::value, id, w.error());
+        return;
+      }
+      self->request(pool, caf::infinite, start_done_atom::value, id, *w)
+        .then([](caf::ok_atom) {}, [worker = *w](caf::error&) { caf::anon_send_exit(worker, caf::exit_reason::kill); });
+    };
+    if (starts_detached_)
+      system().spawn<caf::detached>(helper, caf::unit);
+    else
+      system().spawn(helper, caf::unit);
+  }
+
+  // A helper's start ended: bookkeeping, then the worker goes where its job says.
+  void start_done(uint64_t id, caf::expected<caf::actor> w) {
+    auto i = starts_.find(id);
+    if (i == starts_.end())
+      return;
+    auto job = i->second;
+    starts_.erase(i);
+    if (w && !actor_alive{}(*w))
+      w = pool_core::ended_at_once(*w);
+    w = record_start(std::move(w));
+    if (job.caller != 0)
+      return caller_start_done(job, w);
+    if (!w) {
+      retry_later(job.purpose);
+      give_up_if_starved();
+      return;
+    }
+    std::lock_guard<pool_core::lock_type> guard{core_->mtx};
+    serve(*w, core_->book.started(*w, job.purpose));
+  }
+
+  // The overflow worker started for an actor caller: to that caller if it
+  // still waits, else placed like any started worker.
+  void caller_start_done(const pending_start& job, const caf::expected<caf::actor>& w) {
+    std::lock_guard<pool_core::lock_type> guard{core_->mtx};
+    auto waiter = waiters_.find(job.caller);
+    if (waiter == waiters_.end()) { // it timed out or died meanwhile
+      if (w)
+        serve(*w, core_->book.started(*w, start_purpose::for_pool));
+      else
+        core_->book.unreserve();
+      return;
+    }
+    if (w) {
+      core_->book.adopt(*w, job.holder);
+      auto promise = waiter->second.promise;
+      waiters_.erase(waiter);
+      promise.deliver(*w);
+      return;
+    }
+    if (!job.block) {
+      core_->book.unreserve();
+      auto promise = waiter->second.promise;
+      waiters_.erase(waiter);
+      promise.deliver(make_error(pool_errc::full, "pool '" + config_.name + "': the overflow worker failed to start: "
+                                                    + supervision::describe(w.error())));
+      return;
+    }
+    core_->book.queue(job.caller, job.holder);
+    retry_later(start_purpose::for_pool);
   }
 
   // A worker a thread started for itself: watch it like our own.
@@ -332,6 +435,11 @@ private:
       serve(w, core_->book.checkin_handed(w, t));
       return;
     }
+    if (!core_->book.alive(w)) { // it ended on its way: never hand out a dead worker
+      if (auto other = core_->book.unhand(w, t, i->second.holder))
+        deliver(t, *other);
+      return;
+    }
     auto promise = i->second.promise;
     waiters_.erase(i);
     promise.deliver(w);
@@ -350,8 +458,8 @@ private:
     promise.deliver(make_error(pool_errc::timeout, "pool '" + config_.name + "'"));
   }
 
-  caf::expected<caf::actor> start_worker() {
-    auto spawned = core_->start_worker(this);
+  // Reports a start's outcome, and watches a started worker.
+  caf::expected<caf::actor> record_start(caf::expected<caf::actor> spawned) {
     auto now = clock().now();
     if (!spawned) {
       supervision::report_start_error(origin_, config_.worker, supervision::describe(spawned.error()), restarts_);
@@ -364,17 +472,6 @@ private:
     backoff_ = supervision::restart_backoff{config_.start_backoff};
     adopt(*spawned);
     return spawned;
-  }
-
-  void start_and_place(start_purpose purpose) {
-    auto w = start_worker();
-    if (!w) {
-      retry_later(purpose);
-      give_up_if_starved();
-      return;
-    }
-    std::lock_guard<pool_core::lock_type> guard{core_->mtx};
-    serve(*w, core_->book.started(*w, purpose));
   }
 
   void retry_later(start_purpose purpose) {
@@ -406,7 +503,7 @@ private:
       supervision::report_child_terminated(origin_, name, supervision::describe(msg.reason), restarts_);
       for (auto purpose : starts) {
         ++restarts_;
-        start_and_place(purpose);
+        start_off_actor(pending_start{purpose});
       }
       return;
     }
@@ -467,6 +564,9 @@ private:
   std::size_t started_ = 0;
   std::size_t restarts_ = 0;
   std::minstd_rand rng_;
+  bool starts_detached_; ///< helpers run the factory on threads of their own (not on the test scheduler)
+  std::unordered_map<uint64_t, pending_start> starts_; ///< starts running in helpers
+  uint64_t next_start_ = 1;
   perf::gauge_set gauges_; ///< "pool.NAME.idle|busy|overflow|waiting" in perf::metrics()
 };
 
@@ -613,10 +713,15 @@ caf::expected<caf::actor> pool_ref::try_checkout(const caf::actor& caller) const
   if (core_->book.status().idle == 0)
     return make_error(pool_errc::full, "no idle worker");
   auto holder = core_->holder_of(caller);
-  auto r = core_->book.checkout(holder, false, 0);
+  auto w = core_->book.take_idle(holder);
+  if (!w) { // every idle worker had ended
+    if (!core_->watched.count(holder) && caller && caller.node() != core_->sys.node())
+      core_->remote_holders.erase(caf::actor_cast<caf::actor_control_block*>(caller)); // holds nothing
+    return make_error(pool_errc::full, "no idle worker");
+  }
   if (core_->watched.insert(holder).second)
     caf::anon_send(core_->owner, watch_atom::value, caller);
-  return std::move(r.worker);
+  return std::move(*w);
 }
 
 void pool_ref::checkin(const caf::actor& worker) const {
@@ -648,6 +753,37 @@ caf::expected<std::vector<caf::actor>> pool_ref::idle_workers() const {
   return core_->book.idle();
 }
 
+// -- workers that ended ---------------------------------------------------------
+
+std::optional<caf::error> exit_reason_of(const caf::actor& worker) {
+  if (!worker)
+    return std::nullopt;
+  auto* a = caf::actor_cast<caf::abstract_actor*>(worker);
+  auto* m = dynamic_cast<caf::monitorable_actor*>(a);
+  if (m == nullptr)
+    return std::nullopt;
+  if (a->getf(caf::abstract_actor::is_terminated_flag))
+    return m->fail_state();
+  auto* s = dynamic_cast<caf::scheduled_actor*>(a);
+  if (s == nullptr || !s->mailbox().closed())
+    return std::nullopt;
+  // Ending: CAF closes the mailbox, answers pending requests, then records
+  // the reason and runs what is attached, all within microseconds.
+  auto ended = std::make_shared<std::promise<caf::error>>();
+  auto reason = ended->get_future();
+  a->attach_functor([ended](const caf::error& why) { ended->set_value(why); });
+  if (reason.wait_for(std::chrono::seconds(1)) != std::future_status::ready)
+    return std::nullopt;
+  return reason.get();
+}
+
+caf::error worker_error(caf::error err, const caf::actor& worker) {
+  if (err != caf::sec::request_receiver_down)
+    return err;
+  auto reason = exit_reason_of(worker);
+  return reason && *reason ? std::move(*reason) : err; // a normal exit has no error to tell
+}
+
 // -- starting -----------------------------------------------------------------
 
 caf::error validate(const pool_config& config) {
@@ -656,8 +792,6 @@ caf::error validate(const pool_config& config) {
   };
   if (config.name.empty())
     return invalid("name must not be empty");
-  if (config.size == 0 && config.max_overflow == 0)
-    return invalid("size and max_overflow are both 0: the pool could never hand out a worker");
   if (auto why = supervision::invalid_field(config.start_backoff); !why.empty())
     return invalid("start_" + why);
   if (config.give_up_after.count() <= 0)
@@ -698,7 +832,7 @@ supervision::child_spec pool_child(pool_config config) {
     health::add_probe(ctx.system(), config.name, "pool",
                       [p = *pool]() -> health::report {
                         auto s = p.status();
-                        if (s.idle + s.busy == 0)
+                        if (s.idle + s.busy == 0 && s.size > 0)
                           return {health::status::unhealthy, "no live worker"};
                         if (s.state == pool_state::full && s.waiting > 0)
                           return {health::status::degraded, "full, " + std::to_string(s.waiting) + " callers waiting"};

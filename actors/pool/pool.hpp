@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -55,6 +56,16 @@ struct pool_config {
 
 /// An `invalid_spec` error naming the field and value, or none.
 caf::error validate(const pool_config& config);
+
+/// Why `worker` ended, once it has ended or is ending (its mailbox closed:
+/// requests to it fail with `request_receiver_down`); none while it runs.
+/// Waits at most a second for an ending worker to finish.
+std::optional<caf::error> exit_reason_of(const caf::actor& worker);
+
+/// `err`, except `caf::sec::request_receiver_down` while `worker` has ended:
+/// then the reason `worker` ended with (what a call to a worker that died
+/// after its checkout reports).
+caf::error worker_error(caf::error err, const caf::actor& worker);
 
 class pool_core;
 
@@ -175,7 +186,9 @@ public:
   /// also when `fn` throws (the exception propagates unchanged). `timeout`
   /// bounds only the checkout. Returns the checkout's error, or else `fn`'s
   /// result: `caf::error` for a `void` function, `caf::expected<T>` for a
-  /// function returning `T` or `caf::expected<T>` (not nested).
+  /// function returning `T` or `caf::expected<T>` (not nested). A
+  /// `request_receiver_down` from a worker that died meanwhile becomes the
+  /// worker's exit reason (`worker_error`).
   template <class F>
   auto transaction(F&& fn, std::chrono::milliseconds timeout = std::chrono::milliseconds{5000}) const {
     using result_type = std::invoke_result_t<F, const caf::actor&>;
@@ -189,7 +202,10 @@ public:
       using flat_type = typename detail::flat_expected<result_type>::type;
       if (!held)
         return flat_type{held.error()};
-      return flat_type{std::forward<F>(fn)(held->worker())};
+      flat_type result{std::forward<F>(fn)(held->worker())};
+      if (!result)
+        return flat_type{worker_error(result.error(), held->worker())};
+      return result;
     }
   }
 

@@ -4,8 +4,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace otpp::pool {
@@ -41,11 +43,21 @@ enum class start_purpose {
   for_idle_head, ///< a crashed worker's replacement: the oldest waiter, else the head of the idle list
 };
 
+/// A liveness test that knows of no death: the owner hears of every one by message.
+struct always_alive {
+  template <class Worker>
+  bool operator()(const Worker&) const {
+    return true;
+  }
+};
+
 /// poolboy's bookkeeping, without actors, threads or clocks: the idle list,
 /// the checked-out workers and their holders, the overflow count and the FIFO
 /// of waiting callers. Every operation returns what the owner must do.
-/// `Worker` is any hashable handle.
-template <class Worker>
+/// `Worker` is any hashable handle. `Alive` tells whether a worker still
+/// runs before the owner heard of its end: a dead worker is never handed
+/// out, but set aside until `worker_down` replaces it.
+template <class Worker, class Alive = always_alive>
 class pool_book {
 public:
   /// What a checkout got: a worker, the go-ahead to start an overflow worker
@@ -63,8 +75,8 @@ public:
     ticket waiter = 0; ///< with `handed`: who gets the worker now
   };
 
-  pool_book(std::size_t size, std::size_t max_overflow, pool_strategy strategy)
-    : size_(size), max_overflow_(max_overflow), strategy_(strategy) {}
+  pool_book(std::size_t size, std::size_t max_overflow, pool_strategy strategy, Alive alive = {})
+    : size_(size), max_overflow_(max_overflow), strategy_(strategy), alive_(std::move(alive)) {}
 
   /// A worker of the initial `size` is running: it becomes idle.
   void add_initial(const Worker& w) {
@@ -73,22 +85,35 @@ public:
 
   /// poolboy's checkout: the head of the idle list; else an overflow worker
   /// (overflow grows, even for a non-blocking call); else `full` for a
-  /// non-blocking caller, or a place at the back of the queue.
+  /// non-blocking caller, or a place at the back of the queue. A pool of
+  /// size 0 without overflow answers `full` to every caller.
   checkout_result checkout(holder_id holder, bool block, ticket t) {
-    if (!idle_.empty()) {
-      Worker w = idle_.front();
-      idle_.pop_front();
-      busy_.emplace(w, lease_of{holder, 0});
-      return {checkout_result::got, w};
-    }
+    if (auto w = take_idle(holder))
+      return {checkout_result::got, std::move(*w)};
     if (overflow_ < max_overflow_) {
       ++overflow_;
       return {checkout_result::start, Worker{}};
     }
-    if (!block)
+    if (!block || (size_ == 0 && max_overflow_ == 0))
       return {checkout_result::full, Worker{}};
     waiters_.push_back({t, holder});
     return {checkout_result::wait, Worker{}};
+  }
+
+  /// The head of the idle list, checked out to `holder`; dead heads are set
+  /// aside on the way. None when no live worker is idle.
+  std::optional<Worker> take_idle(holder_id holder) {
+    while (!idle_.empty()) {
+      Worker w = idle_.front();
+      idle_.pop_front();
+      if (!alive_(w)) {
+        dead_.emplace(w, start_purpose::for_idle_head);
+        continue;
+      }
+      busy_.emplace(w, lease_of{holder, 0});
+      return w;
+    }
+    return std::nullopt;
   }
 
   /// The overflow worker started after a `start` checkout: checked out to `holder`.
@@ -110,10 +135,11 @@ public:
 
   /// poolboy's checkin: the oldest waiter gets the worker; else an overflow
   /// worker is dismissed; else it becomes idle (head for lifo, tail for fifo).
-  /// Unknown, idle or dead workers are ignored.
+  /// Unknown, idle or dead workers are ignored (a dead one stays checked
+  /// out until `worker_down`, which handles it as a crashed busy worker).
   free_result checkin(const Worker& w) {
     auto i = busy_.find(w);
-    if (i == busy_.end())
+    if (i == busy_.end() || !alive_(w))
       return {free_result::ignored, 0};
     busy_.erase(i);
     return place(w, strategy_ == pool_strategy::lifo);
@@ -132,8 +158,31 @@ public:
   /// A worker started for `purpose` is running.
   /// Placed like a check-in (an overflow worker started meanwhile is made
   /// up for by dismissing this one), idle at the head for a replacement.
+  /// One that already ended is set aside: `worker_down` starts another for `purpose`.
   free_result started(const Worker& w, start_purpose purpose) {
+    if (!alive_(w)) {
+      dead_.emplace(w, purpose);
+      return {free_result::ignored, 0};
+    }
     return place(w, purpose == start_purpose::for_idle_head || strategy_ == pool_strategy::lifo);
+  }
+
+  /// The worker handed to waiter `t` (of `holder`) ended before it reached
+  /// the waiter: the waiter gets a live idle worker if there is one, else it
+  /// goes back to the head of the queue. The dead worker stays checked out
+  /// (to nobody) until `worker_down` replaces it, for the oldest waiter.
+  std::optional<Worker> unhand(const Worker& w, ticket t, holder_id holder) {
+    if (auto i = busy_.find(w); i != busy_.end() && i->second.handed_to == t)
+      i->second = lease_of{0, 0};
+    if (auto other = take_idle(holder))
+      return other;
+    waiters_.push_front({t, holder});
+    return std::nullopt;
+  }
+
+  /// Whether `w` still runs, as far as the book can tell.
+  bool alive(const Worker& w) const {
+    return alive_(w);
   }
 
   /// Who holds `w` now (after `handed`, the waiter's holder).
@@ -145,6 +194,11 @@ public:
   /// A worker died (crash or kill). Returns how many workers to start and
   /// for what: none for an unknown worker or a busy overflow worker.
   std::vector<start_purpose> worker_down(const Worker& w) {
+    if (auto i = dead_.find(w); i != dead_.end()) {
+      auto purpose = i->second;
+      dead_.erase(i);
+      return {purpose};
+    }
     if (auto i = std::find(idle_.begin(), idle_.end(), w); i != idle_.end()) {
       idle_.erase(i);
       return {start_purpose::for_idle_head};
@@ -188,10 +242,12 @@ public:
     return result;
   }
 
-  /// Live workers the book knows: idle and checked out.
+  /// Workers the book knows: idle, checked out, and ended but not yet replaced.
   std::vector<Worker> workers() const {
     std::vector<Worker> result{idle_.begin(), idle_.end()};
     for (const auto& [w, out] : busy_)
+      result.push_back(w);
+    for (const auto& [w, purpose] : dead_)
       result.push_back(w);
     return result;
   }
@@ -201,9 +257,9 @@ public:
     return {idle_.begin(), idle_.end()};
   }
 
-  /// True for a worker that is idle or checked out.
+  /// True for a worker that is idle, checked out, or set aside as ended.
   bool knows(const Worker& w) const {
-    return busy_.count(w) > 0 || std::find(idle_.begin(), idle_.end(), w) != idle_.end();
+    return busy_.count(w) > 0 || dead_.count(w) > 0 || std::find(idle_.begin(), idle_.end(), w) != idle_.end();
   }
 
   pool_status status() const {
@@ -254,10 +310,12 @@ private:
   std::size_t size_;
   std::size_t max_overflow_;
   pool_strategy strategy_;
+  Alive alive_;
   std::size_t overflow_ = 0;
   std::deque<Worker> idle_;
   std::unordered_map<Worker, lease_of> busy_;
   std::deque<waiter> waiters_;
+  std::unordered_map<Worker, start_purpose> dead_; ///< seen ended before `worker_down`: the start it needs
 };
 
 } // namespace otpp::pool

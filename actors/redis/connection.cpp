@@ -85,9 +85,20 @@ std::optional<std::string> split_host_port(const std::string& rest, endpoint& e,
 
 } // namespace
 
+std::string redact_url(const std::string& url) {
+  auto scheme_end = url.find("://");
+  auto credentials_start = scheme_end == std::string::npos ? 0 : scheme_end + 3;
+  auto at = url.rfind('@');
+  if (at == std::string::npos || at < credentials_start)
+    return url;
+  auto colon = url.find(':', credentials_start);
+  auto secret_start = colon != std::string::npos && colon < at ? colon + 1 : credentials_start;
+  return url.substr(0, secret_start) + "***" + url.substr(at);
+}
+
 caf::expected<endpoint> parse_url(const std::string& url) {
   auto bad = [&](const std::string& what) {
-    return make_error(redis_errc::bad_url, "bad Redis URL '" + url + "': " + what);
+    return make_error(redis_errc::bad_url, "bad Redis URL '" + redact_url(url) + "': " + what);
   };
   const std::string scheme = "redis://";
   if (url.compare(0, scheme.size(), scheme) != 0)

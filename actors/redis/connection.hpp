@@ -36,6 +36,10 @@ struct endpoint {
   int db = 0;
 };
 
+/// `url` with its password (or lone credential) replaced by `***`, for
+/// messages and logs: `redis://user:***@host:6379/0`.
+std::string redact_url(const std::string& url);
+
 /// Parses redis://[[user]:password@]host[:port][/db] (host may be [IPv6]),
 /// or `bad_url` naming what is wrong.
 caf::expected<endpoint> parse_url(const std::string& url);

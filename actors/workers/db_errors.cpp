@@ -9,6 +9,7 @@ std::string to_string(db_errc code) {
     case db_errc::sql_error: return "sql_error";
     case db_errc::connection_reset: return "connection_reset";
     case db_errc::unavailable: return "unavailable";
+    case db_errc::timeout: return "timeout";
   }
   return "unknown_db_errc";
 }

@@ -13,6 +13,7 @@ enum class db_errc : uint8_t {
   sql_error = 1,    ///< the statement or command failed; the connection is fine
   connection_reset, ///< the connection broke during this operation and was opened again
   unavailable,      ///< cannot open the connection
+  timeout,          ///< no answer within the client-side bound; the connection was closed and opens again before the next operation
 };
 
 constexpr caf::atom_value db_errc_category = caf::atom("otpp_db");

@@ -3,13 +3,17 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "otpp/actors/pool/worker_kinds.hpp"
+#include "otpp/actors/workers/sql_parameter_size.hpp"
 #include "otpp/actors/workers/sql_session.hpp"
 #include "otpp/supervision/errors.hpp"
 #include "otpp/supervision/reports.hpp"
@@ -20,12 +24,44 @@ namespace {
 
 constexpr unsigned bytea_oid = 17; // PostgreSQL's pg_type oid of bytea
 
+// How long after the server's own statement_timeout the client stops waiting.
+constexpr std::chrono::milliseconds client_timeout_margin{1000};
+
 struct postgres_settings {
   std::string url;
   std::chrono::milliseconds connect_timeout{5000};
   long long statement_timeout_ms = 0;
   std::string application_name;
+
+  // The client-side bound on one statement: none without statement_timeout_ms.
+  std::optional<std::chrono::milliseconds> response_timeout() const {
+    if (statement_timeout_ms <= 0)
+      return std::nullopt;
+    return std::chrono::milliseconds{statement_timeout_ms} + client_timeout_margin;
+  }
 };
+
+using clock_type = std::chrono::steady_clock;
+using result_ptr = std::unique_ptr<PGresult, void (*)(PGresult*)>;
+
+// Waits until the socket is ready for `events` or the deadline passes (false).
+bool wait_for(int socket, short events, std::optional<clock_type::time_point> deadline) {
+  for (;;) {
+    int wait_ms = -1;
+    if (deadline) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - clock_type::now());
+      if (left.count() <= 0)
+        return false;
+      wait_ms = static_cast<int>(std::min<long long>(left.count(), INT_MAX));
+    }
+    pollfd p{socket, events, 0};
+    int ready = ::poll(&p, 1, wait_ms);
+    if (ready > 0)
+      return true;
+    if (ready < 0 && errno != EINTR)
+      return true; // the libpq call that follows reports the socket's trouble
+  }
+}
 
 // libpq's messages end with a newline.
 std::string trimmed(const char* text) {
@@ -66,7 +102,8 @@ public:
     }
     keys.push_back(nullptr);
     values.push_back(nullptr);
-    std::unique_ptr<connection> c{new connection(PQconnectStartParams(keys.data(), values.data(), 1))};
+    std::unique_ptr<connection> c{
+      new connection(PQconnectStartParams(keys.data(), values.data(), 1), s.response_timeout())};
     if (c->conn_ == nullptr)
       return make_error(db_errc::unavailable, "cannot connect to PostgreSQL: out of memory");
     // Server notices and warnings go to the log (debug), not to stderr.
@@ -110,14 +147,16 @@ public:
       if (!p.null && !p.binary && p.bytes.find('\0') != std::string::npos)
         return make_error(db_errc::sql_error, "parameter $" + std::to_string(i + 1)
                                                 + ": PostgreSQL text cannot hold a NUL byte; bind it as sql_value::blob (bytea)");
+      if (auto err = check_postgres_parameter_size(i + 1, p.null ? 0 : p.bytes.size()))
+        return err;
       values.push_back(p.null ? nullptr : p.bytes.data());
       lengths.push_back(static_cast<int>(p.bytes.size()));
       formats.push_back(p.binary ? 1 : 0); // the server infers each parameter's type
     }
-    std::unique_ptr<PGresult, void (*)(PGresult*)> result{
-      PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(), lengths.data(),
-                   formats.data(), 0),
-      PQclear};
+    auto answered = exchange(sql, values, lengths, formats);
+    if (!answered)
+      return answered.error();
+    auto& result = *answered;
     auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_EMPTY_QUERY)
       return sql_rows{};
@@ -151,7 +190,7 @@ public:
   }
 
   bool healthy() {
-    if (PQstatus(conn_) != CONNECTION_OK)
+    if (broken())
       return false;
     // In an aborted transaction every query fails until ROLLBACK; the connection itself is fine.
     return PQtransactionStatus(conn_) == PQTRANS_INERROR || static_cast<bool>(execute("SELECT 1", {}));
@@ -161,7 +200,7 @@ public:
   static constexpr const char* product = "PostgreSQL";
 
   // After user code: whether it left the connection broken, and why.
-  bool broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+  bool broken() const { return timed_out_ || PQstatus(conn_) != CONNECTION_OK; }
   std::string failure_text() const { return trimmed(PQerrorMessage(conn_)); }
 
   // Where it connects to, as a log field (never the password).
@@ -173,13 +212,69 @@ public:
   }
 
 private:
-  explicit connection(PGconn* conn) : conn_(conn) {}
+  connection(PGconn* conn, std::optional<std::chrono::milliseconds> response_timeout)
+    : conn_(conn), response_timeout_(response_timeout) {}
+
+  // Sends the statement and waits for its result without blocking past the
+  // client-side bound (libpq's non-blocking calls): the result (as PQexecParams
+  // gives it), an sql_error from libpq, or a timeout that leaves the
+  // connection broken.
+  caf::expected<result_ptr> exchange(const std::string& sql, const std::vector<const char*>& values,
+                                     const std::vector<int>& lengths, const std::vector<int>& formats) {
+    std::optional<clock_type::time_point> deadline;
+    if (response_timeout_)
+      deadline = clock_type::now() + *response_timeout_;
+    if (PQsetnonblocking(conn_, 1) != 0
+        || !PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                              lengths.data(), formats.data(), 0))
+      return libpq_failure();
+    for (int pending; (pending = PQflush(conn_)) != 0;) {
+      if (pending < 0)
+        return libpq_failure();
+      if (!wait_for(PQsocket(conn_), POLLIN | POLLOUT, deadline))
+        return timed_out();
+      if (!PQconsumeInput(conn_))
+        return libpq_failure();
+    }
+    result_ptr last{nullptr, PQclear};
+    for (;;) {
+      while (!PQisBusy(conn_)) {
+        result_ptr next{PQgetResult(conn_), PQclear};
+        if (!next) { // the statement is done
+          PQsetnonblocking(conn_, 0); // user code on the raw connection expects blocking calls
+          return last;
+        }
+        auto status = PQresultStatus(next.get());
+        if (!last || PQresultStatus(last.get()) != PGRES_FATAL_ERROR) // the first error stays
+          last = std::move(next);
+        if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH)
+          return last; // as PQexecParams: COPY is not an answer this call can finish
+      }
+      if (!wait_for(PQsocket(conn_), POLLIN, deadline))
+        return timed_out();
+      if (!PQconsumeInput(conn_))
+        return libpq_failure();
+    }
+  }
+
+  caf::error libpq_failure() const { return make_error(db_errc::sql_error, trimmed(PQerrorMessage(conn_))); }
+
+  caf::error timed_out() {
+    timed_out_ = true;
+    return make_error(db_errc::timeout, "no answer from PostgreSQL at " + where() + " within "
+                                          + std::to_string(response_timeout_->count())
+                                          + " ms (statement_timeout_ms plus "
+                                          + std::to_string(client_timeout_margin.count())
+                                          + " ms); the connection was closed");
+  }
 
   caf::error unavailable(const std::string& why) const {
     return make_error(db_errc::unavailable, "cannot connect to PostgreSQL at " + where() + ": " + why);
   }
 
   PGconn* conn_;
+  std::optional<std::chrono::milliseconds> response_timeout_; ///< none: wait as long as the server takes
+  bool timed_out_ = false;                                    ///< abandoned: no answer within the bound
 };
 
 } // namespace

@@ -26,10 +26,14 @@ using postgres_operation = std::function<caf::message(pg_conn*)>;
 /// the TCP connection and login, to the millisecond; host names are resolved
 /// before it, unbounded), `statement_timeout_ms` (default 0: the role's or
 /// database's setting; the server cancels longer statements, a `sql_error`;
-/// added to the URL's own `options`), optional `application_name`. TCP
-/// keepalives break a connection to a dead host or over a cut link in about
-/// 11 s; a server process that stops answering with its connection open
-/// (frozen) blocks the worker until it answers.
+/// added to the URL's own `options`; when set, the worker stops waiting
+/// `statement_timeout_ms` + 1000 ms after sending a statement: a `timeout`
+/// error, the connection closed and opened again before the next operation),
+/// optional `application_name`. TCP keepalives break a connection to a dead
+/// host or over a cut link in about 11 s; without `statement_timeout_ms`, a
+/// server process that stops answering with its connection open (frozen)
+/// blocks the worker until it answers. A parameter over 2^31 - 1 bytes is
+/// refused (`sql_error`).
 /// The connection opens when the worker starts (a failure is the pool's
 /// start_error). After a failed operation the worker checks the connection
 /// (`PQstatus`, then `SELECT 1` unless a transaction is aborted): a working

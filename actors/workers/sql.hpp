@@ -51,7 +51,8 @@ using execute_atom = caf::atom_constant<caf::atom("execute")>;
 /// Else (a worker of another kind or node, or one that has ended) it is the
 /// request (execute_atom, sql, params) from `self`, bounded by `timeout`.
 /// A statement on the calling thread is bounded by the kind's own timeouts
-/// (SQLite's busy_timeout_ms, PostgreSQL's statement_timeout_ms).
+/// (SQLite's busy_timeout_ms; PostgreSQL's statement_timeout_ms, and the
+/// client stops waiting 1000 ms after it: a `db_errc::timeout` error).
 caf::expected<sql_rows> execute(caf::scoped_actor& self, const caf::actor& worker, const std::string& sql,
                                 const std::vector<sql_value>& params,
                                 std::chrono::milliseconds timeout = std::chrono::seconds(10));

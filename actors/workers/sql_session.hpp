@@ -19,20 +19,27 @@ namespace otpp::workers {
 /// A worker's connection, used by the worker actor and by the threads that
 /// `execute` on it; one operation at a time. `Connection` has
 /// `static open(const Settings&) -> caf::expected<std::unique_ptr<Connection>>`,
-/// `execute(sql, params)`, `healthy()`, `raw()`, `broken()` (after user code)
-/// with `failure_text()`, `location()` (a `key=value` field for log lines),
-/// and `kind` ("postgres") and `product` ("PostgreSQL") names.
+/// `execute(sql, params)` (a `db_errc::timeout` error when it stopped waiting
+/// for the server: the connection is then closed), `healthy()`, `raw()`,
+/// `broken()` (after user code) with `failure_text()`, `location()` (a
+/// `key=value` field for log lines), and `kind` ("postgres") and `product`
+/// ("PostgreSQL") names.
 template <class Connection, class Settings, class Operation>
 class basic_sql_session final : public sql_session {
 public:
-  basic_sql_session(std::unique_ptr<Connection> c, Settings s) : c_(std::move(c)), s_(std::move(s)) {}
+  basic_sql_session(std::unique_ptr<Connection> c, Settings s)
+    : c_(std::move(c)), s_(std::move(s)), where_(c_->location()) {}
 
   caf::expected<sql_rows> execute(const std::string& sql, const std::vector<sql_value>& params) override {
     std::lock_guard<std::mutex> guard{mtx_};
-    if (!c_)
-      return gone();
+    if (auto err = ready())
+      return err;
     auto r = c_->execute(sql, params);
-    if (r || c_->healthy())
+    if (r)
+      return r;
+    if (is_timeout(r.error()))
+      return close(std::move(r.error()));
+    if (c_->healthy())
       return r;
     return reconnect(supervision::describe(r.error()));
   }
@@ -40,8 +47,8 @@ public:
   /// Runs user code on the connection; one it leaves broken is opened again for the next operation.
   caf::message run(const Operation& op) {
     std::lock_guard<std::mutex> guard{mtx_};
-    if (!c_)
-      return caf::make_message(gone());
+    if (auto err = ready())
+      return caf::make_message(err);
     auto reply = op(c_->raw());
     if (c_->broken())
       reconnect(c_->failure_text());
@@ -53,31 +60,64 @@ private:
     return make_error(db_errc::unavailable, "the worker could not reconnect and is ending");
   }
 
+  static bool is_timeout(const caf::error& err) {
+    return err.category() == db_errc_category && err.code() == static_cast<uint8_t>(db_errc::timeout);
+  }
+
+  // A connection to use: the open one, or one opened again after a timeout
+  // closed the last; else the reason there is none.
+  caf::error ready() {
+    if (c_)
+      return {};
+    if (!reopen_)
+      return gone();
+    reopen_ = false;
+    return open_again();
+  }
+
+  // After a client-side timeout: the connection is dropped at once (the call
+  // fails within its bound) and opened again before the next operation.
+  caf::error close(caf::error why) {
+    supervision::report_logger()->warn("worker_connection_closed kind={} {} reason={} action=reopen_on_next_use",
+                                       Connection::kind, where_, supervision::json_quote(supervision::describe(why)));
+    c_.reset();
+    reopen_ = true;
+    return why;
+  }
+
   // After the health check failed: connection_reset for the operation, or
   // the worker exits (its pool replaces it; the supervisor's intensity
   // limits the storm).
   caf::error reconnect(const std::string& why) {
-    auto where = c_->location();
-    auto& log = *supervision::report_logger();
-    log.warn("worker_health_check_failed kind={} {} reason={} action=reconnect", Connection::kind, where,
-             supervision::json_quote(why));
+    supervision::report_logger()->warn("worker_health_check_failed kind={} {} reason={} action=reconnect",
+                                       Connection::kind, where_, supervision::json_quote(why));
     c_.reset();
+    if (auto err = open_again())
+      return err;
+    return make_error(db_errc::connection_reset,
+                      std::string{"the "} + Connection::product + " connection was opened again: " + why);
+  }
+
+  // Opens the connection again, or makes the worker exit.
+  caf::error open_again() {
+    auto& log = *supervision::report_logger();
     auto again = Connection::open(s_);
     if (!again) {
-      log.error("worker_reconnect_failed kind={} {} reason={} action=exit", Connection::kind, where,
+      log.error("worker_reconnect_failed kind={} {} reason={} action=exit", Connection::kind, where_,
                 supervision::json_quote(supervision::describe(again.error())));
       give_up(again.error());
       return again.error();
     }
     c_ = std::move(*again);
-    log.info("worker_reconnected kind={} {}", Connection::kind, where);
-    return make_error(db_errc::connection_reset,
-                      std::string{"the "} + Connection::product + " connection was opened again: " + why);
+    log.info("worker_reconnected kind={} {}", Connection::kind, where_);
+    return {};
   }
 
   std::mutex mtx_;
-  std::unique_ptr<Connection> c_;
+  std::unique_ptr<Connection> c_; ///< none: closed after a timeout (reopen_) or the worker is ending
+  bool reopen_ = false;
   const Settings s_;
+  const std::string where_; ///< the connection's location() for log lines
 };
 
 /// A SQL worker's behavior over its session.

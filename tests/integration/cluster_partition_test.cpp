@@ -134,7 +134,7 @@ struct cluster_lab {
     out << "[node]\nname = \"" << name(host) << "\"\n"
         << "[logging]\nlevel = \"info\"\n"
         << "[pools.database]\nsize = " << pool_size << "\nmax_overflow = 0\nworker = \"echo\"\n"
-        << "[http]\nlisten = \"" << net.addr(host) << ":" << http_port << "\"\n"
+        << "[http]\nlisten = \"127.0.0.1:" << http_port << "\"\n" // the namespace's own loopback
         << "[cluster]\nnode_name = \"" << name(host) << "\"\nlisten = \"" << net.addr(host) << ":" << cluster_port
         << "\"\npeers = [" << peers << "]\n"
         << "heartbeat_interval_ms = 100\nconnection_timeout_ms = 500\nconnect_timeout_ms = 500\n"
@@ -165,7 +165,7 @@ struct cluster_lab {
   std::map<std::string, peer_view> peers(const std::string& host) {
     std::string body;
     test::in_netns(net.ns(host), [&] {
-      httplib::Client http{net.addr(host), http_port};
+      httplib::Client http{"127.0.0.1", http_port};
       http.set_connection_timeout(1s);
       http.set_read_timeout(1s);
       if (auto res = http.Get("/status"))

@@ -119,15 +119,34 @@ TEST_CASE("two nodes: checkout, checkin, transaction, full, no_such_pool and sta
   CHECK(*answer == "tx");
   CHECK(test::eventually([&] { return remote->status().idle == 2; }, 2s));
   auto missing = pool::find_pool(a.sys(), "nope@node-b");
-  REQUIRE(missing);
-  auto none = missing->checkout(true, 100ms);
-  REQUIRE_FALSE(none);
-  CHECK(is(none.error(), cluster::cluster_errc::no_such_pool));
-  CHECK(is(missing->status_or_error().error(), cluster::cluster_errc::no_such_pool));
+  REQUIRE_FALSE(missing);
+  CHECK(is(missing.error(), cluster::cluster_errc::no_such_pool));
   auto stranger = pool::find_pool(a.sys(), "database@node-z");
   REQUIRE_FALSE(stranger);
   CHECK(is(stranger.error(), cluster::cluster_errc::node_down));
   CHECK(b.process().wait_for("node_up node=node-b peer=node-a", 1s));
+}
+
+TEST_CASE("a pool name its node did not announce fails at once and costs no agent, whether the node is up or not") {
+  two_nodes nodes{1};
+  auto& [b_port, b, a] = nodes;
+  REQUIRE(pool::find_pool(a.sys(), "database@node-b")); // announced: its agent lives from now on
+  auto before = a.sys().registry().running();
+  for (int i = 0; i < 1000; ++i) {
+    auto r = pool::find_pool(a.sys(), "ghost" + std::to_string(i) + "@node-b");
+    REQUIRE_FALSE(r);
+    CHECK(is(r.error(), cluster::cluster_errc::no_such_pool));
+  }
+  CHECK(a.sys().registry().running() == before);
+  // A peer that never came up announced nothing: every name fails with node_down.
+  test::local_node lonely{test::test_cluster("node-a", 0, {peer_entry("node-z", test::free_loopback_port())})};
+  auto alone = lonely.sys().registry().running();
+  for (int i = 0; i < 100; ++i) {
+    auto r = pool::find_pool(lonely.sys(), "ghost" + std::to_string(i) + "@node-z");
+    REQUIRE_FALSE(r);
+    CHECK(is(r.error(), cluster::cluster_errc::node_down));
+  }
+  CHECK(lonely.sys().registry().running() == alone);
 }
 
 TEST_CASE("an actor checks out of a remote pool through its agent and its workers come back when it dies") {
@@ -245,7 +264,7 @@ TEST_CASE("a node with other heartbeat settings is refused at hello, with both v
   CHECK(error.find("heartbeat_interval_ms 100 at node-a, 200 at node-b") != std::string::npos);
   CHECK(b.process().wait_for("node_refused node=node-b peer=node-a", 2s));
   CHECK(b.process().seen().find("heartbeat_interval_ms 100 at node-a, 200 at node-b") != std::string::npos);
-  auto r = pool::find_pool(a.sys(), "database@node-b")->checkout(true, 100ms);
+  auto r = pool::find_pool(a.sys(), "database@node-b"); // never up: it announced no pool
   REQUIRE_FALSE(r);
   CHECK(is(r.error(), cluster::cluster_errc::incompatible));
   CHECK_FALSE(b.process().wait_for("node_down", 1500ms));
@@ -334,7 +353,7 @@ TEST_CASE("a node with a stranger CA's certificate and a plain node are refused 
       return !peers.empty() && peers[0].last_error.find("TLS connection failed") != std::string::npos;
     }, 5s));
     CHECK(a.state_of("node-b") != "up");
-    CHECK(is(pool::find_pool(a.sys(), "database@node-b")->checkout(true, 100ms).error(), cluster::cluster_errc::node_down));
+    CHECK(is(pool::find_pool(a.sys(), "database@node-b").error(), cluster::cluster_errc::node_down));
   }
   SUBCASE("plain") {
     test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
@@ -508,8 +527,7 @@ TEST_CASE("a CAF node of another application is refused at connect time as incom
     auto peers = a.membership().peers();
     return peers.size() == 1 && peers[0].last_error.find("handshake refused: system_error(incompatible_application_ids)") != std::string::npos;
   }, 5s));
-  CHECK(is(pool::find_pool(a.sys(), "database@node-b")->checkout(true, 100ms).error(),
-           cluster::cluster_errc::incompatible));
+  CHECK(is(pool::find_pool(a.sys(), "database@node-b").error(), cluster::cluster_errc::incompatible));
 }
 
 }

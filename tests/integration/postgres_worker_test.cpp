@@ -15,6 +15,7 @@
 #include "otpp/actors/pool/pool.hpp"
 #include "otpp/actors/thread_call.hpp"
 #include "otpp/actors/workers/postgres_worker.hpp"
+#include "otpp/actors/workers/sql_parameter_size.hpp"
 #include "otpp/supervision/errors.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/log_capture.hpp"
@@ -318,6 +319,66 @@ TEST_CASE("a PostgreSQL that is down at start is the pool's start_error, and the
   CHECK(db.pool.status().idle == 0);
   server.start();
   CHECK(eventually([&] { return db.pool.status().idle == 2; }, 20s));
+  CHECK(db.text("SELECT 1") == "1");
+}
+
+TEST_CASE("a parameter over 2 GiB - 1 bytes is refused naming it, not sent with its length cut to an int") {
+  CHECK_FALSE(check_postgres_parameter_size(1, 0));
+  CHECK_FALSE(check_postgres_parameter_size(1, max_postgres_parameter_bytes));
+  auto over = check_postgres_parameter_size(3, std::size_t{1} << 31);
+  CHECK(supervision::describe(over)
+        == "sql_error: parameter $3 holds 2147483648 bytes; PostgreSQL takes at most 2147483647 bytes per parameter");
+  CHECK(check_postgres_parameter_size(1, std::size_t{1} << 32)); // 4 GiB: cut to an int, a blob was sent as 0 bytes
+}
+
+TEST_CASE("a frozen PostgreSQL fails a statement as a timeout within statement_timeout_ms plus 1000 ms, "
+          "and once it resumes the next statement runs on a new connection") {
+  test::postgres_server server;
+  test::log_capture log;
+  postgres_pool db{server.url(), 1, {{"statement_timeout_ms", int64_t{200}}}};
+  auto pid = db.text("SELECT pg_backend_pid()");
+  server.freeze();
+  auto began = std::chrono::steady_clock::now();
+  auto frozen = db.execute("SELECT 1");
+  auto took = std::chrono::steady_clock::now() - began;
+  server.resume();
+  MESSAGE("the frozen statement failed after " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                                                << " ms");
+  REQUIRE_FALSE(frozen);
+  CHECK(supervision::describe(frozen.error())
+        == "timeout: no answer from PostgreSQL at 127.0.0.1:" + std::to_string(server.port())
+             + "/postgres within 1200 ms (statement_timeout_ms plus 1000 ms); the connection was closed");
+  CHECK(took >= 1200ms);
+  CHECK(took < 2700ms);
+  CHECK(log.of_kind("worker_connection_closed kind=postgres").size() == 1);
+  CHECK(db.text("SELECT pg_backend_pid()") != pid);
+  CHECK(log.of_kind("worker_reconnected kind=postgres").size() == 1);
+  CHECK(log.of_kind("child_terminated").empty()); // the same worker, a new connection
+}
+
+TEST_CASE("a worker whose PostgreSQL is still frozen at its next statement exits, and the pool refills once it resumes") {
+  test::postgres_server server;
+  test::log_capture log;
+  postgres_pool db{server.url(), 1, {{"statement_timeout_ms", int64_t{200}}}};
+  REQUIRE(db.text("SELECT 1") == "1");
+  server.freeze();
+  auto frozen = db.execute("SELECT 1");
+  REQUIRE_FALSE(frozen);
+  CHECK(starts_with(frozen.error(), "timeout: no answer from PostgreSQL"));
+  // As a message to the worker this time: reopening waits connect_timeout_ms (1000) at most.
+  caf::scoped_actor self{db.sys};
+  auto began = std::chrono::steady_clock::now();
+  auto still = db.pool.transaction([&](const caf::actor& w) {
+    return thread_call<sql_rows>(self, w, 10s, execute_atom::value, std::string{"SELECT 1"}, std::vector<sql_value>{});
+  });
+  auto took = std::chrono::steady_clock::now() - began;
+  REQUIRE_FALSE(still);
+  CHECK(starts_with(still.error(), "unavailable: cannot connect to PostgreSQL at 127.0.0.1:"));
+  CHECK(supervision::describe(still.error()).find("no connection within connect_timeout_ms = 1000") != std::string::npos);
+  CHECK(took < 2500ms);
+  REQUIRE(eventually([&] { return !log.of_kind("child_terminated").empty(); }));
+  server.resume();
+  CHECK(eventually([&] { return db.pool.status().idle == 1; }, 20s));
   CHECK(db.text("SELECT 1") == "1");
 }
 

@@ -1,5 +1,6 @@
 #include "tests/support/postgres_server.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -96,13 +97,60 @@ void postgres_server::start() {
 }
 
 void postgres_server::stop() {
+  resume();
   pg_ctl({"-m", "fast", "stop"});
   running_ = false;
 }
 
 void postgres_server::crash() {
+  resume();
   pg_ctl({"-m", "immediate", "stop"});
   running_ = false;
+}
+
+namespace {
+
+// The processes whose parent is `parent` (each server process is a session
+// of its own, so a process group does not hold them).
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> found;
+  std::error_code ignored;
+  for (auto& entry : std::filesystem::directory_iterator("/proc", ignored)) {
+    auto name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    std::ifstream stat{entry.path() / "stat"};
+    std::string line;
+    std::getline(stat, line);
+    auto after_name = line.rfind(')'); // "pid (comm) state ppid ..."
+    if (after_name == std::string::npos)
+      continue;
+    std::istringstream rest{line.substr(after_name + 1)};
+    char state = 0;
+    pid_t ppid = 0;
+    if (rest >> state >> ppid && ppid == parent)
+      found.push_back(static_cast<pid_t>(std::stoi(name)));
+  }
+  return found;
+}
+
+} // namespace
+
+void postgres_server::freeze() {
+  std::ifstream pid_file{dir_ + "/data/postmaster.pid"};
+  pid_t postmaster = 0;
+  if (!(pid_file >> postmaster) || postmaster <= 0 || ::kill(postmaster, SIGSTOP) != 0)
+    throw std::runtime_error("cannot freeze PostgreSQL's postmaster");
+  frozen_ = {postmaster}; // first, so that it starts no one meanwhile
+  for (auto child : children_of(postmaster))
+    if (::kill(child, SIGSTOP) == 0)
+      frozen_.push_back(child);
+}
+
+void postgres_server::resume() {
+  for (auto pid : frozen_)
+    ::kill(pid, SIGCONT);
+  frozen_.clear();
 }
 
 std::string postgres_server::url() const {

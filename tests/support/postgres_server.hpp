@@ -25,6 +25,10 @@ public:
   void stop();
   /// A crash (`pg_ctl stop -m immediate`): every server process quits at once; the next start recovers.
   void crash();
+  /// Freezes every server process (SIGSTOP to the postmaster and its children): connections stay open, nothing answers.
+  void freeze();
+  /// Unfreezes it (SIGCONT); `stop`, `crash` and the destructor do it first.
+  void resume();
 
   int port() const { return port_; }
   /// postgresql://postgres@127.0.0.1:PORT/postgres
@@ -37,6 +41,7 @@ private:
   std::string dir_;
   int port_ = 0;
   bool running_ = false;
+  std::vector<int> frozen_; ///< the server processes frozen
 };
 
 } // namespace otpp::test

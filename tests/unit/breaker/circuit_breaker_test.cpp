@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <stdexcept>
 #include <thread>
@@ -354,6 +355,45 @@ TEST_CASE("32 threads recording failures with a frozen clock make exactly one CL
     t.join();
   CHECK(opened == 1);
   CHECK(b->state() == breaker_state::open);
+}
+
+TEST_CASE("events emitted while another thread delivers are all delivered by the time the last call returns") {
+  // Rounds of simultaneous calls: whichever thread delivers lets go while the
+  // others emit. An event left behind at that instant waits for the next call,
+  // so it shows as a round whose calls have all returned with events missing.
+  fake_clock clock;
+  auto b = make(small(), clock); // successes never trip it
+  std::atomic<uint64_t> delivered{0};
+  b->subscribe([&](const breaker_event&) { delivered.fetch_add(1, std::memory_order_relaxed); },
+               {event_kind::success});
+  const int emitters = 4; // more than the cores, too: a deliverer preempted as it lets go
+  const int rounds = 20000;
+  std::atomic<int> round{0};
+  std::atomic<int> returned{0};
+  auto wait_until = [](auto done) {
+    while (!done())
+      std::this_thread::yield();
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < emitters; ++t)
+    threads.emplace_back([&] {
+      for (int r = 1; r <= rounds; ++r) {
+        wait_until([&] { return round.load() >= r; });
+        b->on_success(*b->try_acquire(), 1ms);
+        returned.fetch_add(1);
+      }
+    });
+  int late_rounds = 0;
+  for (int r = 1; r <= rounds; ++r) {
+    round.store(r);
+    wait_until([&] { return returned.load() == r * emitters; });
+    if (delivered.load() != static_cast<uint64_t>(r) * static_cast<uint64_t>(emitters))
+      ++late_rounds;
+  }
+  for (auto& t : threads)
+    t.join();
+  CHECK(late_rounds == 0);
+  CHECK(delivered.load() == static_cast<uint64_t>(rounds) * static_cast<uint64_t>(emitters));
 }
 
 TEST_CASE("in HALF_OPEN exactly half_open_permits of 32 racing threads get through") {

@@ -55,7 +55,9 @@ TEST_CASE("invalid flags are rejected naming the field and value") {
   CHECK(text(err) == "invalid_flags: intensity must be >= 0, got -1");
   flags.intensity = 1;
   flags.period = 0ms;
-  CHECK(text(validate(flags)) == "invalid_flags: period must be > 0 ms, got 0");
+  CHECK(text(validate(flags)) == "invalid_flags: period must be in [1, 31622400000] ms, got 0");
+  flags.period = std::chrono::milliseconds{10'000'000'000'000}; // would overflow the window's nanoseconds
+  CHECK(text(validate(flags)) == "invalid_flags: period must be in [1, 31622400000] ms, got 10000000000000");
   flags.period = 1000ms;
   flags.strategy = strategy::simple_one_for_one;
   flags.auto_shutdown = auto_shutdown::any_significant;
@@ -75,6 +77,39 @@ TEST_CASE("invalid child specs are rejected naming the child, field and value") 
   spec = valid_spec("db");
   spec.backoff = backoff_options{0ms, 10ms, 2.0, 0.0, 0ms};
   CHECK(text(validate(spec, flags)).find("backoff.min must be > 0 ms, got 0") != std::string::npos);
+}
+
+TEST_CASE("a child spec whose restart, type or shutdown is out of range is refused naming the value") {
+  supervisor_flags flags;
+  auto spec = valid_spec("db");
+  spec.restart = static_cast<restart_type>(7);
+  CHECK(text(validate(spec, flags))
+        == "invalid_spec: child 'db': restart must be permanent, transient or temporary, got 7");
+  CHECK(is(validate(flags, {spec}), errc::invalid_spec));
+  spec = valid_spec("db");
+  spec.type = static_cast<child_type>(2);
+  CHECK(text(validate(spec, flags)) == "invalid_spec: child 'db': type must be worker or supervisor, got 2");
+  spec = valid_spec("db");
+  spec.shutdown = shutdown_policy{static_cast<shutdown_policy::kind>(9), 10ms};
+  CHECK(text(validate(spec, flags))
+        == "invalid_spec: child 'db': shutdown must be brutal_kill, a timeout or infinity, got 9");
+  for (auto restart : {restart_type::permanent, restart_type::transient, restart_type::temporary}) {
+    spec = valid_spec("db");
+    spec.restart = restart;
+    CHECK_FALSE(validate(spec, flags));
+  }
+}
+
+TEST_CASE("supervisor flags whose strategy or auto_shutdown is out of range are refused naming the value") {
+  supervisor_flags flags;
+  flags.strategy = static_cast<strategy>(4);
+  CHECK(text(validate(flags)) == "invalid_flags: strategy must be one_for_one, one_for_all, rest_for_one or "
+                                 "simple_one_for_one, got 4");
+  CHECK(is(validate(flags, {valid_spec("a")}), errc::invalid_flags));
+  flags = supervisor_flags{};
+  flags.auto_shutdown = static_cast<auto_shutdown>(3);
+  CHECK(text(validate(flags))
+        == "invalid_flags: auto_shutdown must be never, any_significant or all_significant, got 3");
 }
 
 TEST_CASE("significant children must be transient or temporary under an auto_shutdown supervisor") {
