@@ -48,7 +48,7 @@ struct postgres_pool {
     config.args = supervision::arguments{extra};
     config.start_backoff = {10ms, 100ms, 2.0, 0.0, 0ms};
     auto started = pool::start_pool(sys, config);
-    REQUIRE_MESSAGE(started, supervision::describe(started.error()));
+    REQUIRE_MESSAGE(started, (started ? std::string{} : supervision::describe(started.error())));
     pool = *started;
   }
 
