@@ -184,16 +184,18 @@ void read_tree(toml_reader& r, const toml::table& root, node_config& c) {
     c.children.push_back(std::move(child));
   });
   // Everything must go under a known supervisor that takes static children.
-  auto check_place = [&](const char* section, const std::string& name, const std::string& supervisor) {
-    auto* t = root.get(section) ? root.get(section)->as_table() : nullptr;
-    auto* item = t && t->get(name) ? t->get(name)->as_table() : nullptr;
-    auto* at = item ? item->get(section == std::string{"supervisors"} ? "parent" : "supervisor") : nullptr;
-    auto path = std::string{section} + "." + name + (section == std::string{"supervisors"} ? ".parent" : ".supervisor");
+  auto check_place = [&](const std::string& section, const std::string& name, const std::string& supervisor) {
     if (supervisor.empty())
       return;
+    bool nested = section == "supervisors";
+    std::string key = nested ? "parent" : "supervisor";
+    auto* t = root.get(section) ? root.get(section)->as_table() : nullptr;
+    auto* item = t && t->get(name) ? t->get(name)->as_table() : nullptr;
+    auto* at = item ? item->get(key) : nullptr;
+    auto path = section + "." + name + "." + key;
     auto i = named.find(supervisor);
     if (i == named.end()) {
-      if (section != std::string{"supervisors"}) // told by place_supervisors
+      if (!nested) // a missing parent is told by place_supervisors
         r.add(at, path, "no supervisor '" + supervisor + "'");
     } else if (i->second.first.flags.strategy == supervision::strategy::simple_one_for_one) {
       r.add(at, path, "'" + supervisor + "' is simple_one_for_one: its children come from its template");
