@@ -1,5 +1,5 @@
 #include <algorithm>
-#include <set>
+#include <map>
 
 #include "otpp/config/sections.hpp"
 #include "otpp/supervision/errors.hpp"
