@@ -169,13 +169,6 @@ caf::error http_exposure_error(const http_config& c) {
   return {};
 }
 
-caf::expected<std::unique_ptr<http_endpoint>> http_endpoint::start(const std::string& listen, caf::actor_system& sys,
-                                                                   caf::actor root, std::string node_name) {
-  http_config c;
-  c.listen = listen;
-  return start(c, sys, std::move(root), std::move(node_name));
-}
-
 caf::expected<std::unique_ptr<http_endpoint>> http_endpoint::start(const http_config& c, caf::actor_system& sys,
                                                                    caf::actor root, std::string node_name) {
   if (auto err = http_exposure_error(c))

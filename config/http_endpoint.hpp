@@ -46,9 +46,6 @@ public:
   /// refused `listen`, a missing token, unusable TLS files, a taken port).
   static caf::expected<std::unique_ptr<http_endpoint>> start(const http_config& c, caf::actor_system& sys,
                                                              caf::actor root, std::string node_name);
-  /// `start` with every other setting at its default (plain HTTP, no token).
-  static caf::expected<std::unique_ptr<http_endpoint>> start(const std::string& listen, caf::actor_system& sys,
-                                                             caf::actor root, std::string node_name);
   ~http_endpoint();
 
   int port() const { return port_; }

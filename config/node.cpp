@@ -111,6 +111,14 @@ namespace {
 
 std::atomic<int> signal_wakeup_fd{-1}; // the running node's pipe
 
+sigset_t stop_signal_set() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
+
 void on_stop_signal(int signal) {
   auto saved = errno;
   char byte = static_cast<char>(signal);
@@ -120,6 +128,11 @@ void on_stop_signal(int signal) {
 }
 
 } // namespace
+
+void block_stop_signals() {
+  auto set = stop_signal_set();
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
 
 void node::request_stop() {
   stop_requested_ = true;
@@ -135,10 +148,8 @@ int node::run() {
   struct sigaction old_int {}, old_term {};
   sigaction(SIGINT, &action, &old_int);
   sigaction(SIGTERM, &action, &old_term);
-  sigset_t stop_signals, old_mask;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
+  auto stop_signals = stop_signal_set();
+  sigset_t old_mask;
   pthread_sigmask(SIG_UNBLOCK, &stop_signals, &old_mask); // a signal held back since start arrives now
   // A thread waits for the root's end and says so through the pipe (byte 'd').
   std::thread root_watch([this] {

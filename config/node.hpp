@@ -30,6 +30,11 @@ caf::error apply_logging(const logging_config& logging);
 
 class node;
 
+/// Blocks SIGINT and SIGTERM in the calling thread and in the threads it
+/// starts from now on (a node's included), so that none is lost between
+/// `node::start` and `node::run`, which takes them. Call it before `start`.
+void block_stop_signals();
+
 /// A compact status table of `n`: the tree, one line per child with its kind,
 /// health and figures (supervisor restarts, pool status, limiter keys,
 /// breaker state and rates, memory level and usage).
@@ -52,8 +57,8 @@ public:
   /// `root_exit_reason()` says why. Handles SIGINT and SIGTERM while it runs
   /// (one node at a time per process), unblocking them in the calling thread,
   /// and restores the previous handlers and mask. To lose no signal between
-  /// `start` and `run`, block both before `start` (`pthread_sigmask`, so that
-  /// the node's threads inherit the mask), as `node_main` does.
+  /// `start` and `run`, call `block_stop_signals()` before `start`, as
+  /// `node_main` does.
   int run();
 
   /// Makes `run()` stop the tree and return 0; thread-safe, any time.

@@ -1,7 +1,5 @@
 #include "otpp/config/node_main.hpp"
 
-#include <signal.h>
-
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -58,11 +56,7 @@ int node_main(int argc, char** argv) {
     return 0;
   }
   // Held back until run() handles them: no signal is lost while the node starts.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  block_stop_signals();
   auto started = node::start(*loaded.config);
   if (!started) {
     std::cerr << program << ": cannot start: " << supervision::describe(started.error()) << "\n";

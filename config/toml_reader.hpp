@@ -17,6 +17,7 @@
 
 #include "otpp/config/loader.hpp"
 #include "otpp/supervision/arguments.hpp"
+#include "otpp/supervision/child_spec.hpp"
 
 namespace otpp::config {
 
@@ -30,9 +31,10 @@ inline std::chrono::milliseconds ms(int64_t x) {
 /// The largest integer a double holds exactly: the bound of counts and limits.
 constexpr int64_t big = int64_t{1} << 53;
 
-/// The longest duration a file may give (366 days): in nanoseconds it is
-/// still far inside int64, so no conversion or sum of durations overflows.
-constexpr int64_t max_duration_ms = int64_t{366} * 24 * 3600 * 1000;
+/// The longest duration a file may give: the longest restart-intensity
+/// period (366 days), in nanoseconds still far inside int64, so that no
+/// conversion or sum of durations overflows.
+constexpr int64_t max_duration_ms = supervision::max_period.count();
 
 /// An error's text without its code name ("unknown child kind 'x' ...").
 std::string text_of(const caf::error& err);

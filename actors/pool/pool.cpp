@@ -87,11 +87,8 @@ using book_type = pool_book<caf::actor, actor_alive>;
 /// every caller. All fields are guarded by `mtx`.
 class pool_core {
 public:
-  pool_core(caf::actor_system& sys, const pool_config& config, worker_factory factory)
-    : book(config.size, config.max_overflow, config.strategy),
-      sys(sys),
-      factory(std::move(factory)),
-      args(config.args) {}
+  pool_core(caf::actor_system& sys, const pool_config& config)
+    : book(config.size, config.max_overflow, config.strategy), sys(sys), factory(config.factory), args(config.args) {}
 
   using lock_type = otpp::spin_lock;
 
@@ -786,37 +783,54 @@ caf::error worker_error(caf::error err, const caf::actor& worker) {
 
 // -- starting -----------------------------------------------------------------
 
-caf::error validate(const pool_config& config) {
-  auto invalid = [&](const std::string& what) {
-    return supervision::make_error(supervision::errc::invalid_spec, "pool '" + config.name + "': " + what);
-  };
+namespace {
+
+caf::error invalid(const pool_config& config, const std::string& what) {
+  return supervision::make_error(supervision::errc::invalid_spec, "pool '" + config.name + "': " + what);
+}
+
+caf::error check_fields(const pool_config& config) {
   if (config.name.empty())
-    return invalid("name must not be empty");
+    return invalid(config, "name must not be empty");
   if (auto why = supervision::invalid_field(config.start_backoff); !why.empty())
-    return invalid("start_" + why);
+    return invalid(config, "start_" + why);
   if (config.give_up_after.count() <= 0)
-    return invalid("give_up_after must be > 0 ms, got " + std::to_string(config.give_up_after.count()));
+    return invalid(config, "give_up_after must be > 0 ms, got " + std::to_string(config.give_up_after.count()));
+  return {};
+}
+
+// Unless `config.factory` is given: the factory of the kind `config.worker`,
+// with `config.args` checked against its declaration and its defaults filled in.
+caf::error resolve_workers(pool_config& config) {
   if (config.factory)
     return {};
   auto kind = find_worker_kind(config.worker);
   if (!kind)
-    return invalid(supervision::describe(kind.error()));
+    return invalid(config, supervision::describe(kind.error()));
   worker_args checked;
   auto problems = supervision::check_arguments(kind->arguments, config.args.values(), checked);
   if (!problems.empty())
-    return invalid("worker_args." + problems.front().name + ": " + problems.front().message);
+    return invalid(config, "worker_args." + problems.front().name + ": " + problems.front().message);
+  config.args = std::move(checked);
+  config.factory = kind->start;
   return {};
 }
 
-caf::expected<pool_ref> start_pool(caf::actor_system& sys, pool_config config) {
-  if (auto err = validate(config))
+} // namespace
+
+caf::error validate(const pool_config& config) {
+  if (auto err = check_fields(config))
     return err;
-  if (!config.factory) {
-    auto kind = find_worker_kind(config.worker);
-    supervision::check_arguments(kind->arguments, config.args.values(), config.args); // defaults filled in
-    config.factory = kind->start;
-  }
-  auto core = std::make_shared<pool_core>(sys, config, config.factory);
+  auto resolved = config;
+  return resolve_workers(resolved);
+}
+
+caf::expected<pool_ref> start_pool(caf::actor_system& sys, pool_config config) {
+  if (auto err = check_fields(config))
+    return err;
+  if (auto err = resolve_workers(config))
+    return err;
+  auto core = std::make_shared<pool_core>(sys, config);
   auto actor = sys.spawn<pool_actor>(core, std::move(config));
   return pool_ref{std::move(core), std::move(actor)};
 }

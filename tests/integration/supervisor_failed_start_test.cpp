@@ -16,24 +16,6 @@ namespace {
 
 constexpr auto patience = 10s; // a bound, not a sleep: waits end as soon as the event happens
 
-/// A worker that ignores shutdown requests: only the kill after 200 ms stops it.
-child_spec stubborn(std::shared_ptr<event_log> log, std::string id) {
-  worker_script script;
-  script.trap_exit = true;
-  child_spec spec;
-  spec.id = id;
-  spec.start = start_worker(log, id, script);
-  spec.shutdown = shutdown_policy::after(200ms);
-  return spec;
-}
-
-child_spec failing(std::shared_ptr<event_log> log, std::string id) {
-  child_spec spec;
-  spec.id = id;
-  spec.start = start_failing(log, id, 1);
-  return spec;
-}
-
 } // namespace
 
 TEST_SUITE("integration.supervisor.failed_start") {
@@ -44,7 +26,7 @@ TEST_CASE("start_supervisor returns a failed start only once every child it star
   auto log = std::make_shared<event_log>();
   supervisor_config config;
   config.name = "failing";
-  config.children = {stubborn(log, "a"), failing(log, "b")};
+  config.children = {stubborn_spec(log, "a", 200ms), failing_spec(log, "b")};
   auto sup = start_supervisor(sys, config);
   REQUIRE_FALSE(sup);
   CHECK(describe(sup.error()) == "start_failed: child 'b': start_failed: scripted failure b");
@@ -56,10 +38,10 @@ TEST_CASE("a start failure inside a nested supervisor returns once both levels' 
   caf::actor_system sys{cfg};
   auto log = std::make_shared<event_log>();
   supervisor_config inner;
-  inner.children = {stubborn(log, "cache"), failing(log, "db")};
+  inner.children = {stubborn_spec(log, "cache", 200ms), failing_spec(log, "db")};
   supervisor_config root;
   root.name = "root";
-  root.children = {stubborn(log, "web"), supervisor_child("storage", inner)};
+  root.children = {stubborn_spec(log, "web", 200ms), supervisor_child("storage", inner)};
   auto sup = start_supervisor(sys, root);
   REQUIRE_FALSE(sup);
   CHECK(log->starting_with("stop:") == std::vector<std::string>{"stop:cache:killed", "stop:web:killed"});

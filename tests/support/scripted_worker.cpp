@@ -96,4 +96,22 @@ supervision::child_spec worker_spec(std::shared_ptr<event_log> log, std::string 
   return spec;
 }
 
+supervision::child_spec stubborn_spec(std::shared_ptr<event_log> log, std::string id,
+                                      std::chrono::milliseconds shutdown) {
+  worker_script script;
+  script.trap_exit = true;
+  supervision::child_spec spec;
+  spec.id = id;
+  spec.start = start_worker(log, id, script);
+  spec.shutdown = supervision::shutdown_policy::after(shutdown);
+  return spec;
+}
+
+supervision::child_spec failing_spec(std::shared_ptr<event_log> log, std::string id) {
+  supervision::child_spec spec;
+  spec.id = id;
+  spec.start = start_failing(log, id, 1);
+  return spec;
+}
+
 } // namespace otpp::test

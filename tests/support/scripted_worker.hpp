@@ -63,4 +63,12 @@ supervision::start_function start_failing(std::shared_ptr<event_log> log, std::s
 supervision::child_spec worker_spec(std::shared_ptr<event_log> log, std::string id,
                                     supervision::restart_type restart = supervision::restart_type::permanent);
 
+/// A worker child spec whose worker ignores shutdown requests, so that only
+/// the kill after `shutdown` stops it.
+supervision::child_spec stubborn_spec(std::shared_ptr<event_log> log, std::string id,
+                                      std::chrono::milliseconds shutdown);
+
+/// A child spec whose start fails once (then succeeds).
+supervision::child_spec failing_spec(std::shared_ptr<event_log> log, std::string id);
+
 } // namespace otpp::test

@@ -15,29 +15,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct dead_fx : deterministic {
-  ~dead_fx() {
-    for (auto& a : owned)
-      caf::anon_send_exit(a, caf::exit_reason::kill);
-    sched.run();
-  }
-  pool_ref pool(pool_config config) {
-    auto ref = test::start_pool(*this, std::move(config));
-    owned.push_back(ref.actor());
-    return ref;
-  }
-  client caller(const pool_ref& p) {
-    auto c = spawn_client(*this, p.actor());
-    owned.push_back(c.actor);
-    return c;
-  }
+struct dead_fx : pool_fx {
   /// Kills `w` and runs its exit only: the down message is queued at the pool, not handled.
   void kill_now(const caf::actor& w) {
     caf::anon_send_exit(w, caf::exit_reason::kill);
     REQUIRE(sched.try_run_once_lifo());
     REQUIRE(exit_reason_of(w));
   }
-  std::vector<caf::actor> owned;
 };
 
 bool ended(const caf::actor& w) {

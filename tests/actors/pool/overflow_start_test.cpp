@@ -12,29 +12,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct start_fx : deterministic {
-  ~start_fx() {
-    for (auto& a : owned)
-      caf::anon_send_exit(a, caf::exit_reason::kill);
-    sched.run();
-  }
-  pool_ref pool(pool_config config) {
-    auto ref = test::start_pool(*this, std::move(config));
-    owned.push_back(ref.actor());
-    return ref;
-  }
-  client caller(const pool_ref& p) {
-    auto c = spawn_client(*this, p.actor());
-    owned.push_back(c.actor);
-    return c;
-  }
+struct start_fx : pool_fx {
   /// Has `c` send its checkout request and the pool handle it, nothing more.
   void checkout_handled(const client& c, bool block, std::chrono::milliseconds timeout) {
     caf::anon_send(c.actor, checkout_atom::value, block, timeout);
     REQUIRE(sched.try_run_once_lifo()); // the client sends its request
     REQUIRE(sched.try_run_once_lifo()); // the pool handles it
   }
-  std::vector<caf::actor> owned;
 };
 
 } // namespace

@@ -76,6 +76,31 @@ inline pool::pool_ref start_pool(deterministic& fx, pool::pool_config config) {
   return *ref;
 }
 
+/// The deterministic fixture, plus the pools and callers a test spawns, all stopped at the end.
+struct pool_fx : deterministic {
+  ~pool_fx() {
+    for (auto& a : owned)
+      caf::anon_send_exit(a, caf::exit_reason::kill);
+    sched.run();
+  }
+  pool::pool_ref pool(pool::pool_config config) {
+    auto ref = test::start_pool(*this, std::move(config));
+    owned.push_back(ref.actor());
+    return ref;
+  }
+  client caller(const pool::pool_ref& p) {
+    auto c = spawn_client(*this, p.actor());
+    owned.push_back(c.actor);
+    return c;
+  }
+  pool::pool_status status(const pool::pool_ref& p) {
+    auto s = ask<pool::pool_status>(p.actor(), pool::status_atom::value);
+    REQUIRE(s);
+    return *s;
+  }
+  std::vector<caf::actor> owned;
+};
+
 /// (state, idle, overflow, busy, waiting) as one comparable string.
 inline std::string status_line(const pool::pool_status& s) {
   return pool::to_string(s.state) + " idle=" + std::to_string(s.idle) + " overflow=" + std::to_string(s.overflow)

@@ -10,35 +10,6 @@ using namespace otpp::pool;
 using namespace otpp::test;
 using namespace std::chrono_literals;
 
-namespace {
-
-/// The deterministic fixture, plus the actors a test spawns, all stopped at the end.
-struct pool_fx : deterministic {
-  ~pool_fx() {
-    for (auto& a : owned)
-      caf::anon_send_exit(a, caf::exit_reason::kill);
-    sched.run();
-  }
-  pool_ref pool(pool_config config) {
-    auto ref = test::start_pool(*this, std::move(config));
-    owned.push_back(ref.actor());
-    return ref;
-  }
-  client caller(const pool_ref& p) {
-    auto c = spawn_client(*this, p.actor());
-    owned.push_back(c.actor);
-    return c;
-  }
-  pool_status status(const pool_ref& p) {
-    auto s = ask<pool_status>(p.actor(), status_atom::value);
-    REQUIRE(s);
-    return *s;
-  }
-  std::vector<caf::actor> owned;
-};
-
-} // namespace
-
 TEST_SUITE("pool.actor") {
 
 TEST_CASE("defaults are poolboy's: size 5, max_overflow 10, lifo") {

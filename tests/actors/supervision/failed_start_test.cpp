@@ -9,30 +9,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// A worker that ignores shutdown requests, so that only the kill after
-/// `shutdown_ms` stops it.
-child_spec stubborn(std::shared_ptr<event_log> log, std::string id, std::chrono::milliseconds shutdown) {
-  worker_script script;
-  script.trap_exit = true;
-  child_spec spec;
-  spec.id = id;
-  spec.start = start_worker(log, id, script);
-  spec.shutdown = shutdown_policy::after(shutdown);
-  return spec;
-}
-
-child_spec failing(std::shared_ptr<event_log> log, std::string id) {
-  child_spec spec;
-  spec.id = id;
-  spec.start = start_failing(log, id, 1);
-  return spec;
-}
-
 /// A nested supervisor whose first child starts and ignores shutdown
 /// requests for 500 ms, and whose second child fails to start.
 child_spec failing_storage(std::shared_ptr<event_log> log) {
   supervisor_config inner;
-  inner.children = {stubborn(log, "cache", 500ms), failing(log, "db")};
+  inner.children = {stubborn_spec(log, "cache", 500ms), failing_spec(log, "db")};
   return supervisor_child("storage", inner);
 }
 
