@@ -4,13 +4,10 @@
 #include <iostream>
 #include <string>
 
-#include <spdlog/spdlog.h>
-
 #include "apps/bench/common.hpp"
-#include "otpp/supervision/reports.hpp"
+#include "otpp/actors/events/log_sink.hpp"
 
 using namespace otpp::bench;
-namespace sup = otpp::supervision;
 
 namespace otpp::bench {
 void bench_cluster(const options& opts); // apps/bench/cluster_bench.cpp: every cluster.* line
@@ -42,6 +39,7 @@ const bench benches[] = {
   {"cluster.local_checkout", bench_cluster},
   {"cluster.remote_checkout", bench_cluster},
   {"http.endpoint", bench_http},
+  {"events.on_off", bench_events},
 };
 
 } // namespace
@@ -64,7 +62,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  sup::report_logger()->set_level(spdlog::level::off); // as the OTP reference: reports not formatted
+  otpp::events::disable_log(); // as the OTP reference: reports not formatted (events.on.* turn it on)
   bool ran = false;
   for (const auto& b : benches) {
     if (std::string{b.name}.find(opts.filter) == std::string::npos)

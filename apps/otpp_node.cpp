@@ -1,5 +1,6 @@
 // otpp-node [--check] [--status-every SECONDS] CONFIG.toml: a whole
-// supervision tree from one TOML file, with otpp's built-in kinds only.
+// supervision tree from one TOML file, with otpp's built-in kinds only;
+// `otpp-node top [URL]` watches a running node; --help, --version.
 // A program with kinds of its own registers them and calls node_main too.
 #include "otpp/config/node_main.hpp"
 

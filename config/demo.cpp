@@ -172,14 +172,11 @@ std::string demo_summary::database_line() const {
 
 std::string demo_summary::to_text(node& n) const {
   auto snapshot = perf::metrics().take_snapshot();
-  auto gauge = [&](const std::string& name) {
-    auto i = snapshot.gauges.find(name);
-    return i == snapshot.gauges.end() ? std::string{"-"} : std::to_string(static_cast<long long>(i->second));
+  auto value = [&](const std::string& family, const perf::label_values& labels) {
+    auto* s = snapshot.find(family, labels);
+    return s ? std::to_string(static_cast<long long>(s->value)) : std::string{"-"};
   };
-  uint64_t restarts = 0;
-  for (auto& [name, value] : snapshot.counters)
-    if (name.rfind("supervisor.", 0) == 0)
-      restarts += value;
+  auto restarts = static_cast<uint64_t>(snapshot.sum("otpp_supervisor_restarts_total"));
   auto h = health::check(n.system(), n.root(), n.config().name);
   std::ostringstream out;
   out << "== demo summary: " << n.config().name << " ==\n"
@@ -189,10 +186,13 @@ std::string demo_summary::to_text(node& n) const {
       << "\n"
       << "reads " << reads << "\n"
       << database_line() << "\n"
-      << "database pool: idle " << gauge("pool.database.idle") << ", busy " << gauge("pool.database.busy")
-      << ", overflow " << gauge("pool.database.overflow") << "\n"
-      << "breaker config_server: state " << gauge("breaker.config_server.state")
-      << " (0 closed, 1 open, 2 half-open), calls refused " << gauge("breaker.config_server.not_permitted") << "\n"
+      << "database pool: idle " << value("otpp_pool_workers", {"database", "idle"}) << ", busy "
+      << value("otpp_pool_workers", {"database", "busy"}) << ", overflow "
+      << value("otpp_pool_workers", {"database", "overflow"}) << "; worker exits: crash "
+      << value("otpp_pool_worker_exits_total", {"database", "crash"}) << ", dismissed "
+      << value("otpp_pool_worker_exits_total", {"database", "dismissed"}) << "\n"
+      << "breaker config_server: open " << value("otpp_breaker_state", {"config_server", "open"})
+      << ", calls refused " << value("otpp_breaker_calls_total", {"config_server", "rejected"}) << "\n"
       << "supervisor restarts " << restarts << "\n"
       << "health: " << health::to_string(h.state) << (h.reason.empty() ? "" : " (" + h.reason + ")") << "\n";
   return out.str();

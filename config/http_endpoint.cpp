@@ -1,46 +1,65 @@
 #include "otpp/config/http_endpoint.hpp"
 
-#include <cctype>
-#include <cstdio>
 #include <cstdlib>
 
 #include <fstream>
 #include <sstream>
 
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include "otpp/actors/cluster/cluster.hpp"
 #include "otpp/actors/cluster/cluster_config.hpp"
-#include "otpp/config/http_server.hpp"
+#include "otpp/actors/events/bus.hpp"
+#include "otpp/actors/events/printable.hpp"
 #include "otpp/actors/health/health.hpp"
+#include "otpp/actors/perf/registry.hpp"
 #include "otpp/actors/pool/pool.hpp"
+#include "otpp/config/http_server.hpp"
 #include "otpp/supervision/errors.hpp"
-#include "otpp/supervision/reports.hpp"
 
 namespace otpp::config {
 
 namespace {
 
-// A name may end in labels (`cluster.peer_up{peer="node-b"}`): kept as they are.
-std::string metric_name(const std::string& name) {
-  std::string out = "otpp_";
-  auto labels = name.find('{');
-  for (char c : name.substr(0, labels))
-    out += std::isalnum(static_cast<unsigned char>(c)) || c == '_' ? c : '_';
-  return labels == std::string::npos ? out : out + name.substr(labels);
+using json = nlohmann::ordered_json;
+
+// The body as JSON text; bytes that are not UTF-8 come out as U+FFFD.
+void reply(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
 }
 
-// `"peers":[...]` of the cluster, or "" on a single node.
-std::string peers_field(caf::actor_system& sys) {
+json error_body(const std::string& why) {
+  return {{"error", events::printable(why)}};
+}
+
+// The health tree as JSON; throws json::exception if it is not valid JSON.
+json health_json(const health::node& h) {
+  return json::parse(h.to_json());
+}
+
+// The cluster's peers as a JSON array, or null on a single node.
+json peers_of(caf::actor_system& sys) {
   auto peers = cluster::peers_json(sys);
-  return peers.empty() ? peers : "\"peers\":" + peers;
+  return peers.empty() ? json{} : json::parse(peers);
 }
 
-// The health tree's JSON object with the cluster's peers added, if any.
-std::string with_peers(caf::actor_system& sys, std::string health_json) {
-  if (auto peers = peers_field(sys); !peers.empty() && health_json.size() > 1)
-    health_json.insert(1, peers + ",");
-  return health_json;
+// A route's answer, or 500 with the reason when building it failed.
+template <class F>
+void answer(httplib::Response& res, F build) {
+  try {
+    build();
+  } catch (const std::exception& e) {
+    reply(res, 500, error_body(std::string{"cannot build the answer: "} + e.what()));
+  }
+}
+
+// No pool of that name here, or on the named node.
+bool unknown_pool(const caf::error& err) {
+  return supervision::is(err, supervision::errc::not_found)
+         || (err.category() == cluster::cluster_errc_category
+             && err.code() == static_cast<uint8_t>(cluster::cluster_errc::no_such_pool));
 }
 
 caf::error invalid(const std::string& what) {
@@ -90,44 +109,7 @@ detail::http_limits limits_of(const http_config& c) {
   return l;
 }
 
-std::string number(double x) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", x);
-  return buf;
-}
-
 } // namespace
-
-std::string prometheus_text(const perf::snapshot& s) {
-  std::string out;
-  std::string typed; // one TYPE line per family, before its first sample (maps keep a family together)
-  auto type_line = [&](const std::string& m, const char* type) {
-    auto family = m.substr(0, m.find('{'));
-    if (family != typed)
-      out += "# TYPE " + family + " " + type + "\n";
-    typed = family;
-  };
-  for (auto& [name, value] : s.counters) {
-    auto m = metric_name(name);
-    type_line(m, "counter");
-    out += m + " " + std::to_string(value) + "\n";
-  }
-  for (auto& [name, value] : s.gauges) {
-    auto m = metric_name(name);
-    type_line(m, "gauge");
-    out += m + " " + number(value) + "\n";
-  }
-  for (auto& [name, h] : s.histograms) {
-    auto m = metric_name(name) + "_ns";
-    out += "# TYPE " + m + " summary\n";
-    out += m + "{quantile=\"0.5\"} " + std::to_string(h.p50_ns) + "\n";
-    out += m + "{quantile=\"0.9\"} " + std::to_string(h.p90_ns) + "\n";
-    out += m + "{quantile=\"0.99\"} " + std::to_string(h.p99_ns) + "\n";
-    out += m + "_sum " + number(h.mean_ns * static_cast<double>(h.count)) + "\n";
-    out += m + "_count " + std::to_string(h.count) + "\n";
-  }
-  return out;
-}
 
 caf::expected<std::string> read_http_token(const http_config& c) {
   if (!c.token_file.empty() && !c.token_env.empty())
@@ -189,20 +171,26 @@ caf::expected<std::unique_ptr<http_endpoint>> http_endpoint::start(const http_co
   auto& server = *e->server_;
   server.set_gate(bearer_gate(std::move(*token)));
   server.Get("/metrics", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(prometheus_text(perf::metrics().take_snapshot()), "text/plain; version=0.0.4");
+    res.set_content(perf::metrics().take_snapshot().to_prometheus(), "text/plain; version=0.0.4; charset=utf-8");
   });
   server.Get("/health", [&sys, root, node_name](const httplib::Request&, httplib::Response& res) {
-    auto h = health::check(sys, root, node_name);
-    res.status = h.state == health::status::unhealthy ? 503 : 200;
-    res.set_content(with_peers(sys, h.to_json()), "application/json");
+    answer(res, [&] {
+      auto h = health::check(sys, root, node_name);
+      auto body = health_json(h);
+      if (auto peers = peers_of(sys); !peers.is_null())
+        body["peers"] = std::move(peers);
+      reply(res, h.state == health::status::unhealthy ? 503 : 200, body);
+    });
   });
   server.Get("/status", [&sys, root, node_name](const httplib::Request&, httplib::Response& res) {
-    auto h = health::check(sys, root, node_name);
-    auto peers = peers_field(sys);
-    res.set_content("{\"node\":" + supervision::json_quote(node_name) + ",\"health\":" + h.to_json()
-                      + ",\"metrics\":" + perf::metrics().take_snapshot().to_json()
-                      + (peers.empty() ? "" : "," + peers) + "}",
-                    "application/json");
+    answer(res, [&] {
+      json body{{"node", events::printable(node_name)},
+                {"health", health_json(health::check(sys, root, node_name))},
+                {"metrics", json::parse(perf::metrics().take_snapshot().to_json())}};
+      if (auto peers = peers_of(sys); !peers.is_null())
+        body["peers"] = std::move(peers);
+      reply(res, 200, body);
+    });
   });
   // A pool of this node or, as "name@node", of a peer: its status, and a
   // probe that checks a worker out and in again (a cluster's reachability check).
@@ -210,38 +198,36 @@ caf::expected<std::unique_ptr<http_endpoint>> http_endpoint::start(const http_co
     auto pool = pool::find_pool(sys, req.matches[1]);
     auto status = pool ? pool->status_or_error() : caf::expected<pool::pool_status>{pool.error()};
     if (!status) {
-      res.status = 503;
-      res.set_content("{\"error\":" + supervision::json_quote(supervision::describe(status.error())) + "}",
-                      "application/json");
+      reply(res, unknown_pool(status.error()) ? 404 : 503, error_body(supervision::describe(status.error())));
       return;
     }
-    res.set_content("{\"state\":\"" + pool::to_string(status->state) + "\",\"idle\":" + std::to_string(status->idle)
-                      + ",\"busy\":" + std::to_string(status->busy) + ",\"overflow\":" + std::to_string(status->overflow)
-                      + ",\"waiting\":" + std::to_string(status->waiting) + "}",
-                    "application/json");
+    reply(res, 200,
+          {{"state", pool::to_string(status->state)},
+           {"idle", status->idle},
+           {"busy", status->busy},
+           {"overflow", status->overflow},
+           {"waiting", status->waiting}});
   });
   server.Post(R"(/pools/([^/]+)/probe)", [&sys](const httplib::Request& req, httplib::Response& res) {
     auto start = std::chrono::steady_clock::now();
     auto pool = pool::find_pool(sys, req.matches[1]);
     auto lease = pool ? pool->checkout(true, std::chrono::milliseconds{1000}) : caf::expected<pool::lease>{pool.error()};
     if (!lease) {
-      res.status = 503;
-      res.set_content("{\"ok\":false,\"error\":" + supervision::json_quote(supervision::describe(lease.error())) + "}",
-                      "application/json");
+      reply(res, unknown_pool(lease.error()) ? 404 : 503,
+            {{"ok", false}, {"error", events::printable(supervision::describe(lease.error()))}});
       return;
     }
     auto worker = caf::to_string(lease->worker().address());
     lease->release();
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
-    res.set_content("{\"ok\":true,\"worker\":" + supervision::json_quote(worker)
-                      + ",\"checkout_checkin_us\":" + std::to_string(us) + "}",
-                    "application/json");
+    reply(res, 200, {{"ok", true}, {"worker", worker}, {"checkout_checkin_us", us}});
   });
   auto port = server.bind(at->host, at->port);
   if (port < 0)
     return supervision::make_error(supervision::errc::invalid_spec, "http.listen: cannot listen on '" + c.listen + "'");
   e->port_ = port;
   e->thread_ = std::thread([&server] { server.listen_after_bind(); });
+  events::emit(events::http_listening{at->host, static_cast<uint64_t>(port), c.tls.has_value()});
   return e;
 }
 

@@ -8,7 +8,6 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
-#include "otpp/actors/perf/registry.hpp"
 #include "otpp/config/node_config.hpp"
 
 namespace otpp::config {
@@ -16,11 +15,6 @@ namespace otpp::config {
 namespace detail {
 class bounded_http_server;
 }
-
-/// The metrics as Prometheus text (exposition format 0.0.4): counters,
-/// gauges, and each histogram as a summary (p50/p90/p99, _sum, _count),
-/// named `otpp_` + the metric name with every other character made `_`.
-std::string prometheus_text(const perf::snapshot& s);
 
 /// The bearer token `c` names: the content of its `token_file` or the value
 /// of its `token_env`, surrounding whitespace removed; empty when it names
@@ -31,19 +25,22 @@ caf::expected<std::string> read_http_token(const http_config& c);
 /// non-loopback `listen` needs `allow_remote` and a token.
 caf::error http_exposure_error(const http_config& c);
 
-/// The node's HTTP endpoint (cpp-httplib): `/metrics` (Prometheus text),
-/// `/health` (the health tree as JSON; 503 when unhealthy, else 200) and
-/// `/status` (the node's name, health tree, metrics snapshot and cluster
-/// peers as JSON), `/pools/NAME` (a pool's status; NAME may be
-/// `pool@node`) and `POST /pools/NAME/probe` (checks a worker out and in).
-/// With a token, every route but `/health` needs `Authorization: Bearer
-/// TOKEN` (401 otherwise). Connections and requests are bounded as
-/// `http_config` says: a slow or oversized client costs one connection,
-/// never the endpoint.
+/// The node's HTTP endpoint (cpp-httplib): `/metrics` (the metrics in the
+/// Prometheus text format 0.0.4), `/health` (the health tree as JSON, with
+/// "peers" in a cluster; 503 when unhealthy, else 200), `/status`
+/// (`{"node":..,"health":..,"metrics":..,"peers":..}`, metrics as
+/// `perf::snapshot::to_json`, peers only in a cluster), `/pools/NAME` (a
+/// pool's status; NAME may be `pool@node`) and `POST /pools/NAME/probe`
+/// (checks a worker out and in); a pool that does not exist is answered 404,
+/// other failures 503, each with `{"error":..}`. With a token, every route
+/// but `/health` needs `Authorization: Bearer TOKEN` (401 otherwise).
+/// Connections and requests are bounded as `http_config` says: a slow or
+/// oversized client costs one connection, never the endpoint.
 class http_endpoint {
 public:
-  /// Listens as `c` says, in threads of its own, or says why not (a bad or
-  /// refused `listen`, a missing token, unusable TLS files, a taken port).
+  /// Listens as `c` says, in threads of its own, and emits
+  /// `events::http_listening` with the port it bound; or says why not (a bad
+  /// or refused `listen`, a missing token, unusable TLS files, a taken port).
   static caf::expected<std::unique_ptr<http_endpoint>> start(const http_config& c, caf::actor_system& sys,
                                                              caf::actor root, std::string node_name);
   ~http_endpoint();

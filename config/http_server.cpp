@@ -20,8 +20,9 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <nlohmann/json.hpp>
+
 #include "otpp/supervision/errors.hpp"
-#include "otpp/supervision/reports.hpp"
 
 namespace otpp::config::detail {
 
@@ -530,7 +531,7 @@ httplib::Server::HandlerResponse bounded_http_server::admit(const httplib::Reque
     res.status = status;
     res.set_header("Connection", "close");
     if (!why.empty())
-      res.set_content("{\"error\":" + supervision::json_quote(why) + "}", "application/json");
+      res.set_content(nlohmann::json{{"error", why}}.dump(), "application/json");
     if (current)
       current->close_after_response();
     return HandlerResponse::Handled;

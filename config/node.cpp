@@ -14,13 +14,14 @@
 #include <spdlog/sinks/basic_file_sink.h>
 
 #include "otpp/actors/breaker/breaker_owner.hpp"
+#include "otpp/actors/events/bus.hpp"
+#include "otpp/actors/events/log_sink.hpp"
 #include "otpp/actors/health/health.hpp"
 #include "otpp/actors/perf/registry.hpp"
 #include "otpp/actors/memory/memory_manager.hpp"
 #include "otpp/actors/pool/pool.hpp"
 #include "otpp/actors/rate_limit/limiter_owner.hpp"
 #include "otpp/supervision/errors.hpp"
-#include "otpp/supervision/reports.hpp"
 #include "otpp/supervision/system_setup.hpp"
 
 namespace otpp::config {
@@ -73,20 +74,40 @@ supervision::supervisor_config build_tree(const node_config& c) {
   return trees[""];
 }
 
-caf::error apply_logging(const logging_config& logging) {
-  auto logger = supervision::report_logger();
+namespace {
+
+// The events' level of a [logging] level name.
+events::level event_level(const std::string& name) {
+  if (name == "trace" || name == "debug")
+    return events::level::debug;
+  if (name == "warn")
+    return events::level::warning;
+  if (name == "error" || name == "critical")
+    return events::level::error;
+  return events::level::info;
+}
+
+} // namespace
+
+caf::error apply_logging(const logging_config& logging, const std::string& node) {
+  events::log_options options;
+  options.format = logging.format == "json" ? events::log_format::json : events::log_format::text;
+  options.min_level = event_level(logging.level);
+  options.node = node;
+  options.burst_limit_enable = logging.burst_limit_enable;
+  options.burst_limit_max_count = logging.burst_limit_max_count;
+  options.burst_limit_window = logging.burst_limit_window;
+  options.drop_mode_qlen = logging.drop_mode_qlen;
+  auto writer = events::stderr_writer();
   if (!logging.file.empty()) {
     try {
-      logger->sinks().clear();
-      logger->sinks().push_back(std::make_shared<spdlog::sinks::basic_file_sink_mt>(logging.file));
+      writer = events::spdlog_writer(std::make_shared<spdlog::sinks::basic_file_sink_mt>(logging.file));
     } catch (const spdlog::spdlog_ex& e) {
       return supervision::make_error(supervision::errc::invalid_spec,
                                      "logging.file: cannot open '" + logging.file + "': " + e.what());
     }
   }
-  logger->set_level(spdlog::level::from_str(logging.level));
-  supervision::set_report_format(logging.format == "json" ? supervision::report_format::json
-                                                          : supervision::report_format::text);
+  events::configure_log(std::move(options), std::move(writer));
   return {};
 }
 
@@ -165,8 +186,8 @@ int node::run() {
   bool requested = byte != 'd';
   if (requested) {
     stop_requested_ = true;
-    supervision::report_logger()->info("node_stopping node={} by={}", config_.name,
-                                       byte == SIGINT ? "SIGINT" : byte == SIGTERM ? "SIGTERM" : "request_stop");
+    const char* by = byte == SIGINT ? "SIGINT" : byte == SIGTERM ? "SIGTERM" : "request_stop";
+    events::emit(events::node_stopping{config_.name, by});
     caf::anon_send_exit(root_, caf::exit_reason::user_shutdown);
   }
   root_watch.join();
@@ -184,7 +205,7 @@ int node::run() {
 }
 
 caf::expected<std::unique_ptr<node>> node::start(const node_config& c) {
-  if (auto err = apply_logging(c.logging))
+  if (auto err = apply_logging(c.logging, c.name))
     return err;
   std::unique_ptr<node> n{new node(c)};
   n->system_ = std::make_unique<caf::actor_system>(n->cfg_);
@@ -209,8 +230,7 @@ caf::expected<std::unique_ptr<node>> node::start(const node_config& c) {
       return http.error(); // the tree stops with `n`
     n->http_ = std::move(*http);
   }
-  supervision::report_logger()->info("node_started node={} children={}", c.name,
-                                     children);
+  events::emit(events::node_started{c.name, children});
   return n;
 }
 
@@ -222,7 +242,8 @@ node::~node() {
     self->monitor(root_);
     self->send_exit(root_, caf::exit_reason::user_shutdown);
     self->receive([](caf::down_msg&) {});
-    supervision::report_logger()->info("node_stopped node={}", config_.name);
+    events::emit(events::node_stopped{config_.name});
+    events::flush_log();
   }
   close(wakeup_[0]);
   close(wakeup_[1]);

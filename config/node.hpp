@@ -1,8 +1,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -25,8 +28,10 @@ namespace otpp::config {
 /// here: register them before.
 supervision::supervisor_config build_tree(const node_config& c);
 
-/// Applies `[logging]`: level, text or JSON lines, stderr or a file.
-caf::error apply_logging(const logging_config& logging);
+/// Applies `[logging]` to the process log (events::configure_log): level,
+/// text or JSON lines, stderr or a file, overload protection; every line
+/// names `node`.
+caf::error apply_logging(const logging_config& logging, const std::string& node);
 
 class node;
 
@@ -35,10 +40,21 @@ class node;
 /// `node::start` and `node::run`, which takes them. Call it before `start`.
 void block_stop_signals();
 
+/// Each pool's worker exits as a status table counted them, for the rates
+/// of the next table; a pool it does not list had none.
+struct pool_exit_counts {
+  std::chrono::steady_clock::time_point at; ///< when they were counted; the default: never
+  std::map<std::string, std::pair<double, double>> exits; ///< pool -> (exits of any reason, crashes)
+};
+
 /// A compact status table of `n`: the tree, one line per child with its kind,
-/// health and figures (supervisor restarts, pool status, limiter keys,
-/// breaker state and rates, memory level and usage).
-std::string status_table(node& n);
+/// health and figures (supervisor restarts, pool workers and waiters,
+/// limiter decisions and keys, breaker state, failure rate and rejected
+/// calls, memory level and usage), then
+/// the cluster's peers. With `last` (what the previous table counted, or
+/// only the time the pools started), pools also show worker exits per second
+/// since then, and `last` is updated; without, their rate is "-".
+std::string status_table(node& n, pool_exit_counts* last = nullptr);
 
 /// A running node: its actor system (otpp's scheduler profile), its tree,
 /// and its cluster membership when `[cluster]` is configured.

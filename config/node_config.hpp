@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <string>
@@ -17,10 +18,19 @@
 /// The plain data of a node's TOML file (see loader.hpp).
 namespace otpp::config {
 
+/// `[logging]`: the process log (see actors/events/log_sink.hpp).
 struct logging_config {
-  std::string level = "info"; ///< trace, debug, info, warn, error, critical
+  /// trace, debug, info, warn, error, critical; otpp's events have four
+  /// levels: trace means debug, critical means error.
+  std::string level = "info";
   std::string format = "text"; ///< text or json
   std::string file;            ///< empty: stderr
+  /// The burst limit: at most `burst_limit_max_count` events of one kind
+  /// about one component per `burst_limit_window`, then one summary line.
+  bool burst_limit_enable = true;
+  std::size_t burst_limit_max_count = 50;
+  std::chrono::milliseconds burst_limit_window{1000};
+  std::size_t drop_mode_qlen = 1000; ///< lines waiting for the writer beyond which events are dropped
 };
 
 /// A child of a registered child kind, as `[children.NAME]` or a

@@ -13,15 +13,36 @@
 #include "otpp/config/demo.hpp"
 #include "otpp/config/loader.hpp"
 #include "otpp/config/node.hpp"
+#include "otpp/config/top.hpp"
 #include "otpp/supervision/errors.hpp"
 
 namespace otpp::config {
 
 namespace {
 
+std::string usage_text(const std::string& program) {
+  return "usage: " + program + " [--check] [--status-every SECONDS] CONFIG.toml\n"
+         "       " + program + " top [--token-file FILE] [--ca-file FILE] [--iterations N] [URL]\n"
+         "       " + program + " --help | --version\n";
+}
+
 int usage(const std::string& program) {
-  std::cerr << "usage: " << program << " [--check] [--status-every SECONDS] CONFIG.toml\n";
+  std::cerr << usage_text(program);
   return 64; // EX_USAGE
+}
+
+int help(const std::string& program) {
+  std::cout << usage_text(program)
+            << "\n"
+               "Runs the supervision tree CONFIG.toml describes until SIGINT or SIGTERM.\n"
+               "  --check               validate CONFIG.toml (and OTPP__SECTION__KEY overrides), start nothing\n"
+               "  --status-every N      print a status table on stderr every N seconds\n"
+               "  top [URL]             a live view of a running node's HTTP endpoint\n"
+               "                        (URL defaults to " << default_top_url << "; q quits)\n"
+               "  --help, --version     print this help or the version and exit\n"
+               "Exit codes: 0 stopped on request, 1 could not start or the root supervisor ended,\n"
+               "64 bad command line, 78 configuration error.\n";
+  return 0;
 }
 
 } // namespace
@@ -29,6 +50,14 @@ int usage(const std::string& program) {
 int node_main(int argc, char** argv) {
   std::string program = argc > 0 ? argv[0] : "otpp-node";
   program = program.substr(program.rfind('/') + 1);
+  if (argc == 2 && std::strcmp(argv[1], "--help") == 0)
+    return help(program);
+  if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
+    std::cout << program << " (otpp) " << OTPP_VERSION << "\n";
+    return 0;
+  }
+  if (argc >= 2 && std::strcmp(argv[1], "top") == 0)
+    return top_main(argc - 1, argv + 1);
   bool check_only = false;
   int status_every = 0;
   std::string path;
@@ -79,8 +108,9 @@ int node_main(int argc, char** argv) {
   if (status_every > 0)
     status = std::thread([&] {
       std::unique_lock<std::mutex> lock{status_mutex};
+      pool_exit_counts last{std::chrono::steady_clock::now(), {}}; // the pools have just started
       while (!status_wakeup.wait_for(lock, std::chrono::seconds(status_every), [&] { return done.load(); }))
-        std::cerr << status_table(n) << std::flush;
+        std::cerr << status_table(n, &last) << std::flush;
     });
   auto code = n.run();
   {

@@ -67,7 +67,8 @@ void read_pools(toml_reader& r, const toml::table& root, node_config& c) {
   workers::register_postgres_kind();
   each_named(r, root, "pools", [&](const std::string& name, const toml::table& t, const std::string& path) {
     auto problems_before = r.problems.size();
-    r.only(t, path, {"size", "max_overflow", "strategy", "worker", "worker_args", "supervisor"});
+    r.only(t, path, {"size", "max_overflow", "strategy", "worker", "worker_args", "supervisor", "crash_alarm_exits",
+                     "crash_alarm_window_ms"});
     placed<pool::pool_config> p;
     p.config.name = name;
     if (auto v = r.integer(t, path, "size", 0, 100000))
@@ -76,6 +77,10 @@ void read_pools(toml_reader& r, const toml::table& root, node_config& c) {
       p.config.max_overflow = static_cast<std::size_t>(*v);
     if (auto s = r.choice(t, path, "strategy", {"lifo", "fifo"}))
       p.config.strategy = *s == "fifo" ? pool::pool_strategy::fifo : pool::pool_strategy::lifo;
+    if (auto v = r.integer(t, path, "crash_alarm_exits", 0, 1000000))
+      p.config.crash_alarm_exits = static_cast<std::size_t>(*v);
+    if (auto v = r.integer(t, path, "crash_alarm_window_ms", 1, max_duration_ms))
+      p.config.crash_alarm_window = ms(*v);
     auto* args = r.table(t, path, "worker_args");
     auto worker = r.text(t, path, "worker");
     if (worker || !t.get("worker")) { // absent: the default kind

@@ -92,13 +92,22 @@ void read_node(toml_reader& r, const toml::table& root, node_config& c) {
     }
   }
   if (auto* t = r.table(root, "", "logging")) {
-    r.only(*t, "logging", {"level", "format", "file"});
+    r.only(*t, "logging", {"level", "format", "file", "burst_limit_enable", "burst_limit_max_count",
+                           "burst_limit_window_ms", "drop_mode_qlen"});
     if (auto v = r.choice(*t, "logging", "level", {"trace", "debug", "info", "warn", "error", "critical"}))
       c.logging.level = *v;
     if (auto v = r.choice(*t, "logging", "format", {"text", "json"}))
       c.logging.format = *v;
     if (auto v = r.text(*t, "logging", "file"))
       c.logging.file = *v;
+    if (auto v = r.boolean(*t, "logging", "burst_limit_enable"))
+      c.logging.burst_limit_enable = *v;
+    if (auto v = r.integer(*t, "logging", "burst_limit_max_count", 1, 1'000'000))
+      c.logging.burst_limit_max_count = static_cast<std::size_t>(*v);
+    if (auto v = r.integer(*t, "logging", "burst_limit_window_ms", 1, 3'600'000))
+      c.logging.burst_limit_window = std::chrono::milliseconds{*v};
+    if (auto v = r.integer(*t, "logging", "drop_mode_qlen", 1, 1'000'000))
+      c.logging.drop_mode_qlen = static_cast<std::size_t>(*v);
   }
   if (auto* t = r.table(root, "", "http"))
     read_http(r, *t, c.http);

@@ -1,9 +1,11 @@
 #include "otpp/supervision/supervisor.hpp"
 
 #include <algorithm>
+#include <array>
 #include <deque>
 #include <functional>
 #include <future>
+#include <map>
 #include <optional>
 #include <random>
 
@@ -13,11 +15,11 @@
 #include <caf/send.hpp>
 #include <caf/response_promise.hpp>
 
-#include "otpp/actors/perf/registry.hpp"
+#include "otpp/actors/events/bus.hpp"
+#include "otpp/actors/perf/families.hpp"
 #include "otpp/supervision/errors.hpp"
 #include "otpp/supervision/exceptions.hpp"
 #include "otpp/supervision/registry.hpp"
-#include "otpp/supervision/reports.hpp"
 #include "otpp/supervision/restart_intensity.hpp"
 
 namespace otpp::supervision {
@@ -48,7 +50,19 @@ struct child {
   std::optional<restart_backoff> backoff;
   time_point started_at;
   caf::error last_reason;
+  std::string last_exit; ///< describe(last_reason) once it has ended; empty before
 };
+
+// How a child ended, as otpp_supervisor_child_exits_total labels it.
+enum class exit_kind : uint8_t { normal, shutdown, crash };
+
+constexpr std::array<const char*, 3> exit_kind_names{"normal", "shutdown", "crash"};
+
+exit_kind kind_of_exit(const caf::error& reason) {
+  if (!reason || reason == caf::exit_reason::normal)
+    return exit_kind::normal;
+  return is_normal_exit(reason) ? exit_kind::shutdown : exit_kind::crash;
+}
 
 // Children being stopped one at a time, each awaited before the next.
 struct stop_job {
@@ -89,9 +103,10 @@ public:
   supervisor_actor(caf::actor_config& cfg, supervisor_config config, caf::error* start_result)
     : caf::event_based_actor(cfg),
       flags_(config.flags),
-      origin_{config.name, to_string(config.flags.strategy)},
+      name_(config.name),
+      strategy_(to_string(config.flags.strategy)),
       intensity_(config.flags.intensity, config.flags.period),
-      restarts_metric_(perf::metrics().counter_of("supervisor." + config.name + ".restarts")),
+      restarts_metric_(perf::metrics().counter_of(perf::families::supervisor_restarts, {config.name})),
       rng_(std::random_device{}()) {
     keep_exception_text(this);
     // Children are monitored, not linked: CAF drops a link when it delivers an
@@ -131,7 +146,7 @@ public:
   // Killed or crashed mid-way: answer what is still waiting, so that no
   // requester waits forever (CAF 0.17 does not fail dropped promises).
   void on_exit() override {
-    auto gone = make_error(errc::shutdown, "supervisor '" + origin_.supervisor + "' has ended");
+    auto gone = make_error(errc::shutdown, "supervisor '" + name_ + "' has ended");
     for (auto& action : deferred_)
       action(&gone);
     deferred_.clear();
@@ -139,6 +154,8 @@ public:
       job_->reply->deliver(gone);
     job_.reset();
     keep_alive_ = nullptr;
+    restarts_metric_.reset(); // the series end with the supervisor, not with its last reference
+    exit_metrics_.clear();
   }
 
   caf::behavior make_behavior() override {
@@ -280,10 +297,41 @@ private:
     return i == children_.end() ? nullptr : &*i;
   }
 
+  // A static child's exit series go with the last spec of its id;
+  // simple_one_for_one children share the template's while the supervisor lives.
   void erase(uint64_t key) {
+    auto* c = find(key);
+    if (c == nullptr)
+      return;
+    auto id = c->spec.id;
     children_.erase(std::remove_if(children_.begin(), children_.end(),
-                                   [&](const child& c) { return c.key == key; }),
+                                   [&](const child& x) { return x.key == key; }),
                     children_.end());
+    if (!dynamic() && find_id(id) == nullptr)
+      exit_metrics_.erase(id);
+  }
+
+  // -- events and metrics
+
+  template <class Report>
+  void emit_report(const child& c, std::string reason) {
+    Report r;
+    r.supervisor = name_;
+    r.strategy = strategy_;
+    r.child = c.spec.id;
+    r.reason = std::move(reason);
+    r.restarts = c.restarts;
+    events::emit(std::move(r));
+  }
+
+  void note_exit(child& c, const caf::error& reason, exit_kind kind) {
+    c.last_reason = reason;
+    c.last_exit = describe(reason);
+    auto& series = exit_metrics_[c.spec.id][static_cast<std::size_t>(kind)];
+    if (!series)
+      series = perf::metrics().counter_of(perf::families::supervisor_child_exits,
+                                          {name_, c.spec.id, exit_kind_names[static_cast<std::size_t>(kind)]});
+    series->add();
   }
 
   bool dynamic() const {
@@ -320,14 +368,19 @@ private:
         c.handle = handle;
         c.restarting = false;
         c.started_at = clock().now();
-        report_child_started(origin_, c.spec.id, c.restarts);
+        events::child_started started;
+        started.supervisor = name_;
+        started.strategy = strategy_;
+        started.child = c.spec.id;
+        started.restarts = c.restarts;
+        events::emit(std::move(started));
         return {};
       }
       demonitor(handle);
       send_exit(handle, caf::exit_reason::kill);
       err = make_error(errc::name_taken, "name '" + c.spec.name + "' belongs to another live actor");
     }
-    report_start_error(origin_, c.spec.id, describe(err), c.restarts);
+    emit_report<events::start_error>(c, describe(err));
     return err;
   }
 
@@ -377,7 +430,7 @@ private:
     }
     if (job_ && std::find(job_->keys.begin() + job_->next, job_->keys.end(), c->key) != job_->keys.end()) {
       c->handle = nullptr; // died before its turn to be stopped
-      c->last_reason = msg.reason;
+      note_exit(*c, msg.reason, kind_of_exit(msg.reason));
       if (c->spec.restart == restart_type::temporary)
         erase(c->key);
       return;
@@ -399,18 +452,18 @@ private:
   void on_child_exit(child& c, const caf::error& reason) {
     c.handle = nullptr;
     c.restarting = false;
-    c.last_reason = reason;
+    note_exit(c, reason, kind_of_exit(reason));
     if (c.backoff)
       c.backoff->child_stopped(
         std::chrono::duration_cast<std::chrono::milliseconds>(clock().now() - c.started_at));
     bool normal = is_normal_exit(reason);
     if (c.spec.restart == restart_type::permanent || (c.spec.restart == restart_type::transient && !normal)) {
-      report_child_terminated(origin_, c.spec.id, describe(reason), c.restarts);
+      emit_report<events::child_terminated>(c, c.last_exit);
       restart(c);
       return;
     }
     if (!normal)
-      report_child_terminated(origin_, c.spec.id, describe(reason), c.restarts);
+      emit_report<events::child_terminated>(c, c.last_exit);
     auto id = c.spec.id;
     bool significant = c.spec.significant;
     if (c.spec.restart == restart_type::temporary || dynamic())
@@ -435,14 +488,14 @@ private:
   void restart(child& c) {
     if (!intensity_.add_restart(clock().now())) {
       auto reason = describe(c.last_reason);
-      report_max_intensity(origin_, c.spec.id, reason, c.restarts);
+      emit_report<events::reached_max_restart_intensity>(c, reason);
       shutdown(make_error(errc::shutdown,
                           "reached_max_restart_intensity: child '" + c.spec.id + "': " + reason));
       return;
     }
     ++c.restarts;
     ++total_restarts_;
-    restarts_metric_.add();
+    restarts_metric_->add();
     c.restarting = true;
     auto key = c.key;
     auto delay = c.backoff ? c.backoff->next_delay(std::uniform_real_distribution<double>{}(rng_))
@@ -500,10 +553,11 @@ private:
   void on_stopped(child& c, const caf::error& reason) {
     bool brutal = effective_shutdown(c.spec).how == shutdown_policy::kind::brutal_kill;
     bool as_asked = brutal ? reason == caf::exit_reason::kill : is_normal_exit(reason);
-    if (!as_asked || job_->timed_out)
-      report_shutdown_error(origin_, c.spec.id, describe(reason), c.restarts);
+    bool failed = !as_asked || job_->timed_out;
+    note_exit(c, reason, failed ? exit_kind::crash : exit_kind::shutdown);
+    if (failed)
+      emit_report<events::shutdown_error>(c, c.last_exit);
     c.handle = nullptr;
-    c.last_reason = reason;
     if (c.spec.restart == restart_type::temporary)
       erase(c.key);
     job_->awaiting = {};
@@ -520,8 +574,14 @@ private:
       for (auto i = children_.rbegin(); i != children_.rend(); ++i)
         keys.push_back(i->key);
       stop_children(std::move(keys), [this, reason] {
-        report_supervisor_shutdown(origin_, describe(reason), total_restarts_, is_normal_exit(reason));
-        auto gone = make_error(errc::shutdown, "supervisor '" + origin_.supervisor + "' has ended");
+        events::supervisor_shutdown ended;
+        ended.supervisor = name_;
+        ended.strategy = strategy_;
+        ended.reason = describe(reason);
+        ended.restarts = total_restarts_;
+        ended.normal = is_normal_exit(reason);
+        events::emit(std::move(ended));
+        auto gone = make_error(errc::shutdown, "supervisor '" + name_ + "' has ended");
         for (auto& action : deferred_)
           action(&gone);
         deferred_.clear();
@@ -651,7 +711,7 @@ private:
     for (const auto& c : children_) {
       auto state = c.handle ? child_state::running
                             : (c.restarting ? child_state::restarting : child_state::terminated);
-      result.push_back(child_info{c.spec.id, c.handle, c.spec.type, state});
+      result.push_back(child_info{c.spec.id, c.handle, c.spec.type, state, c.restarts, c.last_exit});
     }
     return result;
   }
@@ -669,7 +729,8 @@ private:
   }
 
   supervisor_flags flags_;
-  report_origin origin_;
+  std::string name_;
+  std::string strategy_;
   restart_intensity intensity_;
   std::vector<child> children_; // start order
   std::optional<child_spec> template_;
@@ -682,7 +743,10 @@ private:
   caf::error failed_start_;
   caf::actor keep_alive_; ///< this actor, while a failed start stops its children
   std::size_t total_restarts_ = 0;
-  perf::counter& restarts_metric_; ///< "supervisor.NAME.restarts" in perf::metrics()
+  std::shared_ptr<perf::counter> restarts_metric_; ///< otpp_supervisor_restarts_total{supervisor}
+  /// otpp_supervisor_child_exits_total{supervisor,child,reason} by child id,
+  /// made at a child's first exit of each kind.
+  std::map<std::string, std::array<std::shared_ptr<perf::counter>, 3>> exit_metrics_;
   std::minstd_rand rng_;
 };
 

@@ -14,7 +14,7 @@
 
 namespace otpp::supervision {
 
-/// A supervisor to start: its name (used in reports), flags and children in start order.
+/// A supervisor to start: its name (the `supervisor` of its events and metrics), flags and children in start order.
 /// For `simple_one_for_one`, `children` holds exactly one spec: the template.
 struct supervisor_config {
   std::string name;
@@ -37,7 +37,7 @@ struct supervisor_config {
 caf::expected<caf::actor> start_supervisor(caf::actor_system& sys, supervisor_config config);
 
 /// A child spec that starts a nested supervisor (type supervisor, shutdown
-/// infinity, restart permanent; change the fields to taste). Reports of the
+/// infinity, restart permanent; change the fields to taste). Events of the
 /// nested supervisor use `config.name`, or `id` when the name is empty.
 child_spec supervisor_child(std::string id, supervisor_config config);
 
@@ -52,6 +52,8 @@ struct child_info {
   caf::actor handle; ///< invalid unless running
   child_type type = child_type::worker;
   child_state state = child_state::terminated;
+  std::size_t restarts = 0; ///< restarts the supervisor made of this child
+  std::string last_reason;  ///< how it last ended, as `describe` renders it; empty if it never ended
 };
 
 /// OTP's `count_children`: specs, running children, and children per type.
@@ -64,7 +66,7 @@ struct child_counts {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, child_info& x) {
-  return f(caf::meta::type_name("child_info"), x.id, x.handle, x.type, x.state);
+  return f(caf::meta::type_name("child_info"), x.id, x.handle, x.type, x.state, x.restarts, x.last_reason);
 }
 
 template <class Inspector>

@@ -45,7 +45,7 @@ caf::expected<caf::actor> restart_child(caf::actor_system& sys, const caf::actor
 caf::error delete_child(caf::actor_system& sys, const caf::actor& sup, const std::string& id,
                         timeout_type timeout = default_timeout);
 
-/// Every child in start order with its handle, type and state.
+/// Every child in start order with its handle, type, state, restarts and last exit reason.
 caf::expected<std::vector<child_info>> which_children(caf::actor_system& sys, const caf::actor& sup,
                                                       timeout_type timeout = default_timeout);
 

@@ -1,16 +1,17 @@
 #include "otpp/actors/breaker/breaker_owner.hpp"
 
 #include <optional>
+#include <vector>
 
 #include <caf/actor_cast.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
+#include "otpp/actors/events/bus.hpp"
 #include "otpp/actors/health/health.hpp"
 #include "otpp/actors/named_table.hpp"
-#include "otpp/actors/perf/registry.hpp"
+#include "otpp/actors/perf/families.hpp"
 #include "otpp/supervision/errors.hpp"
-#include "otpp/supervision/reports.hpp"
 
 namespace otpp::breaker {
 
@@ -28,11 +29,33 @@ named_table<fuse>& fuses() {
   return table;
 }
 
-void log_transition(const std::string& name, const breaker_event& e) {
-  auto level = e.to == breaker_state::open || e.to == breaker_state::forced_open ? spdlog::level::warn
-                                                                                  : spdlog::level::info;
-  supervision::report_logger()->log(level, "breaker_state_changed breaker={} from={} to={}", name,
-                                    to_string(e.from), to_string(e.to));
+// The state as otpp_breaker_state shows it: forced_open counts as open, disabled as closed.
+breaker_state shown_state(breaker_state s) {
+  switch (s) {
+    case breaker_state::forced_open: return breaker_state::open;
+    case breaker_state::disabled: return breaker_state::closed;
+    default: return s;
+  }
+}
+
+// The breaker's metric series, for as long as its owner lives.
+std::vector<std::shared_ptr<perf::gauge>> breaker_series(const std::shared_ptr<circuit_breaker>& b) {
+  namespace fam = perf::families;
+  auto& m = perf::metrics();
+  auto& name = b->config().name;
+  std::vector<std::shared_ptr<perf::gauge>> out;
+  for (auto s : {breaker_state::closed, breaker_state::open, breaker_state::half_open})
+    out.push_back(m.gauge_of(fam::breaker_state, {name, to_string(s)},
+                             [b, s] { return shown_state(b->state()) == s ? 1.0 : 0.0; }));
+  out.push_back(m.counter_from(fam::breaker_calls, {name, "success"},
+                               [b] { return static_cast<double>(b->successful_calls()); }));
+  out.push_back(m.counter_from(fam::breaker_calls, {name, "failure"},
+                               [b] { return static_cast<double>(b->failed_calls()); }));
+  out.push_back(m.counter_from(fam::breaker_calls, {name, "rejected"},
+                               [b] { return static_cast<double>(b->not_permitted_calls()); }));
+  out.push_back(m.gauge_of(fam::breaker_failure_ratio, {name}, [b] { return b->totals().failure_rate() / 100; }));
+  out.push_back(m.gauge_of(fam::breaker_slow_call_ratio, {name}, [b] { return b->totals().slow_rate() / 100; }));
+  return out;
 }
 
 caf::behavior breaker_owner(caf::event_based_actor* self, std::shared_ptr<circuit_breaker> owned,
@@ -42,18 +65,14 @@ caf::behavior breaker_owner(caf::event_based_actor* self, std::shared_ptr<circui
   // then runs the breaker's timers; the listener holds the actor weakly.
   auto listener = owned->subscribe(
     [me = caf::actor_addr{self->address()}, name](const breaker_event& e) {
-      log_transition(name, e);
+      events::emit(events::breaker_state_changed{name, to_string(e.from), to_string(e.to)});
       if (auto owner = caf::actor_cast<caf::actor>(me))
         caf::anon_send(owner, tick_atom::value, int64_t{0});
     },
     {event_kind::state_transition});
-  auto gauges = std::make_shared<perf::gauge_set>();
-  gauges->add("breaker." + name + ".state", [owned] { return static_cast<double>(owned->state()); });
-  gauges->add("breaker." + name + ".failure_rate", [owned] { return owned->totals().failure_rate(); });
-  gauges->add("breaker." + name + ".slow_rate", [owned] { return owned->totals().slow_rate(); });
-  gauges->add("breaker." + name + ".not_permitted", [owned] { return static_cast<double>(owned->not_permitted_calls()); });
-  self->attach_functor([owned, listener, gauges] {
-    gauges->clear();
+  auto series = std::make_shared<std::vector<std::shared_ptr<perf::gauge>>>(breaker_series(owned));
+  self->attach_functor([owned, listener, series] {
+    series->clear();
     owned->unsubscribe(listener);
   });
   // At most one timer is armed for each deadline: a tick carries the deadline

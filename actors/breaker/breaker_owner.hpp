@@ -14,10 +14,12 @@ namespace otpp::breaker {
 
 /// A child spec for the actor that owns a circuit breaker: it creates the
 /// breaker (CLOSED) when it starts, runs its timers (`automatic_half_open`,
-/// `max_wait_in_half_open`), logs its state changes (`breaker_state_changed`
-/// on the "otpp" logger) and ends with its supervisor. Callers reach the
-/// breaker with `find_breaker`, never through the mailbox. Id and registered
-/// name: `config.name`.
+/// `max_wait_in_half_open`), emits its state changes (`events::breaker_state_changed`),
+/// exports its metrics while it lives (`otpp_breaker_state`,
+/// `otpp_breaker_calls_total`, `otpp_breaker_failure_ratio`,
+/// `otpp_breaker_slow_call_ratio`) and ends with its supervisor. Callers
+/// reach the breaker with `find_breaker`, never through the mailbox. Id and
+/// registered name: `config.name`.
 supervision::child_spec breaker_child(breaker_config config, circuit_breaker::clock now = steady_ms);
 
 /// The breaker of the running owner named `name`, or `supervision::errc::not_found`.

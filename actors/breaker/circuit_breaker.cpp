@@ -150,11 +150,17 @@ std::optional<permit> circuit_breaker::acquire_slowly() {
 }
 
 void circuit_breaker::record(permit p, bool failed, std::chrono::nanoseconds duration) {
-  if (state_of(p.phase) == breaker_state::disabled)
-    return; // records nothing, tells nothing
+  // The count is written under the lock the call takes anyway: a plain store, no read-modify-write.
+  auto& count = failed ? failures_ : successes_;
+  if (state_of(p.phase) == breaker_state::disabled) { // records nothing, tells nothing; only counted
+    std::lock_guard<spin_lock> guard{lock_};
+    count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    return;
+  }
   bool slow = duration > config_.slow_duration;
   {
     std::lock_guard<spin_lock> guard{lock_};
+    count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     emit({failed ? event_kind::error : event_kind::success, breaker_state::closed, breaker_state::closed, duration});
     if (p.phase == phase_.load(std::memory_order_relaxed)) { // not from an earlier state
       auto state = state_of(p.phase);

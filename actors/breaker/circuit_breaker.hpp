@@ -129,6 +129,12 @@ public:
   /// Calls rejected so far.
   uint64_t not_permitted_calls() const { return not_permitted_.load(std::memory_order_relaxed); }
 
+  /// Calls reported as succeeded (`on_success`) so far, in any state.
+  uint64_t successful_calls() const { return successes_.load(std::memory_order_relaxed); }
+
+  /// Calls reported as failed (`on_error`) so far, in any state.
+  uint64_t failed_calls() const { return failures_.load(std::memory_order_relaxed); }
+
   /// CLOSED with an empty window (a `reset` event).
   void reset();
   void transition_to_closed() { manual(breaker_state::closed); }
@@ -173,6 +179,8 @@ private:
   clock now_;
   alignas(64) std::atomic<uint64_t> phase_; ///< generation << 3 | state; read by every check
   alignas(64) spin_lock lock_;
+  std::atomic<uint64_t> successes_{0}; ///< written under lock_, on its cache line
+  std::atomic<uint64_t> failures_{0};  ///< written under lock_
   outcome_window window_;  ///< CLOSED
   outcome_window trials_;  ///< HALF_OPEN
   uint32_t permits_left_ = 0;

@@ -11,13 +11,16 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <nlohmann/json.hpp>
 
 #include "otpp/actors/cluster/bounded_connect.hpp"
 #include "otpp/actors/cluster/membership_state.hpp"
+#include "otpp/actors/events/bus.hpp"
+#include "otpp/actors/events/printable.hpp"
+#include "otpp/actors/perf/families.hpp"
 #include "otpp/actors/thread_call.hpp"
 #include "otpp/supervision/errors.hpp"
 #include "otpp/supervision/registry.hpp"
-#include "otpp/supervision/reports.hpp"
 
 namespace otpp::cluster {
 
@@ -56,10 +59,6 @@ using watch_atom = caf::atom_constant<caf::atom("watch")>;
 int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
     .count();
-}
-
-std::string label(const std::string& key, const std::string& value) {
-  return key + "=\"" + value + "\"";
 }
 
 } // namespace
@@ -185,7 +184,7 @@ directory_actor::behavior_type directory(directory_actor::pointer self, std::sha
 class manager_actor : public caf::event_based_actor {
 public:
   manager_actor(caf::actor_config& cfg, std::shared_ptr<membership_state> st)
-    : caf::event_based_actor(cfg), st_(std::move(st)), log_(supervision::report_logger()) {
+    : caf::event_based_actor(cfg), st_(std::move(st)) {
     set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
   }
 
@@ -291,7 +290,7 @@ private:
       // The connected peer of that name stays up; a restarted node is let in
       // once its old connection is seen to be gone.
       why = "duplicate node name '" + h.node + "': already connected to a node of that name";
-      log_->warn("node_refused node={} peer={} reason=\"{}\"", st_->config.node_name, h.node, why);
+      events::emit(events::node_refused{h.node, why});
       return make_error(cluster_errc::incompatible, "refused by " + st_->config.node_name + ": " + why);
     }
     if (!why.empty()) {
@@ -305,7 +304,7 @@ private:
   // Under the lock.
   void refused(const std::string& peer, peer_entry& p, const std::string& why) {
     if (p.state != "incompatible" || p.last_error != why) // once, not at every retry
-      log_->warn("node_refused node={} peer={} reason=\"{}\"", st_->config.node_name, peer, why);
+      events::emit(events::node_refused{peer, why});
     st_->transition(p, "incompatible", why);
   }
 
@@ -322,13 +321,13 @@ private:
     st_->transition(p, "up", "");
     if (!gauged_.count(peer)) {
       gauged_.insert(peer);
-      st_->gauges.add("cluster.peer_up{" + label("peer", peer) + "}", [st = st_, peer] {
+      st_->gauges.push_back(perf::metrics().gauge_of(perf::families::cluster_peer_up, {peer}, [st = st_, peer] {
         std::lock_guard<std::mutex> guard{st->mtx};
         auto i = st->peers.find(peer);
         return i != st->peers.end() && i->second.epoch != 0 ? 1.0 : 0.0;
-      });
+      }));
     }
-    log_->info("node_up node={} peer={} pools={}", st_->config.node_name, peer, h.pools.size());
+    events::emit(events::node_up{peer, h.pools.size()});
   }
 
   void on_down(caf::down_msg& msg) {
@@ -347,9 +346,11 @@ private:
       auto cause = timed_out ? "timeout" : "closed";
       auto why = timed_out ? "connection lost after " + std::to_string(silence.count()) + " ms of silence"
                            : "connection closed (" + supervision::describe(msg.reason) + ")";
-      log_->warn("node_down node={} peer={} cause={} reason=\"node {} down: {}\"", st_->config.node_name, peer, cause,
-                 peer, why);
-      perf::metrics().counter_of("cluster.node_down_total{" + label("peer", peer) + "," + label("cause", cause) + "}").add();
+      events::emit(events::node_down{peer, cause, why});
+      auto& downs = st_->downs[{peer, cause}];
+      if (!downs)
+        downs = perf::metrics().counter_of(perf::families::cluster_node_downs, {peer, cause});
+      downs->add();
       for (auto& [key, remote] : st_->remotes)
         if (key.first == peer)
           agents.push_back(remote->agent());
@@ -398,7 +399,6 @@ private:
   }
 
   std::shared_ptr<membership_state> st_;
-  std::shared_ptr<spdlog::logger> log_;
   std::set<std::string> gauged_;
   std::map<caf::actor_addr, std::vector<caf::actor>> watchers_;
 };
@@ -428,7 +428,6 @@ void run_connector(std::shared_ptr<membership_state> st, std::string peer) {
   std::minstd_rand rng{std::random_device{}()};
   auto delay = c.reconnect_backoff_min;
   auto expected = st->sys.message_types<directory_actor>();
-  auto log = supervision::report_logger();
   std::unique_lock<std::mutex> lock{st->mtx};
   while (!st->stopping) {
     auto address = st->peers[peer].config.at;
@@ -441,16 +440,21 @@ void run_connector(std::shared_ptr<membership_state> st, std::string peer) {
     auto& p = st->peers[peer];
     bool was_up = false;
     if (!reached) {
-      if (p.state != "down" || p.last_error != supervision::describe(reached.error()))
-        log->info("node_unreachable node={} peer={} reason=\"{}\"", c.node_name, peer,
-                  supervision::describe(reached.error()));
       auto& err = reached.error();
+      auto why = supervision::describe(err);
       bool other_build = err == caf::sec::incompatible_application_ids || err == caf::sec::incompatible_versions;
-      st->transition(p, other_build ? "incompatible" : "down", supervision::describe(err));
+      auto state = other_build ? "incompatible" : "down";
+      if (p.state != state || p.last_error != why) { // once, not at every retry
+        if (other_build)
+          events::emit(events::node_refused{peer, why});
+        else
+          events::emit(events::node_unreachable{peer, why});
+      }
+      st->transition(p, state, why);
     } else if (reached->interface != expected) {
       st->transition(p, "incompatible", "the node at " + address.to_string()
                                           + " is not an otpp node of wire version " + std::to_string(wire_version));
-      log->warn("node_refused node={} peer={} reason=\"{}\"", c.node_name, peer, p.last_error);
+      events::emit(events::node_refused{peer, p.last_error});
     } else {
       p.hello_pending = true;
       caf::anon_send(st->manager, connected_atom::value, peer, reached->published);
@@ -540,9 +544,8 @@ caf::expected<std::unique_ptr<membership>> membership::start(caf::actor_system& 
     memberships()[&sys] = m.get();
   }
   otpp::detail::node_liveness_check().store(&peer_down, std::memory_order_release);
-  supervision::report_logger()->info("cluster_started node={} listen={}:{} peers={} transport={}",
-                                     st->config.node_name, st->config.listen.host, st->port, st->config.peers.size(),
-                                     st->config.tls ? "tls" : "plain");
+  events::emit(events::cluster_started{address{st->config.listen.host, st->port}.to_string(), st->config.peers.size(),
+                                       st->config.tls ? "tls" : "tcp"});
   return m;
 }
 
@@ -575,6 +578,7 @@ membership::~membership() {
       p.state = "down";
     }
     state_->gauges.clear();
+    state_->downs.clear();
   }
   for (auto& a : actors)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
@@ -593,15 +597,13 @@ std::vector<peer_status> membership::peers() const {
 }
 
 std::string membership::peers_json() const {
-  std::string out = "[";
-  for (auto& p : peers()) {
-    if (out.size() > 1)
-      out += ",";
-    out += "{\"name\":" + supervision::json_quote(p.name) + ",\"state\":" + supervision::json_quote(p.state)
-           + ",\"since_unix_ms\":" + std::to_string(p.since_unix_ms)
-           + ",\"last_error\":" + supervision::json_quote(p.last_error) + "}";
-  }
-  return out + "]";
+  auto out = nlohmann::ordered_json::array(); // keys in this order
+  for (auto& p : peers())
+    out.push_back({{"name", events::printable(p.name)},
+                   {"state", p.state},
+                   {"since_unix_ms", p.since_unix_ms},
+                   {"last_error", events::printable(p.last_error)}});
+  return out.dump();
 }
 
 caf::error membership::node_error(const caf::node_id& node) const {

@@ -43,9 +43,10 @@ class membership_state;
 
 /// This node's membership in a cluster: the published node directory, one
 /// background connector per peer this node dials (the node whose name sorts
-/// lower dials), the peers' up/down events (logged, counted in
-/// `cluster.peer_up{peer}` and `cluster.node_down_total{peer,cause}`), and
-/// the resolver that makes `pool::find_pool(sys, "pool@node")` work.
+/// lower dials), the peers' events (`events::cluster_started`, `node_up`,
+/// `node_down`, `node_unreachable`, `node_refused`) and metrics
+/// (`otpp_cluster_peer_up{peer}`, `otpp_cluster_node_down_total{peer,cause}`),
+/// and the resolver that makes `pool::find_pool(sys, "pool@node")` work.
 /// Destroy it before the actor system.
 class membership {
 public:

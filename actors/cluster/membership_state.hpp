@@ -56,7 +56,8 @@ public:
   directory_actor directory;
   uint16_t port = 0;
   std::vector<std::thread> connectors;
-  perf::gauge_set gauges;
+  std::vector<std::shared_ptr<perf::gauge>> gauges;                                   ///< otpp_cluster_peer_up{peer}
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<perf::counter>> downs; ///< otpp_cluster_node_down_total{peer,cause}
 
   /// Bound on one remote request beyond its own timeout: a lost node is
   /// declared down within `connection_timeout + heartbeat_interval`.

@@ -2,9 +2,12 @@
 
 #include <cstdio>
 #include <limits>
+#include <map>
+#include <memory>
 
 #include "otpp/actors/breaker/breaker_owner.hpp"
 #include "otpp/actors/memory/memory_manager.hpp"
+#include "otpp/actors/perf/families.hpp"
 #include "otpp/actors/rate_limit/limiter_owner.hpp"
 #include "otpp/supervision/errors.hpp"
 
@@ -93,31 +96,37 @@ void admission::finish(const caf::error* failure, const protection& p, std::chro
 
 namespace {
 
-// The metrics of one protected service, looked up once per thread.
+// The metrics of one protected service, looked up once per thread (which
+// keeps them while it runs).
 struct service_metrics {
   std::string ns;
   std::string service;
-  std::string name; ///< protected.NS.SERVICE
-  perf::histogram* latency;
-  perf::counter* ok;
-  perf::counter* failed;
+  std::shared_ptr<perf::histogram> latency;
+  std::shared_ptr<perf::counter> ok;
+  std::shared_ptr<perf::counter> failed;
+  std::map<guard_errc, std::shared_ptr<perf::counter>> refusals;
 };
 
-const service_metrics& metrics_of(const protection& p) {
+service_metrics& metrics_of(const protection& p) {
   thread_local std::vector<std::unique_ptr<service_metrics>> seen;
   for (auto& m : seen)
     if (m->ns == p.ns && m->service == p.service)
       return *m;
   auto& registry = perf::metrics();
-  auto name = "protected." + p.ns + "." + p.service;
+  using perf::families::protected_results;
   seen.push_back(std::make_unique<service_metrics>(service_metrics{
-    p.ns, p.service, name, &registry.histogram_of(name), &registry.counter_of(name + ".ok"),
-    &registry.counter_of(name + ".failed")}));
+    p.ns, p.service, registry.histogram_of(perf::families::protected_seconds, {p.ns, p.service}),
+    registry.counter_of(protected_results, {p.ns, p.service, "ok"}),
+    registry.counter_of(protected_results, {p.ns, p.service, "failed"}), {}}));
   return *seen.back();
 }
 
 void count_refusal(const protection& p, guard_errc code) {
-  perf::metrics().counter_of(metrics_of(p).name + ".refused." + to_string(code)).add();
+  auto& m = metrics_of(p);
+  auto& c = m.refusals[code];
+  if (!c)
+    c = perf::metrics().counter_of(perf::families::protected_results, {p.ns, p.service, to_string(code)});
+  c->add();
 }
 
 caf::error refused(const protection& p, guard_errc code, std::string text) {
@@ -130,9 +139,9 @@ caf::error refused(const protection& p, guard_errc code, std::string text) {
 caf::expected<admission> admit_until_pool(caf::actor_system& sys, const protection& p) {
   auto& metrics = metrics_of(p);
   admission a;
-  a.latency = metrics.latency;
-  a.ok = metrics.ok;
-  a.failed = metrics.failed;
+  a.latency = metrics.latency.get();
+  a.ok = metrics.ok.get();
+  a.failed = metrics.failed.get();
   if (auto m = memory::find_memory_manager(sys)) {
     if ((*m)->check()) {
       count_refusal(p, guard_errc::memory_pressure);

@@ -1,9 +1,9 @@
 #include "otpp/actors/health/health.hpp"
 
-#include <cstdio>
+#include <nlohmann/json.hpp>
 
+#include "otpp/actors/events/printable.hpp"
 #include "otpp/actors/named_table.hpp"
-#include "otpp/supervision/reports.hpp"
 #include "otpp/supervision/errors.hpp"
 #include "otpp/supervision/supervisor_api.hpp"
 
@@ -40,8 +40,18 @@ void summarize(node& n) {
     }
 }
 
+// A child's node, with what its supervisor knows of it.
+node row(const supervision::child_info& child, std::string kind) {
+  node n;
+  n.name = child.id;
+  n.kind = std::move(kind);
+  n.restarts = child.restarts;
+  n.last_reason = child.last_reason;
+  return n;
+}
+
 node component(caf::actor_system& sys, const supervision::child_info& child) {
-  node n{child.id, "worker", status::healthy, {}, {}};
+  auto n = row(child, "worker");
   if (auto p = probes().find(sys, child.id)) {
     n.kind = p->kind;
     try {
@@ -62,9 +72,7 @@ node component(caf::actor_system& sys, const supervision::child_info& child) {
   return n;
 }
 
-node subtree(caf::actor_system& sys, const caf::actor& sup, const std::string& name,
-             std::chrono::milliseconds timeout) {
-  node n{name, "supervisor", status::healthy, {}, {}};
+node subtree(caf::actor_system& sys, const caf::actor& sup, node n, std::chrono::milliseconds timeout) {
   auto children = sup ? supervision::blocking::which_children(sys, sup, timeout)
                       : caf::expected<std::vector<supervision::child_info>>{caf::sec::invalid_argument};
   if (!children) {
@@ -75,12 +83,14 @@ node subtree(caf::actor_system& sys, const caf::actor& sup, const std::string& n
   }
   for (auto& child : *children) {
     if (child.type == supervision::child_type::supervisor) {
+      auto nested = row(child, "supervisor");
       if (child.state == supervision::child_state::running) {
-        n.children.push_back(subtree(sys, child.handle, child.id, timeout));
+        n.children.push_back(subtree(sys, child.handle, std::move(nested), timeout));
       } else {
         bool restarting = child.state == supervision::child_state::restarting;
-        n.children.push_back(node{child.id, "supervisor", restarting ? status::degraded : status::unhealthy,
-                                  restarting ? "waiting for a restart" : "has ended", {}});
+        nested.state = restarting ? status::degraded : status::unhealthy;
+        nested.reason = restarting ? "waiting for a restart" : "has ended";
+        n.children.push_back(std::move(nested));
       }
     } else {
       n.children.push_back(component(sys, child));
@@ -90,14 +100,24 @@ node subtree(caf::actor_system& sys, const caf::actor& sup, const std::string& n
   return n;
 }
 
+// Keys in the order of the struct's fields.
+nlohmann::ordered_json json_of(const node& n) {
+  auto children = nlohmann::ordered_json::array();
+  for (auto& c : n.children)
+    children.push_back(json_of(c));
+  return {{"name", events::printable(n.name)},
+          {"kind", events::printable(n.kind)},
+          {"status", to_string(n.state)},
+          {"reason", events::printable(n.reason)},
+          {"restarts", n.restarts},
+          {"last_reason", events::printable(n.last_reason)},
+          {"children", std::move(children)}};
+}
+
 } // namespace
 
 std::string node::to_json() const {
-  std::string out = "{\"name\":" + supervision::json_quote(name) + ",\"kind\":" + supervision::json_quote(kind) + ",\"status\":"
-                    + supervision::json_quote(to_string(state)) + ",\"reason\":" + supervision::json_quote(reason) + ",\"children\":[";
-  for (std::size_t i = 0; i < children.size(); ++i)
-    out += (i ? "," : "") + children[i].to_json();
-  return out + "]}";
+  return json_of(*this).dump();
 }
 
 void add_probe(caf::actor_system& sys, const std::string& name, std::string kind, std::function<report()> probe,
@@ -110,7 +130,10 @@ void add_probe(caf::actor_system& sys, const std::string& name, std::string kind
 
 node check(caf::actor_system& sys, const caf::actor& root, const std::string& root_name,
            std::chrono::milliseconds timeout) {
-  return subtree(sys, root, root_name, timeout);
+  node n;
+  n.name = root_name;
+  n.kind = "supervisor";
+  return subtree(sys, root, std::move(n), timeout);
 }
 
 } // namespace otpp::health

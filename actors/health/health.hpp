@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -30,8 +31,11 @@ struct node {
   status state = status::healthy;
   std::string reason;
   std::vector<node> children;
+  std::size_t restarts = 0; ///< restarts its supervisor made of it (0 for the root)
+  std::string last_reason;  ///< how it last ended (`describe`); empty if it never ended
 
-  /// {"name":...,"kind":...,"status":...,"reason":...,"children":[...]}
+  /// {"name":...,"kind":...,"status":...,"reason":...,"restarts":N,"last_reason":...,"children":[...]},
+  /// texts with invalid UTF-8 bytes written as `\xNN` (events::printable).
   std::string to_json() const;
 };
 

@@ -8,14 +8,15 @@
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 #include <caf/event_based_actor.hpp>
 
+#include "otpp/actors/events/bus.hpp"
 #include "otpp/actors/health/health.hpp"
 #include "otpp/actors/named_table.hpp"
-#include "otpp/actors/perf/registry.hpp"
+#include "otpp/actors/perf/families.hpp"
 #include "otpp/supervision/errors.hpp"
-#include "otpp/supervision/reports.hpp"
 
 namespace otpp::memory {
 
@@ -156,11 +157,23 @@ std::optional<uint64_t> cgroup_limit(const file_reader& read) {
   return parse_limit(read("/sys/fs/cgroup/memory/memory.limit_in_bytes"));
 }
 
+// The name of the node's memory manager: its registered name, its events' `manager`, its metrics' label.
+constexpr const char* manager_name = "memory";
+
+// The manager's metric series, for as long as its owner lives.
+std::vector<std::shared_ptr<perf::gauge>> memory_series(const std::shared_ptr<memory_manager>& m) {
+  namespace fam = perf::families;
+  auto& r = perf::metrics();
+  return {
+    r.gauge_of(fam::memory_bytes, {manager_name}, [m] { return static_cast<double>(m->used_bytes()); }),
+    r.gauge_of(fam::memory_limit_bytes, {manager_name}, [m] { return static_cast<double>(m->limit_bytes()); }),
+    r.gauge_of(fam::memory_level, {manager_name}, [m] { return static_cast<double>(m->level()); }),
+  };
+}
+
 caf::behavior memory_owner(caf::event_based_actor* self, std::shared_ptr<memory_manager> owned) {
-  auto gauges = std::make_shared<perf::gauge_set>();
-  gauges->add("memory.usage_percent", [owned] { return owned->usage_percent(); });
-  gauges->add("memory.level", [owned] { return static_cast<double>(owned->level()); });
-  self->attach_functor([gauges] { gauges->clear(); });
+  auto series = std::make_shared<std::vector<std::shared_ptr<perf::gauge>>>(memory_series(owned));
+  self->attach_functor([series] { series->clear(); });
   auto interval = owned->config().sample_interval;
   self->delayed_send(self, interval, sample_atom::value);
   return {
@@ -242,7 +255,9 @@ pressure memory_manager::sample() {
   std::vector<std::function<void()>> actions;
   {
     std::lock_guard<std::mutex> guard{mutex_};
-    usage = 100.0 * static_cast<double>(sample_()) / static_cast<double>(limit_);
+    auto used = sample_();
+    usage = 100.0 * static_cast<double>(used) / static_cast<double>(limit_);
+    used_.store(used, std::memory_order_relaxed);
     usage_.store(usage, std::memory_order_relaxed);
     from = level();
     to = next_level(config_, from, usage);
@@ -255,11 +270,7 @@ pressure memory_manager::sample() {
         actions.push_back(action.run);
   }
   // Outside the lock: a subscriber or an action may use the manager.
-  auto severity = to == pressure::critical ? spdlog::level::err
-                  : to > from            ? spdlog::level::warn
-                                         : spdlog::level::info;
-  supervision::report_logger()->log(severity, "memory_level_changed from={} to={} usage_percent={:.1f} limit_mb={}",
-                                    to_string(from), to_string(to), usage, limit_ / (1024 * 1024));
+  events::emit(events::memory_level_changed{manager_name, to_string(from), to_string(to), usage, limit_ / (1024 * 1024)});
   auto guarded = [](auto&& fn) {
     try {
       fn();
@@ -293,8 +304,8 @@ void memory_manager::subscribe(std::function<void(pressure, pressure, double)> f
 
 supervision::child_spec memory_child(memory_config config, memory_manager::sampler sample) {
   supervision::child_spec spec;
-  spec.id = "memory";
-  spec.name = "memory";
+  spec.id = manager_name;
+  spec.name = manager_name;
   spec.start = [config, sample](supervision::start_context& ctx) -> caf::expected<caf::actor> {
     auto created = memory_manager::make(config, sample);
     if (!created)
@@ -303,8 +314,8 @@ supervision::child_spec memory_child(memory_config config, memory_manager::sampl
       [sys = &ctx.system()](pressure from, pressure to, double) { run_system_actions(sys, from, to); });
     (*created)->sample();
     auto owner = ctx.spawn(memory_owner, *created);
-    managers().put_while(ctx.system(), "memory", *created, owner); // findable, with a level, once the start returns
-    health::add_probe(ctx.system(), "memory", "memory",
+    managers().put_while(ctx.system(), manager_name, *created, owner); // findable, with a level, once the start returns
+    health::add_probe(ctx.system(), manager_name, "memory",
                       [m = *created]() -> health::report {
                         auto l = m->level();
                         if (l < pressure::high)
@@ -342,7 +353,7 @@ void on_level(caf::actor_system& sys, pressure at, std::function<void()> action,
 }
 
 caf::expected<std::shared_ptr<memory_manager>> find_memory_manager(caf::actor_system& sys) {
-  if (auto m = managers().find_fast(sys, "memory"))
+  if (auto m = managers().find_fast(sys, manager_name))
     return m;
   return supervision::make_error(supervision::errc::not_found, "no running memory manager");
 }

@@ -66,9 +66,9 @@ uint64_t resolve_limit(const memory_config& config, const file_reader& read);
 uint64_t resident_bytes();
 
 /// The memory manager: samples resident memory against the limit, keeps the
-/// current level for any thread to read without a round trip, logs each
-/// transition once (`memory_level_changed` on the "otpp" logger) and runs the
-/// actions registered for the levels it enters. Thread-safe.
+/// current level for any thread to read without a round trip, emits each
+/// transition once (`events::memory_level_changed`, manager "memory") and
+/// runs the actions registered for the levels it enters. Thread-safe.
 class memory_manager {
 public:
   using sampler = std::function<uint64_t()>; ///< resident bytes
@@ -99,6 +99,8 @@ public:
   void subscribe(std::function<void(pressure, pressure, double)> fn);
 
   uint64_t limit_bytes() const { return limit_; }
+  /// Resident bytes at the last sample.
+  uint64_t used_bytes() const { return used_.load(std::memory_order_relaxed); }
   double usage_percent() const { return usage_.load(std::memory_order_relaxed); }
   const memory_config& config() const { return config_; }
 
@@ -111,6 +113,7 @@ private:
   uint64_t limit_;
   sampler sample_;
   std::atomic<pressure> level_{pressure::normal};
+  std::atomic<uint64_t> used_{0};
   std::atomic<double> usage_{0};
   std::mutex mutex_; ///< one level change at a time; guards the lists below (called outside it)
   struct level_action {
@@ -124,7 +127,10 @@ private:
 };
 
 /// A child spec for the actor that owns the node's memory manager and
-/// samples every `sample_interval`. Id and registered name: "memory".
+/// samples every `sample_interval`; while it lives it exports
+/// `otpp_memory_bytes`, `otpp_memory_limit_bytes` and `otpp_memory_level`
+/// (0 normal, 1 elevated, 2 high, 3 critical) with manager="memory". Id and
+/// registered name: "memory".
 supervision::child_spec memory_child(memory_config config, memory_manager::sampler sample = resident_bytes);
 
 /// Runs `action` each time the memory level of `sys` (its manager started by

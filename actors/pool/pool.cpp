@@ -1,10 +1,14 @@
 #include "otpp/actors/pool/pool.hpp"
 
+#include "otpp/actors/events/bus.hpp"
 #include "otpp/actors/health/health.hpp"
 #include "otpp/actors/named_table.hpp"
-#include "otpp/actors/perf/registry.hpp"
+#include "otpp/actors/perf/families.hpp"
+#include "otpp/actors/pool/crash_window.hpp"
 #include "otpp/actors/spin_lock.hpp"
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <future>
@@ -25,7 +29,6 @@
 
 #include "otpp/supervision/errors.hpp"
 #include "otpp/supervision/exceptions.hpp"
-#include "otpp/supervision/reports.hpp"
 
 namespace otpp::pool {
 
@@ -69,6 +72,7 @@ using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using start_failed_atom = caf::atom_constant<caf::atom("start_fail")>;
 using start_done_atom = caf::atom_constant<caf::atom("start_done")>;
+using waiters_atom = caf::atom_constant<caf::atom("waiters")>;
 
 /// False once the worker's actor has terminated: CAF sets the flag before it
 /// sends the down messages, so the pool's fast paths see a death before the
@@ -88,7 +92,13 @@ using book_type = pool_book<caf::actor, actor_alive>;
 class pool_core {
 public:
   pool_core(caf::actor_system& sys, const pool_config& config)
-    : book(config.size, config.max_overflow, config.strategy), sys(sys), factory(config.factory), args(config.args) {}
+    : book(config.size, config.max_overflow, config.strategy),
+      sys(sys),
+      factory(config.factory),
+      args(config.args),
+      crashes(config.crash_alarm_window),
+      crash_alarm_exits(config.crash_alarm_exits.value_or(std::max<std::size_t>(config.size, 1))),
+      crash_alarm_window(config.crash_alarm_window) {}
 
   using lock_type = otpp::spin_lock;
 
@@ -122,9 +132,28 @@ public:
     return p;
   }
 
+  /// Under `mtx`: whether the waiting queue went from empty to non-empty or
+  /// back since the last call (by anyone).
+  bool waiters_edge() {
+    bool nonempty = book.waiting() > 0;
+    if (nonempty == queue_nonempty)
+      return false;
+    queue_nonempty = nonempty;
+    return true;
+  }
+
+  /// Under `mtx`, on a caller's thread after it changed the queue: the
+  /// checkout actor, which emits `pool_waiters`, hears of the edges only.
+  void tell_waiters_edge() {
+    if (waiters_edge() && owner)
+      caf::anon_send(owner, waiters_atom::value);
+  }
+
   /// From a caller's thread: what only the checkout actor may do goes to it.
   void place_from_caller(const caf::actor& w, const book_type::free_result& r) {
     auto p = place(w, r);
+    if (r.kind == book_type::free_result::handed)
+      tell_waiters_edge();
     if (!owner)
       return;
     if (p.actor_waiter != 0)
@@ -175,12 +204,42 @@ public:
     return i->second;
   }
 
+  /// The pool's health: unhealthy with no live worker (size > 0), degraded
+  /// while workers crash faster than the alarm allows or while callers wait
+  /// on a full pool.
+  health::report health(crash_window::time_point now) {
+    std::lock_guard<lock_type> guard{mtx};
+    auto s = book.status();
+    std::size_t live = 0;
+    for (auto& w : book.workers())
+      live += actor_alive{}(w) ? 1 : 0;
+    std::string loop;
+    if (auto crashed = crashes.count(now); crashed > crash_alarm_exits)
+      loop = std::to_string(crashed) + " workers crashed in the last " + duration_text(crash_alarm_window)
+             + " (alarm above " + std::to_string(crash_alarm_exits) + ")";
+    if (s.size > 0 && live == 0)
+      return {health::status::unhealthy, loop.empty() ? "no live worker" : "no live worker, " + loop};
+    if (!loop.empty())
+      return {health::status::degraded, loop};
+    if (s.state == pool_state::full && s.waiting > 0)
+      return {health::status::degraded, "full, " + std::to_string(s.waiting) + " callers waiting"};
+    return {};
+  }
+
+  static std::string duration_text(std::chrono::milliseconds d) {
+    return d.count() % 1000 == 0 ? std::to_string(d.count() / 1000) + " s" : std::to_string(d.count()) + " ms";
+  }
+
   lock_type mtx;
   book_type book;
   caf::actor_system& sys;
   const worker_factory factory; ///< called from several threads: factories must be thread-safe
   const worker_args args;
   caf::actor owner; ///< the checkout actor; reset when it ends
+  crash_window crashes; ///< worker crashes and failed starts, written by the checkout actor
+  const std::size_t crash_alarm_exits;
+  const std::chrono::milliseconds crash_alarm_window;
+  bool queue_nonempty = false; ///< as of the last `waiters_edge`
   bool closed = false;
   ticket next_ticket = 1;
   std::unordered_set<holder_id> watched; ///< actor callers the checkout actor monitors
@@ -198,13 +257,50 @@ named_table<pool_core>& pools() {
   return table;
 }
 
+/// The states of otpp_pool_workers: they split the live workers.
+enum class worker_state { idle, busy, overflow };
+
+const char* to_string(worker_state x) {
+  switch (x) {
+    case worker_state::idle: return "idle";
+    case worker_state::busy: return "busy";
+    case worker_state::overflow: return "overflow";
+  }
+  return "?";
+}
+
+/// Idle workers; checked-out workers within the size; checked-out workers
+/// beyond it (poolboy's `busy` counts both, and its `overflow` also counts
+/// overflow workers still starting).
+std::size_t workers_in(const pool_status& s, worker_state state) {
+  auto live = s.idle + s.busy;
+  auto beyond = live > s.size ? std::min(s.busy, live - s.size) : 0;
+  switch (state) {
+    case worker_state::idle: return s.idle;
+    case worker_state::busy: return s.busy - beyond;
+    case worker_state::overflow: return beyond;
+  }
+  return 0;
+}
+
+/// The reasons of otpp_pool_worker_exits_total.
+enum class exit_kind { crash, dismissed, failed_start };
+
+const char* to_string(exit_kind x) {
+  switch (x) {
+    case exit_kind::crash: return "crash";
+    case exit_kind::dismissed: return "dismissed";
+    case exit_kind::failed_start: return "failed_start";
+  }
+  return "?";
+}
+
 class pool_actor : public caf::event_based_actor {
 public:
   pool_actor(caf::actor_config& cfg, std::shared_ptr<pool_core> core, pool_config config)
     : caf::event_based_actor(cfg),
       core_(std::move(core)),
       config_(std::move(config)),
-      origin_{config_.name, "pool"},
       backoff_(config_.start_backoff),
       rng_(std::random_device{}()),
       starts_detached_(caf::get_or(system().config(), "scheduler.policy", caf::defaults::scheduler::policy)
@@ -212,18 +308,24 @@ public:
     supervision::keep_exception_text(this);
     core_->owner = caf::actor_cast<caf::actor>(this);
     pools().put(system(), config_.name, core_);
-    for (auto [field, read] : std::initializer_list<std::pair<const char*, std::size_t pool_status::*>>{
-           {"idle", &pool_status::idle}, {"busy", &pool_status::busy}, {"overflow", &pool_status::overflow},
-           {"waiting", &pool_status::waiting}})
-      gauges_.add("pool." + config_.name + "." + field, [core = core_, read = read] {
-        std::lock_guard<pool_core::lock_type> guard{core->mtx};
-        return static_cast<double>(core->book.status().*read);
-      });
+    for (auto state : {worker_state::idle, worker_state::busy, worker_state::overflow})
+      gauges_.push_back(perf::metrics().gauge_of(perf::families::pool_workers, {config_.name, to_string(state)},
+                                                 [core = core_, state] {
+                                                   std::lock_guard<pool_core::lock_type> guard{core->mtx};
+                                                   return static_cast<double>(workers_in(core->book.status(), state));
+                                                 }));
+    gauges_.push_back(perf::metrics().gauge_of(perf::families::pool_waiting, {config_.name}, [core = core_] {
+      std::lock_guard<pool_core::lock_type> guard{core->mtx};
+      return static_cast<double>(core->book.waiting());
+    }));
+    for (auto reason : {exit_kind::crash, exit_kind::dismissed, exit_kind::failed_start})
+      exits_[static_cast<std::size_t>(reason)] =
+        perf::metrics().counter_of(perf::families::pool_worker_exits, {config_.name, to_string(reason)});
     set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
     attach_functor([this] { on_end(); });
     for (std::size_t i = 0; i < config_.size; ++i) {
       if (auto w = record_start(core_->start_worker(this))) {
-        std::lock_guard<pool_core::lock_type> guard{core_->mtx};
+        core_lock guard{*this};
         core_->book.add_initial(*w);
       } else {
         ++initial_failures_;
@@ -243,8 +345,8 @@ public:
         return checkout(block, timeout);
       },
       [this](checkin_atom, caf::actor& w) {
-        std::lock_guard<pool_core::lock_type> guard{core_->mtx};
-        serve(w, core_->book.checkin(w));
+        core_lock guard{*this};
+        serve(w, core_->book.checkin(w), "overflow_checked_in");
         return caf::ok_atom::value;
       },
       [this](status_atom) {
@@ -256,9 +358,10 @@ public:
         return core_->book.idle();
       },
       [this](handover_atom, ticket t, caf::actor& w) {
-        std::lock_guard<pool_core::lock_type> guard{core_->mtx};
+        core_lock guard{*this};
         deliver(t, w);
       },
+      [this](waiters_atom) { core_lock guard{*this}; }, // a caller's thread changed the queue
       [this](expire_atom, ticket t) { expire(t); },
       [this](start_worker_atom, start_purpose purpose) { start_off_actor(pending_start{purpose}); },
       [this](start_done_atom, uint64_t job, caf::actor& w) {
@@ -266,10 +369,11 @@ public:
         return caf::ok_atom::value;
       },
       [this](start_done_atom, uint64_t job, caf::error& err) { start_done(job, std::move(err)); },
-      [this](start_failed_atom, const caf::error& err) { // on a caller's thread: reported only
-        supervision::report_start_error(origin_, config_.worker, supervision::describe(err), restarts_);
+      [this](start_failed_atom, const caf::error& err) { start_failed(err); }, // on a caller's thread
+      [this](dismiss_atom, caf::actor& w) { // checked in by a thread
+        dismiss(w, "overflow_checked_in");
+        flush_events();
       },
-      [this](dismiss_atom, caf::actor& w) { send_exit(w, caf::exit_reason::user_shutdown); },
       [this](adopt_atom, caf::actor& w) { adopt(w); },
       [this](watch_atom, caf::actor& caller) {
         std::lock_guard<pool_core::lock_type> guard{core_->mtx};
@@ -279,8 +383,7 @@ public:
         auto label = labels_.find(w.address());
         if (label == labels_.end())
           return; // already gone
-        supervision::report_child_terminated(origin_, label->second, "failed: released as broken by its holder",
-                                             restarts_);
+        crashed(label->second, "released as broken by its holder");
         send_exit(w, caf::exit_reason::kill);
       },
     };
@@ -292,9 +395,34 @@ private:
     holder_id holder;
   };
 
+  // The core's lock, as the handlers take it: before it is released it notes
+  // whether the waiting queue went from empty to non-empty or back; once it
+  // is released, the events noted under it are emitted (never under the lock).
+  class core_lock {
+  public:
+    explicit core_lock(pool_actor& pool) : pool_(pool), lock_(pool.core_->mtx) {}
+    ~core_lock() {
+      unlock();
+      pool_.flush_events();
+    }
+    core_lock(const core_lock&) = delete;
+    core_lock& operator=(const core_lock&) = delete;
+
+    void unlock() {
+      if (!lock_.owns_lock())
+        return;
+      pool_.note_waiters();
+      lock_.unlock();
+    }
+
+  private:
+    pool_actor& pool_;
+    std::unique_lock<pool_core::lock_type> lock_;
+  };
+
   caf::result<caf::actor> checkout(bool block, std::chrono::milliseconds timeout) {
     auto caller = caf::actor_cast<caf::actor>(current_sender());
-    std::unique_lock<pool_core::lock_type> guard{core_->mtx};
+    core_lock guard{*this};
     auto holder = core_->holder_of(caller);
     auto t = core_->next_ticket++;
     auto r = core_->book.checkout(holder, block, t);
@@ -365,18 +493,18 @@ private:
       give_up_if_starved();
       return;
     }
-    std::lock_guard<pool_core::lock_type> guard{core_->mtx};
-    serve(*w, core_->book.started(*w, job.purpose));
+    core_lock guard{*this};
+    serve(*w, core_->book.started(*w, job.purpose), "overflow_not_needed");
   }
 
   // The overflow worker started for an actor caller: to that caller if it
   // still waits, else placed like any started worker.
   void caller_start_done(const pending_start& job, const caf::expected<caf::actor>& w) {
-    std::lock_guard<pool_core::lock_type> guard{core_->mtx};
+    core_lock guard{*this};
     auto waiter = waiters_.find(job.caller);
     if (waiter == waiters_.end()) { // it timed out or died meanwhile
       if (w)
-        serve(*w, core_->book.started(*w, start_purpose::for_pool));
+        serve(*w, core_->book.started(*w, start_purpose::for_pool), "overflow_not_needed");
       else
         core_->book.unreserve();
       return;
@@ -405,7 +533,7 @@ private:
     auto label = config_.worker + "#" + std::to_string(++started_);
     labels_[w.address()] = label;
     monitor(w);
-    supervision::report_child_started(origin_, label, restarts_);
+    events::emit(events::pool_worker_started{config_.name, std::move(label), labels_.size() > config_.size});
   }
 
   void watch(const caf::actor& caller, holder_id holder) {
@@ -415,11 +543,12 @@ private:
     }
   }
 
-  // Under the core's lock: carries out the book's decision for a free worker.
-  void serve(const caf::actor& w, const book_type::free_result& r) {
+  // Under the core's lock: carries out the book's decision for a free
+  // worker; `why` it is dismissed, if it is.
+  void serve(const caf::actor& w, const book_type::free_result& r, const char* why) {
     auto p = core_->place(w, r);
     if (p.dismiss)
-      send_exit(w, caf::exit_reason::user_shutdown);
+      dismiss(w, why);
     if (p.actor_waiter != 0)
       deliver(p.actor_waiter, w);
   }
@@ -429,7 +558,7 @@ private:
   void deliver(ticket t, const caf::actor& w) {
     auto i = waiters_.find(t);
     if (i == waiters_.end()) {
-      serve(w, core_->book.checkin_handed(w, t));
+      serve(w, core_->book.checkin_handed(w, t), "overflow_checked_in");
       return;
     }
     if (!core_->book.alive(w)) { // it ended on its way: never hand out a dead worker
@@ -449,17 +578,17 @@ private:
     auto promise = i->second.promise;
     waiters_.erase(i);
     {
-      std::lock_guard<pool_core::lock_type> guard{core_->mtx};
+      core_lock guard{*this};
       core_->book.cancel(t); // if a handover is in flight, `deliver` checks it back in
     }
     promise.deliver(make_error(pool_errc::timeout, "pool '" + config_.name + "'"));
   }
 
-  // Reports a start's outcome, and watches a started worker.
+  // Records a start's outcome, and watches a started worker.
   caf::expected<caf::actor> record_start(caf::expected<caf::actor> spawned) {
     auto now = clock().now();
     if (!spawned) {
-      supervision::report_start_error(origin_, config_.worker, supervision::describe(spawned.error()), restarts_);
+      start_failed(spawned.error());
       if (!failing_since_)
         failing_since_ = now;
       last_failure_ = spawned.error();
@@ -491,20 +620,21 @@ private:
       labels_.erase(label);
       std::vector<start_purpose> starts;
       {
-        std::lock_guard<pool_core::lock_type> guard{core_->mtx};
+        core_lock guard{*this};
         auto w = caf::actor_cast<caf::actor>(msg.source);
         if (!core_->book.knows(w))
           return; // dismissed, or released as broken
         starts = core_->book.worker_down(w);
       }
-      supervision::report_child_terminated(origin_, name, supervision::describe(msg.reason), restarts_);
-      for (auto purpose : starts) {
-        ++restarts_;
+      if (supervision::is_normal_exit(msg.reason))
+        events::emit(events::pool_worker_exited{config_.name, name, "normal", supervision::describe(msg.reason)});
+      else
+        crashed(name, supervision::describe(msg.reason));
+      for (auto purpose : starts)
         start_off_actor(pending_start{purpose});
-      }
       return;
     }
-    std::lock_guard<pool_core::lock_type> guard{core_->mtx};
+    core_lock guard{*this};
     auto holder = msg.source.id();
     if (auto remote = core_->remote_holders.find(msg.source.get()); remote != core_->remote_holders.end()) {
       holder = remote->second;
@@ -520,11 +650,59 @@ private:
     for (auto i = waiters_.begin(); i != waiters_.end();) // also those with a handover in flight
       i = i->second.holder == holder ? waiters_.erase(i) : std::next(i);
     for (auto& w : core_->book.held_by(holder))
-      serve(w, core_->book.checkin(w));
+      serve(w, core_->book.checkin(w), "overflow_checked_in");
+  }
+
+  // -- events and metrics
+
+  // Stops a worker the pool no longer needs (its event waits for flush_events).
+  void dismiss(const caf::actor& w, const char* why) {
+    send_exit(w, caf::exit_reason::user_shutdown);
+    if (auto label = labels_.find(w.address()); label != labels_.end())
+      pending_.push_back(events::pool_worker_dismissed{config_.name, label->second, why});
+    count_exit(exit_kind::dismissed);
+  }
+
+  // A worker ended abnormally or was released as broken.
+  void crashed(const std::string& worker, std::string reason) {
+    count_exit(exit_kind::crash);
+    events::emit(events::pool_worker_exited{config_.name, worker, "crash", std::move(reason)});
+  }
+
+  // A worker failed to start (here or on a caller's thread): counts as a crash for the alarm.
+  void start_failed(const caf::error& err) {
+    count_exit(exit_kind::failed_start);
+    events::emit(events::pool_start_error{config_.name, config_.worker, supervision::describe(err)});
+  }
+
+  void count_exit(exit_kind reason) {
+    exits_[static_cast<std::size_t>(reason)]->add();
+    if (reason == exit_kind::dismissed)
+      return;
+    auto now = clock().now();
+    std::lock_guard<pool_core::lock_type> guard{core_->mtx};
+    core_->crashes.add(now);
+  }
+
+  // Under the core's lock (see core_lock).
+  void note_waiters() {
+    core_->waiters_edge();
+    auto waiting = core_->book.waiting();
+    if ((waiting > 0) == waiters_shown_)
+      return;
+    waiters_shown_ = waiting > 0;
+    pending_.push_back(events::pool_waiters{config_.name, waiting});
+  }
+
+  void flush_events() {
+    for (auto& e : pending_)
+      events::emit(std::move(e));
+    pending_.clear();
   }
 
   void on_end() {
     gauges_.clear();
+    exits_ = {};
     auto gone = make_error(pool_errc::closed, "pool '" + config_.name + "' has ended");
     {
       std::lock_guard<pool_core::lock_type> guard{core_->mtx};
@@ -550,7 +728,6 @@ private:
 
   std::shared_ptr<pool_core> core_;
   pool_config config_;
-  supervision::report_origin origin_;
   std::map<caf::actor_addr, std::string> labels_; // live workers this actor started
   std::unordered_map<ticket, actor_waiter> waiters_;
   std::unordered_map<holder_id, caf::actor_addr> watched_;
@@ -559,12 +736,14 @@ private:
   caf::error last_failure_;
   std::size_t initial_failures_ = 0;
   std::size_t started_ = 0;
-  std::size_t restarts_ = 0;
   std::minstd_rand rng_;
   bool starts_detached_; ///< helpers run the factory on threads of their own (not on the test scheduler)
   std::unordered_map<uint64_t, pending_start> starts_; ///< starts running in helpers
   uint64_t next_start_ = 1;
-  perf::gauge_set gauges_; ///< "pool.NAME.idle|busy|overflow|waiting" in perf::metrics()
+  std::vector<std::shared_ptr<perf::gauge>> gauges_; ///< otpp_pool_workers{pool,state}, otpp_pool_waiting{pool}
+  std::array<std::shared_ptr<perf::counter>, 3> exits_; ///< otpp_pool_worker_exits_total{pool,reason}
+  std::vector<events::event> pending_; ///< noted under the core's lock, emitted after it
+  bool waiters_shown_ = false; ///< whether the last pool_waiters said callers wait
 };
 
 } // namespace
@@ -668,7 +847,7 @@ caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds ti
       caf::anon_send(core_->owner, adopt_atom::value, *w);
       return lease{core_, std::move(*w)};
     }
-    if (core_->owner) // reported by the checkout actor (the thread may not log)
+    if (core_->owner) // counted and emitted by the checkout actor
       caf::anon_send(core_->owner, start_failed_atom::value, w.error());
     if (!block || core_->closed) {
       core_->book.unreserve();
@@ -680,6 +859,7 @@ caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds ti
     if (core_->owner)
       caf::anon_send(core_->owner, start_worker_atom::value, start_purpose::for_pool);
   }
+  core_->tell_waiters_edge(); // queued (a `wait` or a failed start)
   pool_core::thread_waiter me;
   core_->thread_waiters.emplace(t, &me);
   // A worker usually comes back within microseconds: yield a little before
@@ -692,6 +872,7 @@ caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds ti
   while (!me.done) {
     if (me.cv.wait_until(guard, deadline) == std::cv_status::timeout && !me.done && core_->book.cancel(t)) {
       core_->thread_waiters.erase(t);
+      core_->tell_waiters_edge();
       return make_error(pool_errc::timeout, "waited " + std::to_string(timeout.count()) + " ms");
     }
   }
@@ -796,6 +977,8 @@ caf::error check_fields(const pool_config& config) {
     return invalid(config, "start_" + why);
   if (config.give_up_after.count() <= 0)
     return invalid(config, "give_up_after must be > 0 ms, got " + std::to_string(config.give_up_after.count()));
+  if (config.crash_alarm_window.count() <= 0)
+    return invalid(config, "crash_alarm_window must be > 0 ms, got " + std::to_string(config.crash_alarm_window.count()));
   return {};
 }
 
@@ -825,14 +1008,30 @@ caf::error validate(const pool_config& config) {
   return resolve_workers(resolved);
 }
 
-caf::expected<pool_ref> start_pool(caf::actor_system& sys, pool_config config) {
+namespace {
+
+struct spawned_pool {
+  std::shared_ptr<pool_core> core;
+  caf::actor actor;
+};
+
+caf::expected<spawned_pool> spawn_pool(caf::actor_system& sys, pool_config config) {
   if (auto err = check_fields(config))
     return err;
   if (auto err = resolve_workers(config))
     return err;
   auto core = std::make_shared<pool_core>(sys, config);
   auto actor = sys.spawn<pool_actor>(core, std::move(config));
-  return pool_ref{std::move(core), std::move(actor)};
+  return spawned_pool{std::move(core), std::move(actor)};
+}
+
+} // namespace
+
+caf::expected<pool_ref> start_pool(caf::actor_system& sys, pool_config config) {
+  auto pool = spawn_pool(sys, std::move(config));
+  if (!pool)
+    return pool.error();
+  return pool_ref{std::move(pool->core), std::move(pool->actor)};
 }
 
 supervision::child_spec pool_child(pool_config config) {
@@ -840,20 +1039,12 @@ supervision::child_spec pool_child(pool_config config) {
   spec.id = config.name;
   spec.name = config.name;
   spec.start = [config](supervision::start_context& ctx) -> caf::expected<caf::actor> {
-    auto pool = start_pool(ctx.system(), config);
+    auto pool = spawn_pool(ctx.system(), config);
     if (!pool)
       return pool.error();
     health::add_probe(ctx.system(), config.name, "pool",
-                      [p = *pool]() -> health::report {
-                        auto s = p.status();
-                        if (s.idle + s.busy == 0 && s.size > 0)
-                          return {health::status::unhealthy, "no live worker"};
-                        if (s.state == pool_state::full && s.waiting > 0)
-                          return {health::status::degraded, "full, " + std::to_string(s.waiting) + " callers waiting"};
-                        return {};
-                      },
-                      pool->actor());
-    return pool->actor();
+                      [core = pool->core] { return core->health(core->sys.clock().now()); }, pool->actor);
+    return pool->actor;
   };
   return spec;
 }

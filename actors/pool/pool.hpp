@@ -38,7 +38,7 @@ caf::error make_error(pool_errc code, std::string text = {});
 
 /// A pool's configuration; the defaults are poolboy's.
 struct pool_config {
-  std::string name;                 ///< registered name of the pool, and the `supervisor` of its reports
+  std::string name;                 ///< registered name of the pool, and the `pool` of its events and metrics
   std::size_t size = 5;             ///< workers started at once and kept
   std::size_t max_overflow = 10;    ///< extra workers started on demand, dismissed on check-in
   pool_strategy strategy = pool_strategy::lifo;
@@ -52,6 +52,11 @@ struct pool_config {
                                              2.0, 0.1, std::chrono::milliseconds{0}};
   /// With no live worker and starts failing this long, the pool exits (reason `unavailable`).
   std::chrono::milliseconds give_up_after{30000};
+  /// The pool's health probe says `degraded` while more than this many
+  /// workers crashed (or failed to start) within `crash_alarm_window`;
+  /// unset: the pool's size, at least 1.
+  std::optional<std::size_t> crash_alarm_exits;
+  std::chrono::milliseconds crash_alarm_window{5000};
 };
 
 /// An `invalid_spec` error naming the field and value, or none.

@@ -262,6 +262,11 @@ public:
     return busy_.count(w) > 0 || dead_.count(w) > 0 || std::find(idle_.begin(), idle_.end(), w) != idle_.end();
   }
 
+  /// Queued callers (what `status().waiting` says, without the rest).
+  std::size_t waiting() const {
+    return waiters_.size();
+  }
+
   pool_status status() const {
     pool_status s;
     s.idle = idle_.size();

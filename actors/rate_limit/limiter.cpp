@@ -103,6 +103,10 @@ public:
 
   caf::expected<std::size_t> size() override { return store_.size(); }
 
+  uint64_t allowed_hits() const override { return store_.allowed_hits(); }
+
+  uint64_t denied_hits() const override { return store_.denied_hits(); }
+
 private:
   memory_store<Algorithm> store_;
   clock now_;

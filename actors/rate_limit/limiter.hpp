@@ -88,8 +88,15 @@ public:
 
   /// allow(count) or deny(retry_after_ms); a cost below 0 is `invalid_argument`
   /// and changes nothing. A backend failure is answered by the failure
-  /// policy (`decision::degraded`), never as an error.
+  /// policy (`decision::degraded`), never as an error. Every decision is
+  /// counted (`allowed_hits`, `denied_hits`).
   virtual caf::expected<decision> hit(const std::string& key, int64_t cost = 1) = 0;
+
+  /// Hits allowed since the limiter was created (degraded ones included).
+  virtual uint64_t allowed_hits() const = 0;
+
+  /// Hits denied since the limiter was created (degraded ones included).
+  virtual uint64_t denied_hits() const = 0;
 
   /// Token bucket: tokens (a full bucket for an unknown key); others: the
   /// current count, weight or level (0 when unknown).

@@ -1,11 +1,14 @@
 #include "otpp/actors/rate_limit/limiter_owner.hpp"
 
+#include <cmath>
+#include <vector>
+
 #include <caf/event_based_actor.hpp>
 
 #include "otpp/actors/health/health.hpp"
 #include "otpp/actors/memory/memory_manager.hpp"
 #include "otpp/actors/named_table.hpp"
-#include "otpp/actors/perf/registry.hpp"
+#include "otpp/actors/perf/families.hpp"
 #include "otpp/supervision/errors.hpp"
 
 namespace otpp::rate_limit {
@@ -19,16 +22,27 @@ named_table<limiter>& limiters() {
   return table;
 }
 
+// The limiter's metric series, for as long as its owner lives.
+std::vector<std::shared_ptr<perf::gauge>> limiter_series(const std::shared_ptr<limiter>& l) {
+  namespace fam = perf::families;
+  auto& m = perf::metrics();
+  auto& name = l->config().name;
+  return {
+    m.counter_from(fam::limiter_hits, {name, "allow"}, [l] { return static_cast<double>(l->allowed_hits()); }),
+    m.counter_from(fam::limiter_hits, {name, "deny"}, [l] { return static_cast<double>(l->denied_hits()); }),
+    m.counter_from(fam::limiter_degraded_hits, {name}, [l] { return static_cast<double>(l->degraded_hits()); }),
+    m.gauge_of(fam::limiter_keys, {name},
+               [l] {
+                 auto n = l->size();
+                 return n ? static_cast<double>(*n) : std::nan(""); // the backend did not answer
+               }),
+  };
+}
+
 caf::behavior limiter_owner(caf::event_based_actor* self, std::shared_ptr<limiter> owned,
                             std::chrono::milliseconds interval) {
-  auto name = owned->config().name;
-  auto gauges = std::make_shared<perf::gauge_set>();
-  gauges->add("limiter." + name + ".keys", [owned] {
-    auto n = owned->size();
-    return n ? static_cast<double>(*n) : -1.0; // -1: the backend did not answer
-  });
-  gauges->add("limiter." + name + ".degraded_hits", [owned] { return static_cast<double>(owned->degraded_hits()); });
-  self->attach_functor([gauges] { gauges->clear(); });
+  auto series = std::make_shared<std::vector<std::shared_ptr<perf::gauge>>>(limiter_series(owned));
+  self->attach_functor([series] { series->clear(); });
   self->delayed_send(self, interval, sweep_atom::value);
   return {
     [self, owned, interval](sweep_atom) {

@@ -15,8 +15,9 @@ namespace otpp::rate_limit {
 /// A child spec for the actor that owns a limiter's store: it creates the
 /// limiter when it starts (an in-memory store starts empty, as Hammer's ETS
 /// table does), sweeps expired keys every `cleanup_interval` (and at once
-/// when a running memory manager reaches `high`), and ends with its
-/// supervisor. Callers reach the limiter with `find_limiter`, never
+/// when a running memory manager reaches `high`), exports its metrics while
+/// it lives (`otpp_limiter_hits_total`, `otpp_limiter_keys`,
+/// `otpp_limiter_degraded_hits_total`) and ends with its supervisor. Callers reach the limiter with `find_limiter`, never
 /// through the actor's mailbox. Id and registered name: `config.name`.
 supervision::child_spec limiter_child(limiter_config config, std::chrono::milliseconds cleanup_interval,
                                       limiter::clock now = system_clock_ms);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -299,9 +300,9 @@ private:
 } // namespace detail
 
 /// The keys of one limiter in memory: 256 shards, each a short spin lock over
-/// a flat hash table from key to the algorithm's per-key state. Thread-safe;
-/// every operation hashes the key once and locks one shard; a sweep locks one
-/// shard at a time.
+/// a flat hash table from key to the algorithm's per-key state, and the
+/// counts of the decisions it made. Thread-safe; every operation hashes the
+/// key once and locks one shard; a sweep locks one shard at a time.
 template <class Algorithm>
 class memory_store {
 public:
@@ -309,11 +310,16 @@ public:
 
   explicit memory_store(Algorithm algorithm) : algorithm_(std::move(algorithm)) {}
 
-  decision hit(std::string_view key, millis now, uint64_t cost) {
+  // Inlined into the limiter's hit: left to itself, GCC 12 calls it out of
+  // line for the sliding window and the leaky bucket (5 ns more per hit).
+  [[gnu::always_inline]] decision hit(std::string_view key, millis now, uint64_t cost) {
     auto h = detail::hash_key(key);
     auto& s = shard_of(h);
     std::lock_guard<spin_lock> guard{s.lock};
-    return algorithm_.hit(s.keys.find_or_insert(key, h), now, cost);
+    auto d = algorithm_.hit(s.keys.find_or_insert(key, h), now, cost);
+    auto& count = d.allowed ? s.allowed : s.denied; // written under the lock: no read-modify-write needed
+    count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    return d;
   }
 
   /// Runs `fn(algorithm, state*)` under the key's lock; state is null for an unknown key.
@@ -362,11 +368,26 @@ public:
     return n;
   }
 
+  /// Hits allowed so far (each shard's count read once: never decreasing).
+  uint64_t allowed_hits() const { return total(&shard::allowed); }
+
+  /// Hits denied so far.
+  uint64_t denied_hits() const { return total(&shard::denied); }
+
 private:
   struct alignas(64) shard {
     spin_lock lock;
+    std::atomic<uint64_t> allowed{0};
+    std::atomic<uint64_t> denied{0};
     detail::flat_table<state> keys;
   };
+
+  uint64_t total(std::atomic<uint64_t> shard::*count) const {
+    uint64_t n = 0;
+    for (auto& s : shards_)
+      n += (s.*count).load(std::memory_order_relaxed);
+    return n;
+  }
 
   shard& shard_of(uint64_t h) { return shards_[h >> 56]; }
 

@@ -5,12 +5,13 @@
 
 #include <hiredis/hiredis.h>
 
+#include "otpp/actors/events/bus.hpp"
+#include "otpp/actors/perf/registry.hpp"
 #include "otpp/actors/rate_limit/limiter.hpp"
 #include "otpp/actors/rate_limit/redis_keys.hpp"
 #include "otpp/actors/rate_limit/redis_scripts.hpp"
 #include "otpp/actors/redis/client.hpp"
 #include "otpp/supervision/errors.hpp"
-#include "otpp/supervision/reports.hpp"
 
 namespace otpp::rate_limit {
 
@@ -92,11 +93,11 @@ public:
       for (std::size_t i = 0; i < 4; ++i)
         v[i] = (*r)->element[i]->integer;
       healthy();
-      if (v[3] != 0)
-        return decision::deny_forever();
-      return v[0] != 0 ? decision::allow(static_cast<uint64_t>(v[1])) : decision::deny(v[2]);
+      return counted(v[3] != 0   ? decision::deny_forever()
+                     : v[0] != 0 ? decision::allow(static_cast<uint64_t>(v[1]))
+                                 : decision::deny(v[2]));
     }
-    return by_policy(r ? unexpected_reply("a hit") : r.error());
+    return counted(by_policy(r ? unexpected_reply("a hit") : r.error()));
   }
 
   caf::expected<double> get(const std::string& key) override { return amount("get", key, 0); }
@@ -142,9 +143,18 @@ public:
 
   uint64_t degraded_hits() const override { return degraded_hits_.load(); }
 
+  uint64_t allowed_hits() const override { return allowed_.value(); }
+
+  uint64_t denied_hits() const override { return denied_.value(); }
+
   bool degraded() const override { return degraded_.load(); }
 
 private:
+  decision counted(decision d) {
+    (d.allowed ? allowed_ : denied_).add();
+    return d;
+  }
+
   // Runs the algorithm's script for one operation on `key` (EVALSHA with an
   // empty SHA: the client's script).
   caf::expected<redis::reply> run(const char* op, const std::string& key, uint64_t amount) {
@@ -175,9 +185,8 @@ private:
   decision by_policy(const caf::error& err) {
     ++degraded_hits_;
     if (!degraded_.exchange(true))
-      supervision::report_logger()->warn("limiter_backend_degraded limiter={} backend=redis policy={} reason={}",
-                                         config().name, to_string(options_.on_error),
-                                         supervision::json_quote(supervision::describe(err)));
+      events::emit(events::limiter_backend_degraded{config().name, "redis", to_string(options_.on_error),
+                                                    supervision::describe(err)});
     decision d;
     if (options_.on_error == failure_policy::fail_open) {
       d = decision::allow(0);
@@ -191,7 +200,7 @@ private:
 
   void healthy() {
     if (degraded_.load(std::memory_order_relaxed) && degraded_.exchange(false))
-      supervision::report_logger()->info("limiter_backend_recovered limiter={} backend=redis", config().name);
+      events::emit(events::limiter_backend_recovered{config().name, "redis"});
   }
 
   redis_options options_;
@@ -200,6 +209,8 @@ private:
   redis::client client_;
   clock now_;
   std::atomic<uint64_t> degraded_hits_{0};
+  perf::counter allowed_; // striped: many threads hit one limiter at once
+  perf::counter denied_;
   std::atomic<bool> degraded_{false};
 };
 

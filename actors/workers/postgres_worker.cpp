@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "otpp/actors/events/bus.hpp"
 #include "otpp/actors/pool/worker_kinds.hpp"
 #include "otpp/actors/workers/sql_parameter_size.hpp"
 #include "otpp/actors/workers/sql_session.hpp"
 #include "otpp/supervision/errors.hpp"
-#include "otpp/supervision/reports.hpp"
 
 namespace otpp::workers {
 
@@ -106,13 +106,14 @@ public:
       new connection(PQconnectStartParams(keys.data(), values.data(), 1), s.response_timeout())};
     if (c->conn_ == nullptr)
       return make_error(db_errc::unavailable, "cannot connect to PostgreSQL: out of memory");
-    // Server notices and warnings go to the log (debug), not to stderr.
+    // Server notices and warnings are events (`database_notice`), not lines on stderr.
     PQsetNoticeProcessor(
       c->conn_,
-      [](void*, const char* message) {
-        supervision::report_logger()->debug("postgres_notice text={}", supervision::json_quote(trimmed(message)));
+      [](void* self, const char* message) {
+        if (events::has_subscribers())
+          events::emit(events::database_notice{connection::kind, static_cast<connection*>(self)->where(), trimmed(message)});
       },
-      nullptr);
+      c.get());
     auto deadline = std::chrono::steady_clock::now() + s.connect_timeout;
     auto state = PQstatus(c->conn_) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
     while (state != PGRES_POLLING_OK) {
@@ -203,8 +204,8 @@ public:
   bool broken() const { return timed_out_ || PQstatus(conn_) != CONNECTION_OK; }
   std::string failure_text() const { return trimmed(PQerrorMessage(conn_)); }
 
-  // Where it connects to, as a log field (never the password).
-  std::string location() const { return "server=" + where(); }
+  // Where it connects to: host:port/database (never the password).
+  std::string location() const { return where(); }
 
   std::string where() const {
     return std::string{PQhost(conn_) ? PQhost(conn_) : "?"} + ":" + (PQport(conn_) ? PQport(conn_) : "?") + "/"

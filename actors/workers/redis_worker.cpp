@@ -4,10 +4,10 @@
 
 #include <caf/event_based_actor.hpp>
 
+#include "otpp/actors/events/bus.hpp"
 #include "otpp/actors/pool/worker_kinds.hpp"
 #include "otpp/actors/redis/connection.hpp"
 #include "otpp/supervision/errors.hpp"
-#include "otpp/supervision/reports.hpp"
 
 namespace otpp::workers {
 
@@ -43,6 +43,11 @@ redis_value convert(const redisReply& r) {
   return v;
 }
 
+// What a worker connects to, for its events: host:port/db (never the credentials).
+std::string target_of(const redis::endpoint& e) {
+  return e.host + ":" + std::to_string(e.port) + "/" + std::to_string(e.db);
+}
+
 caf::expected<std::unique_ptr<redis::connection>> connect(const redis_settings& s) {
   auto c = redis::connection::open(s.where, s.timeout);
   if (!c)
@@ -61,10 +66,10 @@ caf::behavior redis_worker(caf::event_based_actor* self, std::shared_ptr<std::un
       if (!c->broken())
         return make_error(db_errc::sql_error, supervision::describe(r.error()));
       // Broken: connect again; this command is lost.
-      supervision::report_logger()->warn("worker_health_check_failed kind=redis reason={} action=reconnect",
-                                         supervision::json_quote(supervision::describe(r.error())));
+      events::emit(events::connection_lost{"redis", target_of(s.where), supervision::describe(r.error()), "reconnect"});
       auto again = connect(s);
       if (!again) {
+        events::emit(events::connection_lost{"redis", target_of(s.where), supervision::describe(again.error()), "exit"});
         self->quit(again.error()); // the pool replaces this worker
         return again.error();
       }

@@ -9,10 +9,10 @@
 
 #include <caf/event_based_actor.hpp>
 
+#include "otpp/actors/events/bus.hpp"
 #include "otpp/actors/workers/sql.hpp"
 #include "otpp/supervision/child_spec.hpp"
 #include "otpp/supervision/errors.hpp"
-#include "otpp/supervision/reports.hpp"
 
 namespace otpp::workers {
 
@@ -21,9 +21,9 @@ namespace otpp::workers {
 /// `static open(const Settings&) -> caf::expected<std::unique_ptr<Connection>>`,
 /// `execute(sql, params)` (a `db_errc::timeout` error when it stopped waiting
 /// for the server: the connection is then closed), `healthy()`, `raw()`,
-/// `broken()` (after user code) with `failure_text()`, `location()` (a
-/// `key=value` field for log lines), and `kind` ("postgres") and `product`
-/// ("PostgreSQL") names.
+/// `broken()` (after user code) with `failure_text()`, `location()` (what it
+/// connects to, without secrets: the `target` of its events), and `kind`
+/// ("postgres") and `product` ("PostgreSQL") names.
 template <class Connection, class Settings, class Operation>
 class basic_sql_session final : public sql_session {
 public:
@@ -78,8 +78,7 @@ private:
   // After a client-side timeout: the connection is dropped at once (the call
   // fails within its bound) and opened again before the next operation.
   caf::error close(caf::error why) {
-    supervision::report_logger()->warn("worker_connection_closed kind={} {} reason={} action=reopen_on_next_use",
-                                       Connection::kind, where_, supervision::json_quote(supervision::describe(why)));
+    lost(supervision::describe(why), "reopen_on_next_use");
     c_.reset();
     reopen_ = true;
     return why;
@@ -89,8 +88,7 @@ private:
   // the worker exits (its pool replaces it; the supervisor's intensity
   // limits the storm).
   caf::error reconnect(const std::string& why) {
-    supervision::report_logger()->warn("worker_health_check_failed kind={} {} reason={} action=reconnect",
-                                       Connection::kind, where_, supervision::json_quote(why));
+    lost(why, "reconnect");
     c_.reset();
     if (auto err = open_again())
       return err;
@@ -100,24 +98,25 @@ private:
 
   // Opens the connection again, or makes the worker exit.
   caf::error open_again() {
-    auto& log = *supervision::report_logger();
     auto again = Connection::open(s_);
     if (!again) {
-      log.error("worker_reconnect_failed kind={} {} reason={} action=exit", Connection::kind, where_,
-                supervision::json_quote(supervision::describe(again.error())));
+      lost(supervision::describe(again.error()), "exit");
       give_up(again.error());
       return again.error();
     }
     c_ = std::move(*again);
-    log.info("worker_reconnected kind={} {}", Connection::kind, where_);
     return {};
+  }
+
+  void lost(std::string why, const char* action) {
+    events::emit(events::connection_lost{Connection::kind, where_, std::move(why), action});
   }
 
   std::mutex mtx_;
   std::unique_ptr<Connection> c_; ///< none: closed after a timeout (reopen_) or the worker is ending
   bool reopen_ = false;
   const Settings s_;
-  const std::string where_; ///< the connection's location() for log lines
+  const std::string where_; ///< the connection's location(), for events
 };
 
 /// A SQL worker's behavior over its session.

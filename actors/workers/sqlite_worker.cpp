@@ -5,7 +5,6 @@
 #include "otpp/actors/pool/worker_kinds.hpp"
 #include "otpp/actors/workers/sql_session.hpp"
 #include "otpp/supervision/errors.hpp"
-#include "otpp/supervision/reports.hpp"
 
 namespace otpp::workers {
 
@@ -95,7 +94,7 @@ public:
   bool broken() const { return false; }
   std::string failure_text() const { return error_text(); }
 
-  std::string location() const { return "path=" + supervision::json_quote(path_); }
+  std::string location() const { return path_; }
 
 private:
   connection(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}

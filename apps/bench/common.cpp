@@ -4,7 +4,9 @@
 #include <ctime>
 #include <sstream>
 
-#include "otpp/supervision/reports.hpp"
+#include <nlohmann/json.hpp>
+
+#include "otpp/actors/events/printable.hpp"
 #include "otpp/supervision/system_setup.hpp"
 
 namespace otpp::bench {
@@ -26,7 +28,7 @@ std::string num(double x) {
 }
 
 std::string quoted(const std::string& text) {
-  return supervision::json_quote(text);
+  return nlohmann::json(events::printable(text)).dump();
 }
 
 double percentile(std::vector<double> xs, double p) {

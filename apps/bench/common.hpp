@@ -62,5 +62,6 @@ void bench_breaker_closed_call(const options& opts);
 void bench_memory_check(const options& opts);
 void bench_limiter_memory(const options& opts);
 void bench_limiter_redis(const options& opts);
+void bench_events(const options& opts); ///< events.on.* and events.off.* lines, events.flood
 
 } // namespace otpp::bench

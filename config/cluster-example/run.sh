@@ -59,6 +59,6 @@ say "node-b comes back"
 start b
 wait_peer a node-b up
 echo "node-a sees: $(peers_of a)"
-grep -h "node_up node=node-a peer=node-b" "$logs/node-a.log" | tail -1
+grep -h 'node_up.* peer="node-b"' "$logs/node-a.log" | tail -1
 curl -fsS -d "" "http://127.0.0.1:8371/pools/database@node-b/probe"; echo
 say "done"

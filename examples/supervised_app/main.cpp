@@ -8,8 +8,10 @@
 #include <iostream>
 #include <stdexcept>
 #include <string>
+#include <variant>
 
 #include <caf/all.hpp>
+#include <otpp/observe.hpp>
 #include <otpp/supervision.hpp>
 
 using namespace otpp::supervision;
@@ -56,10 +58,11 @@ int main() {
     return 1;
   }
 
-  // Reports are also values: wait for the one that says the parser is back.
+  // Events are also values: wait for the one that says the parser is back.
   auto restarted = std::make_shared<std::promise<void>>();
-  auto subscription = subscribe_reports([restarted](const report& r) {
-    if (r.kind == report_kind::child_started && r.child == "parser" && r.restarts == 1)
+  auto subscription = otpp::events::subscribe([restarted](const otpp::events::record& r) {
+    auto* started = std::get_if<otpp::events::child_started>(&r.value);
+    if (started && started->child == "parser" && started->restarts == 1)
       restarted->set_value();
   });
 
@@ -72,7 +75,7 @@ int main() {
   parse("12");
   parse("oops"); // the parser crashes; its supervisor restarts it under the same name
   restarted->get_future().wait_for(2s);
-  unsubscribe_reports(subscription);
+  otpp::events::unsubscribe(subscription);
   parse("30");
   self->request(whereis(sys, "counter"), 1s, total_atom::value)
     .receive([](int total) { std::cout << "total: " << total << "\n"; },

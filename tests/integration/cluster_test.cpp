@@ -23,6 +23,7 @@
 #include "otpp/supervision/errors.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/cluster_nodes.hpp"
+#include "tests/support/event_capture.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/loopback_socket.hpp"
 
@@ -65,6 +66,16 @@ struct two_nodes {
   test::local_node a;
 };
 
+// The events of type T about `peer`.
+template <class T>
+std::vector<T> about(const test::event_capture& events, const std::string& peer) {
+  std::vector<T> out;
+  for (auto& e : events.of<T>())
+    if (e.peer == peer)
+      out.push_back(e);
+  return out;
+}
+
 // Every one of `pending` fails with node_down.
 void all_fail_with_node_down(std::vector<std::future<caf::expected<pool::lease>>>& pending) {
   for (auto& f : pending) {
@@ -79,8 +90,18 @@ void all_fail_with_node_down(std::vector<std::future<caf::expected<pool::lease>>
 TEST_SUITE("cluster") {
 
 TEST_CASE("two nodes: checkout, checkin, transaction, full, no_such_pool and status through pool@node") {
+  test::event_capture events; // node-a's
   two_nodes nodes{2};
   auto& [b_port, b, a] = nodes;
+  auto started = events.of<events::cluster_started>();
+  REQUIRE(started.size() == 1);
+  CHECK(started[0].listen == "127.0.0.1:" + std::to_string(a.membership().port()));
+  CHECK(started[0].peers == 1);
+  CHECK(started[0].transport == "tcp");
+  REQUIRE(events.wait_for<events::node_up>(1));
+  auto up = about<events::node_up>(events, "node-b");
+  REQUIRE(up.size() == 1);
+  CHECK(up[0].pools == 1);
   auto remote = pool::find_pool(a.sys(), "database@node-b");
   REQUIRE(remote);
   CHECK(remote->remote());
@@ -124,7 +145,7 @@ TEST_CASE("two nodes: checkout, checkin, transaction, full, no_such_pool and sta
   auto stranger = pool::find_pool(a.sys(), "database@node-z");
   REQUIRE_FALSE(stranger);
   CHECK(is(stranger.error(), cluster::cluster_errc::node_down));
-  CHECK(b.process().wait_for("node_up node=node-b peer=node-a", 1s));
+  CHECK(b.process().wait_for("peer=\"node-a\" pools=0", 1s)); // node-b's node_up line: node-a offers no pool
 }
 
 TEST_CASE("a pool name its node did not announce fails at once and costs no agent, whether the node is up or not") {
@@ -169,6 +190,7 @@ TEST_CASE("an actor checks out of a remote pool through its agent and its worker
 
 TEST_CASE("a crashed node: pending checkouts fail with node_down within 100 ms, leases are void, watches fire, "
           "and the node is up again after its restart") {
+  test::event_capture events;
   two_nodes nodes{2, "[pools.slow]\nsize = 1\nworker = \"sleep\"\nworker_args.delay_ms = 60000\n"};
   auto& [b_port, b, a] = nodes;
   auto remote = *pool::find_pool(a.sys(), "database@node-b");
@@ -203,6 +225,10 @@ TEST_CASE("a crashed node: pending checkouts fail with node_down within 100 ms, 
   watcher->receive([&](caf::down_msg& down) { watch_reason = down.reason; }, caf::after(2s) >> [] {});
   CHECK(is(watch_reason, cluster::cluster_errc::node_down));
   CHECK(a.state_of("node-b") == "down");
+  auto downs = about<events::node_down>(events, "node-b");
+  REQUIRE(downs.size() == 1);
+  CHECK(downs[0].cause == "closed");
+  CHECK(downs[0].reason.find("connection closed") == 0);
   auto down_now = remote.checkout(true, 1000ms);
   REQUIRE_FALSE(down_now);
   CHECK(is(down_now.error(), cluster::cluster_errc::node_down));
@@ -221,12 +247,14 @@ TEST_CASE("a crashed node: pending checkouts fail with node_down within 100 ms, 
   b.restart();
   CHECK(a.wait_state("node-b", "up", 2000ms)); // reconnect backoff max (1 s) + 1 s
   MESSAGE("node-b up again after " << ms_since(restarted_at) << " ms");
+  CHECK(about<events::node_up>(events, "node-b").size() == 2);
   auto again = remote.checkout(true, 1000ms);
   CHECK(again);
 }
 
 TEST_CASE("a frozen node is declared down within connection_timeout + heartbeat, and the cluster heals after it "
           "resumes") {
+  test::event_capture events;
   two_nodes nodes{1};
   auto& [b_port, b, a] = nodes;
   auto remote = *pool::find_pool(a.sys(), "database@node-b");
@@ -241,6 +269,10 @@ TEST_CASE("a frozen node is declared down within connection_timeout + heartbeat,
   all_fail_with_node_down(pending);
   auto failed_after = ms_since(frozen_at);
   CHECK_MESSAGE(failed_after <= 700, failed_after << " ms");
+  auto downs = about<events::node_down>(events, "node-b");
+  REQUIRE(downs.size() == 1);
+  CHECK(downs[0].cause == "timeout");
+  CHECK(downs[0].reason.find("ms of silence") != std::string::npos);
   std::this_thread::sleep_until(frozen_at + 3s); // the freeze itself lasts 3 s
   auto resumed_at = clock_type::now();
   b.process().signal(SIGCONT);
@@ -255,20 +287,26 @@ TEST_CASE("a node with other heartbeat settings is refused at hello, with both v
   bc.heartbeat_interval = 200ms;
   bc.connection_timeout = 1000ms;
   test::node_process b{bc, 1};
+  test::event_capture events;
   test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
   REQUIRE(a.wait_state("node-b", "incompatible", 5s));
+  auto refused = about<events::node_refused>(events, "node-b");
+  REQUIRE(refused.size() == 1); // once, not at every retry
+  CHECK(refused[0].reason.find("heartbeat_interval_ms 100 at node-a, 200 at node-b") != std::string::npos);
   std::string error;
   for (auto& p : a.membership().peers())
     if (p.name == "node-b")
       error = p.last_error;
   CHECK(error.find("heartbeat_interval_ms 100 at node-a, 200 at node-b") != std::string::npos);
-  CHECK(b.process().wait_for("node_refused node=node-b peer=node-a", 2s));
+  CHECK(b.process().wait_for("node_refused", 2s));
   CHECK(b.process().seen().find("heartbeat_interval_ms 100 at node-a, 200 at node-b") != std::string::npos);
   auto r = pool::find_pool(a.sys(), "database@node-b"); // never up: it announced no pool
   REQUIRE_FALSE(r);
   CHECK(is(r.error(), cluster::cluster_errc::incompatible));
   CHECK_FALSE(b.process().wait_for("node_down", 1500ms));
   CHECK(a.state_of("node-b") == "incompatible");
+  CHECK(events.of<events::node_down>().empty());
+  CHECK(about<events::node_refused>(events, "node-b").size() == 1);
 }
 
 }
@@ -347,11 +385,16 @@ TEST_CASE("a node with a stranger CA's certificate and a plain node are refused 
   SUBCASE("stranger") {
     auto ac = test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)});
     ac.tls = pki.stranger("node-a");
+    test::event_capture events;
     test::local_node a{ac};
     CHECK(test::eventually([&] {
       auto peers = a.membership().peers();
       return !peers.empty() && peers[0].last_error.find("TLS connection failed") != std::string::npos;
     }, 5s));
+    auto unreachable = about<events::node_unreachable>(events, "node-b");
+    REQUIRE_FALSE(unreachable.empty());
+    CHECK(unreachable.back().reason.find("TLS connection failed") != std::string::npos);
+    CHECK(events.of<events::cluster_started>().at(0).transport == "tls");
     CHECK(a.state_of("node-b") != "up");
     CHECK(is(pool::find_pool(a.sys(), "database@node-b").error(), cluster::cluster_errc::node_down));
   }
@@ -418,7 +461,7 @@ TEST_CASE("a node's /status, /health and /metrics show its peers: up, then down 
   CHECK(metrics.find("otpp_cluster_peer_up{peer=\"node-a\"} 0") != std::string::npos);
   CHECK(metrics.find("otpp_cluster_node_down_total{peer=\"node-a\",cause=\"closed\"} 1") != std::string::npos);
   CHECK(metrics.find("# TYPE otpp_cluster_peer_up gauge") != std::string::npos);
-  CHECK(b.process().wait_for("node_down node=node-b peer=node-a cause=closed", 1s));
+  CHECK(b.process().wait_for("peer=\"node-a\" cause=\"closed\"", 1s)); // node-b's node_down line
 }
 
 }
@@ -505,9 +548,14 @@ TEST_CASE("a second node with a name already in the cluster is refused, and the 
   test::node_process b{test::test_cluster("node-b", b_port), 1};
   test::local_node first{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
   REQUIRE(first.wait_state("node-b", "up"));
+  test::event_capture events;
   test::local_node second{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
   REQUIRE(second.wait_state("node-b", "incompatible", 5s));
-  CHECK(b.process().wait_for("node_refused node=node-b peer=node-a reason=\"duplicate node name 'node-a'", 2s));
+  auto refused = about<events::node_refused>(events, "node-b");
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].reason.find("duplicate node name 'node-a'") != std::string::npos);
+  CHECK(b.process().wait_for("node_refused", 2s));
+  CHECK(b.process().seen().find("duplicate node name 'node-a'") != std::string::npos);
   CHECK(first.state_of("node-b") == "up");
   CHECK(pool::find_pool(first.sys(), "database@node-b")->checkout(true, 1000ms));
   CHECK_FALSE(b.process().wait_for("node_down", 300ms));
@@ -521,8 +569,13 @@ TEST_CASE("a CAF node of another application is refused at connect time as incom
   test::child_process peer{{OTPP_CLUSTER_PEER_PATH}, test::child_process::output::out};
   REQUIRE(peer.wait_for("ready "));
   auto port = std::stoi(peer.seen().substr(peer.seen().find("ready ") + 6));
+  test::event_capture events;
   test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", port)})};
   REQUIRE(a.wait_state("node-b", "incompatible", 5s));
+  auto refused = about<events::node_refused>(events, "node-b");
+  REQUIRE(refused.size() == 1); // refused, not merely unreachable, and once
+  CHECK(refused[0].reason.find("incompatible_application_ids") != std::string::npos);
+  CHECK(events.of<events::node_unreachable>().empty());
   CHECK(test::eventually([&] {
     auto peers = a.membership().peers();
     return peers.size() == 1 && peers[0].last_error.find("handshake refused: system_error(incompatible_application_ids)") != std::string::npos;

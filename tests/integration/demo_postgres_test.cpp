@@ -2,6 +2,7 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <sstream>
@@ -13,7 +14,7 @@
 #include "otpp/config/loader.hpp"
 #include "otpp/supervision/errors.hpp"
 #include "tests/support/eventually.hpp"
-#include "tests/support/log_capture.hpp"
+#include "tests/support/event_capture.hpp"
 #include "tests/support/postgres_server.hpp"
 #include "tests/support/threaded.hpp"
 
@@ -44,6 +45,13 @@ std::string example_on_postgres() {
   return s.substr(0, sqlite) + block + s.substr(end);
 }
 
+// Whether `events` holds an event of type T for which `matches` is true.
+template <class T, class Match>
+bool seen(const test::event_capture& events, Match matches) {
+  auto all = events.of<T>();
+  return std::any_of(all.begin(), all.end(), matches);
+}
+
 long long count_rows(const std::string& url) {
   PGconn* c = PQconnectdb(url.c_str());
   long long n = -1;
@@ -72,7 +80,7 @@ TEST_CASE("the example's PostgreSQL pool loads as documented") {
   CHECK(db->supervisor == "storage");
 }
 
-TEST_CASE("killing PostgreSQL during the demo: clear log lines, the breaker opens, recovery, no lost audit row") {
+TEST_CASE("killing PostgreSQL during the demo: clear events, the breaker opens, recovery, no lost audit row") {
   test::postgres_server server;
   auto loaded = config::load_string(
     example_on_postgres(), "example-postgres.toml",
@@ -88,21 +96,19 @@ TEST_CASE("killing PostgreSQL during the demo: clear log lines, the breaker open
   REQUIRE_MESSAGE(loaded.config, (loaded.problems.empty() ? "" : loaded.problems.front().to_string()));
   auto started = config::node::start(*loaded.config);
   REQUIRE_MESSAGE(started, supervision::describe(started.error()));
-  test::log_capture log; // after the node set up its logging
+  test::event_capture events;
   config::demo_summary summary;
   test::stopping_threads demo;
   demo.threads.emplace_back([&] { summary = config::run_demo(**started, *loaded.config->demo); });
   REQUIRE(eventually([&] { return count_rows(server.url()) > 50; }, 20s));
   server.crash();
-  CHECK(eventually([&] { return !log.of_kind("worker_health_check_failed kind=postgres").empty(); }));
-  CHECK(eventually([&] { return !log.of_kind("worker_reconnect_failed kind=postgres").empty(); }));
-  CHECK(eventually([&] {
-    for (auto& line : log.of_kind("breaker_state_changed"))
-      if (line.find("to=open") != std::string::npos)
-        return true;
-    return false;
-  }));
-  CHECK(eventually([&] { return !log.of_kind("start_error supervisor=database").empty(); }));
+  auto lost = [&](const char* action) {
+    return seen<events::connection_lost>(events, [&](auto& e) { return e.kind == "postgres" && e.action == action; });
+  };
+  CHECK(eventually([&] { return lost("reconnect"); }));
+  CHECK(eventually([&] { return lost("exit"); }));
+  CHECK(eventually([&] { return seen<events::breaker_state_changed>(events, [](auto& e) { return e.to == "open"; }); }));
+  CHECK(eventually([&] { return seen<events::pool_start_error>(events, [](auto& e) { return e.pool == "database"; }); }));
   server.start();
   auto after_restart = count_rows(server.url());
   REQUIRE(after_restart >= 0);
@@ -123,7 +129,7 @@ TEST_CASE("killing PostgreSQL during the demo: clear log lines, the breaker open
   CHECK(summary.audit_rows >= static_cast<int64_t>(summary.updates_ok));
   CHECK(summary.updates_failed + summary.circuit_open + summary.other_refusals > 0); // the outage was seen
   CHECK(summary.database_line().find("(none lost") != std::string::npos);
-  CHECK(!log.of_kind("child_started supervisor=database").empty()); // workers replaced after the outage
+  CHECK(seen<events::pool_worker_started>(events, [](auto& e) { return e.pool == "database"; })); // workers replaced
   started->reset();
 }
 

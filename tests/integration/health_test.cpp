@@ -95,7 +95,8 @@ TEST_CASE("a healthy tree answers as one structure, every component with its kin
   REQUIRE(child(h, "jobs"));
   CHECK(child(h, "jobs")->kind == "supervisor");
   CHECK(child(*child(h, "jobs"), "job")->kind == "worker");
-  CHECK(h.to_json().find("{\"name\":\"root\",\"kind\":\"supervisor\",\"status\":\"healthy\",\"reason\":\"\",\"children\":[")
+  CHECK(h.to_json().find("{\"name\":\"root\",\"kind\":\"supervisor\",\"status\":\"healthy\",\"reason\":\"\",\"restarts\":0,"
+                         "\"last_reason\":\"\",\"children\":[")
         == 0);
 }
 

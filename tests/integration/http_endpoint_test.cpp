@@ -16,12 +16,15 @@
 #include <vector>
 
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
+#include "otpp/actors/events/event.hpp"
 #include "otpp/config/loader.hpp"
 #include "otpp/config/node.hpp"
 #include "otpp/supervision/errors.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/cluster_nodes.hpp"
+#include "tests/support/event_capture.hpp"
 #include "tests/support/eventually.hpp"
 
 using namespace otpp;
@@ -144,6 +147,73 @@ std::string write_temp(const std::string& text) {
 } // namespace
 
 TEST_SUITE("http endpoint") {
+
+TEST_CASE("the endpoint emits http_listening with the address and the port it bound, port 0 included") {
+  test::event_capture events;
+  auto node = start_node("listen = \"127.0.0.1:0\"\n");
+  auto seen = events.of<events::http_listening>();
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0].address == "127.0.0.1");
+  CHECK(seen[0].port == static_cast<uint64_t>(node->http_port()));
+  CHECK_FALSE(seen[0].tls);
+}
+
+TEST_CASE("/metrics answers in the Prometheus text format 0.0.4") {
+  auto node = start_node("listen = \"127.0.0.1:0\"\n");
+  httplib::Client client{"127.0.0.1", node->http_port()};
+  auto metrics = client.Get("/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->status == 200);
+  CHECK(metrics->get_header_value("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK(metrics->body.find("# TYPE otpp_pool_workers gauge\n") != std::string::npos);
+  CHECK(metrics->body.find("otpp_pool_workers{pool=\"db\",state=\"idle\"} 1\n") != std::string::npos);
+}
+
+TEST_CASE("/status is one JSON object: the node, its health tree and its metrics, no peers on a single node") {
+  auto node = start_node("listen = \"127.0.0.1:0\"\n");
+  httplib::Client client{"127.0.0.1", node->http_port()};
+  auto res = client.Get("/status");
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  CHECK(res->get_header_value("Content-Type") == "application/json");
+  auto status = nlohmann::json::parse(res->body);
+  CHECK(status["node"] == "http-node");
+  CHECK(status["health"]["name"] == "http-node");
+  CHECK(status["health"]["kind"] == "supervisor");
+  CHECK(status["health"]["status"] == "healthy");
+  REQUIRE(status["health"]["children"].size() == 1);
+  CHECK(status["health"]["children"][0]["name"] == "db");
+  CHECK(status["health"]["children"][0]["kind"] == "pool");
+  CHECK(status["metrics"]["otpp_pool_workers"]["type"] == "gauge");
+  CHECK_FALSE(status.contains("peers"));
+  auto health = client.Get("/health");
+  REQUIRE(health);
+  CHECK(nlohmann::json::parse(health->body) == status["health"]);
+}
+
+TEST_CASE("a pool that does not exist is answered 404 with a JSON error, whatever bytes its name holds") {
+  auto node = start_node("listen = \"127.0.0.1:0\"\n");
+  httplib::Client client{"127.0.0.1", node->http_port()};
+  for (std::string name : {"nope", "%FF%22%7B%0A"}) {
+    CAPTURE(name);
+    auto res = client.Get(("/pools/" + name).c_str());
+    REQUIRE(res);
+    CHECK(res->status == 404);
+    auto body = nlohmann::json::parse(res->body); // valid JSON, valid UTF-8
+    CHECK(body["error"].get<std::string>().find("not_found") != std::string::npos);
+    auto probe = client.Post(("/pools/" + name + "/probe").c_str());
+    REQUIRE(probe);
+    CHECK(probe->status == 404);
+    CHECK(nlohmann::json::parse(probe->body)["ok"] == false);
+  }
+  auto error = nlohmann::json::parse(client.Get("/pools/%FF%22%7B%0A")->body)["error"].get<std::string>();
+  CHECK(error.find("\\xff\"{\n") != std::string::npos);
+  auto db = client.Get("/pools/db");
+  REQUIRE(db);
+  CHECK(db->status == 200);
+  CHECK(nlohmann::json::parse(db->body)
+        == nlohmann::json{{"state", "ready"}, {"idle", 1}, {"busy", 0}, {"overflow", 0}, {"waiting", 0}});
+}
 
 TEST_CASE("a request head that trickles in is answered 408 once read_timeout_ms has passed since its first byte") {
   auto node = start_node("listen = \"127.0.0.1:0\"\nread_timeout_ms = 300\n");

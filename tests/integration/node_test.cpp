@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 
 #include <caf/policy/work_sharing.hpp>
 #include <caf/scheduler/coordinator.hpp>
@@ -107,16 +108,19 @@ TEST_CASE("the node's HTTP endpoint serves /metrics, /health and /status, and 50
   auto metrics = client.Get("/metrics");
   REQUIRE(metrics);
   CHECK(metrics->status == 200);
-  CHECK(metrics->body.find("# TYPE otpp_supervisor_test_node_restarts counter\n") != std::string::npos);
-  CHECK(metrics->body.find("otpp_pool_db_idle 2\n") != std::string::npos);
+  CHECK(metrics->body.find("# TYPE otpp_supervisor_restarts_total counter\n") != std::string::npos);
+  CHECK(metrics->body.find("otpp_pool_workers{pool=\"db\",state=\"idle\"} 2\n") != std::string::npos);
   auto health = client.Get("/health");
   REQUIRE(health);
   CHECK(health->status == 200);
-  CHECK(health->body.find("{\"name\":\"test-node\",\"kind\":\"supervisor\",\"status\":\"healthy\"") == 0);
+  auto tree = nlohmann::json::parse(health->body);
+  CHECK(tree["name"] == "test-node");
+  CHECK(tree["kind"] == "supervisor");
+  CHECK(tree["status"] == "healthy");
   auto status = client.Get("/status");
   REQUIRE(status);
   CHECK(status->body.find("{\"node\":\"test-node\",\"health\":{") == 0);
-  CHECK(status->body.find("\"metrics\":{\"histograms\":") != std::string::npos);
+  CHECK(nlohmann::json::parse(status->body)["metrics"].contains("otpp_pool_workers"));
 
   // A memory limit far below what the process uses: critical, unhealthy.
   auto tight = config::load_string(std::string{fixture} + "[http]\nlisten = \"127.0.0.1:0\"\n[memory]\nlimit_mb = 1\n",
@@ -149,13 +153,14 @@ TEST_CASE("the demo workload runs against the example node and sums up what it s
   CHECK(summary.rate_limited > 0); // 40 updates a second per client against 15 tokens each
   auto table = config::status_table(**started);
   CHECK(table.find("scope-node-1             supervisor healthy   restarts=0") == 0);
-  CHECK(table.find("\n    database             pool       healthy   idle=10 busy=0 overflow=0 waiting=0\n")
+  CHECK(table.find("\n    database             pool       healthy   idle=10 busy=0 overflow=0 waiting=0 exits/s=-\n")
         != std::string::npos);
   CHECK(table.find("  config_server          breaker") != std::string::npos);
   CHECK(table.find("level=normal") != std::string::npos);
   auto text = summary.to_text(**started);
   CHECK(text.find("== demo summary: scope-node-1 ==") == 0);
   CHECK(text.find("database pool: idle 10") != std::string::npos);
+  CHECK(text.find("worker exits: crash " + std::to_string(summary.workers_crashed) + ",") != std::string::npos);
   CHECK(summary.audit_rows == static_cast<int64_t>(summary.updates_ok)); // no lost audit row
   CHECK(text.find("(none lost)") != std::string::npos);
   started->reset();
@@ -216,12 +221,12 @@ TEST_CASE("otpp-node runs until SIGTERM, then stops the tree in order and exits 
   text.replace(text.find("level = \"warn\""), 14, "level = \"info\""); // to see the start and stop lines
   auto info = write_temp(text);
   auto node = node_process({info});
-  REQUIRE(node.wait_for("node_started node=test-node"));
+  REQUIRE(node.wait_for("node_started node=\"test-node\""));
   node.signal(SIGTERM);
-  CHECK(node.wait_for("node_stopped node=test-node"));
+  CHECK(node.wait_for("node_stopped node=\"test-node\""));
   CHECK(node.wait() == 0);
-  CHECK(node.seen().find("supervisor_shutdown supervisor=storage")
-        < node.seen().find("supervisor_shutdown supervisor=test-node"));
+  CHECK(node.seen().find("supervisor_shutdown node=\"test-node\" supervisor=\"storage\"")
+        < node.seen().find("supervisor_shutdown node=\"test-node\" supervisor=\"test-node\""));
   std::remove(info.c_str());
 }
 

@@ -16,7 +16,7 @@
 #include "otpp/actors/pool/pool.hpp"
 #include "otpp/actors/thread_call.hpp"
 #include "otpp/supervision/errors.hpp"
-#include "otpp/supervision/reports.hpp"
+#include "otpp/actors/events/log_sink.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/pool_kinds.hpp"
 #include "tests/support/threaded.hpp"
@@ -100,9 +100,7 @@ TEST_CASE("protected_operation whose worker died after the checkout gets the wor
 TEST_CASE("threads racing transactions while idle workers are killed never see request_receiver_down") {
   test::threaded_config cfg;
   caf::actor_system sys{cfg};
-  auto logger = supervision::report_logger();
-  auto level = logger->level();
-  logger->set_level(spdlog::level::off);
+  events::disable_log();
   auto p = start_pool(sys, counted("dead.race", 4));
   REQUIRE(p);
   std::atomic<int> calls{0};
@@ -140,7 +138,7 @@ TEST_CASE("threads racing transactions while idle workers are killed never see r
     std::this_thread::yield();
   }
   callers.join();
-  logger->set_level(level);
+  events::configure_log({}); // the default log again
   INFO("calls=" << calls.load() << " kills=" << kills << " lost=" << lost.load()
                  << " receiver_down=" << receiver_down.load());
   CHECK(kills > 0);

@@ -9,7 +9,8 @@
 
 #include "otpp/actors/pool/pool.hpp"
 #include "otpp/supervision/errors.hpp"
-#include "otpp/supervision/reports.hpp"
+#include "otpp/actors/events/log_sink.hpp"
+#include "tests/support/event_capture.hpp"
 #include "tests/support/eventually.hpp"
 #include "tests/support/threaded.hpp"
 #include "tests/support/pool_kinds.hpp"
@@ -21,6 +22,14 @@ using namespace std::chrono_literals;
 using otpp::test::eventually;
 
 namespace {
+
+/// The `waiting` of each pool_waiters event, in order.
+std::vector<uint64_t> waiting_of(const test::event_capture& capture) {
+  std::vector<uint64_t> out;
+  for (auto& e : capture.of<events::pool_waiters>())
+    out.push_back(e.waiting);
+  return out;
+}
 
 pool_config counted(std::size_t size, std::size_t max_overflow) {
   test::register_counted_kind();
@@ -115,9 +124,7 @@ TEST_CASE("a pool that ends wakes its blocked threads with closed") {
 TEST_CASE("sixteen threads hammering checkout, checkin and failures leave the pool whole") {
   test::threaded_config cfg;
   caf::actor_system sys{cfg};
-  auto logger = supervision::report_logger();
-  auto level = logger->level();
-  logger->set_level(spdlog::level::off);
+  events::disable_log();
   auto p = start_pool(sys, counted(4, 3));
   REQUIRE(p);
   std::atomic<int> failures{0};
@@ -145,7 +152,35 @@ TEST_CASE("sixteen threads hammering checkout, checkin and failures leave the po
   INFO("idle=" << s.idle << " overflow=" << s.overflow << " busy=" << s.busy << " waiting=" << s.waiting
                 << " live=" << test::counted_live.load());
   CHECK(whole);
-  logger->set_level(level);
+  events::configure_log({}); // the default log again
+  caf::anon_send_exit(p->actor(), caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("threads that queue and are served make the queue's two edges known: pool_waiters 1, then 0") {
+  test::threaded_config cfg;
+  caf::actor_system sys{cfg};
+  test::event_capture capture;
+  auto p = start_pool(sys, counted(1, 0));
+  REQUIRE(p);
+  auto held = p->checkout();
+  REQUIRE(held);
+  auto wait_for_worker = [&] { CHECK(p->checkout(true, 10s)); };
+  std::thread first{wait_for_worker};
+  REQUIRE(capture.wait_for<events::pool_waiters>(1));
+  std::thread second{wait_for_worker};
+  REQUIRE(eventually([&] { return p->status().waiting == 2; }, 30s));
+  held->release(); // to the first, who checks in to the second
+  first.join();
+  second.join();
+  REQUIRE(capture.wait_for<events::pool_waiters>(2));
+  CHECK(waiting_of(capture) == std::vector<uint64_t>{1, 0});
+  auto timed_out = p->checkout(false);
+  REQUIRE(timed_out);
+  std::thread gives_up{[&] { CHECK_FALSE(p->checkout(true, 1s)); }}; // waits alone, then the queue empties again
+  CHECK(capture.wait_for<events::pool_waiters>(3));
+  gives_up.join();
+  REQUIRE(capture.wait_for<events::pool_waiters>(4));
+  CHECK(waiting_of(capture) == std::vector<uint64_t>{1, 0, 1, 0});
   caf::anon_send_exit(p->actor(), caf::exit_reason::user_shutdown);
 }
 

@@ -18,7 +18,7 @@
 #include "otpp/actors/workers/sql_parameter_size.hpp"
 #include "otpp/supervision/errors.hpp"
 #include "tests/support/eventually.hpp"
-#include "tests/support/log_capture.hpp"
+#include "tests/support/event_capture.hpp"
 #include "tests/support/loopback_socket.hpp"
 #include "tests/support/sql_load.hpp"
 #include "tests/support/postgres_server.hpp"
@@ -69,6 +69,15 @@ struct postgres_pool {
 
 bool starts_with(const caf::error& err, const std::string& prefix) {
   return supervision::describe(err).rfind(prefix, 0) == 0;
+}
+
+// The connection_lost events of PostgreSQL workers whose action is `action`.
+std::vector<events::connection_lost> lost(const test::event_capture& events, const std::string& action) {
+  std::vector<events::connection_lost> out;
+  for (auto& e : events.of<events::connection_lost>())
+    if (e.kind == "postgres" && e.action == action)
+      out.push_back(e);
+  return out;
 }
 
 } // namespace
@@ -171,7 +180,7 @@ TEST_CASE("statement_timeout_ms, application_name and user code on the live conn
 
 TEST_CASE("a connection the server broke is opened again and the operation answers connection_reset") {
   test::postgres_server server;
-  test::log_capture log;
+  test::event_capture events;
   postgres_pool db{server.url(), 1};
   auto terminate = [&](const std::string& pid) {
     PGconn* admin = PQconnectdb(server.url().c_str());
@@ -194,10 +203,27 @@ TEST_CASE("a connection the server broke is opened again and the operation answe
     REQUIRE_FALSE(reset);
     CHECK(starts_with(reset.error(), "connection_reset: the PostgreSQL connection was opened again"));
     CHECK(db.text("SELECT pg_backend_pid()") != pid);
-    CHECK(log.of_kind("worker_health_check_failed kind=postgres").size() == i + 1);
-    CHECK(log.of_kind("worker_reconnected kind=postgres").size() == i + 1);
+    auto reconnects = lost(events, "reconnect");
+    REQUIRE(reconnects.size() == i + 1);
+    CHECK(reconnects.back().target == "127.0.0.1:" + std::to_string(server.port()) + "/postgres"); // no password
+    CHECK(reconnects.back().reason.find("terminat") != std::string::npos);
   }
-  CHECK(log.of_kind("child_terminated").empty()); // the same worker, a new connection
+  CHECK(lost(events, "exit").empty());
+  CHECK(events.of<events::pool_worker_exited>().empty()); // the same worker, a new connection
+}
+
+TEST_CASE("a notice the server sends is a database_notice event naming the worker's server, never its password") {
+  test::postgres_server server;
+  test::event_capture events;
+  auto port = std::to_string(server.port());
+  postgres_pool db{"postgresql://postgres:s3cret@127.0.0.1:" + port + "/postgres", 1}; // trust: the password is unused
+  REQUIRE(db.execute("DO $$ BEGIN RAISE NOTICE 'disk % full', 93; END $$"));
+  auto notices = events.of<events::database_notice>();
+  REQUIRE(notices.size() == 1);
+  CHECK(notices[0].kind == "postgres");
+  CHECK(notices[0].target == "127.0.0.1:" + port + "/postgres");
+  CHECK(notices[0].text == "NOTICE:  disk 93 full");
+  CHECK(notices[0].severity() == events::level::debug);
 }
 
 TEST_CASE("execute from a thread and messages to the worker share its one connection") {
@@ -238,16 +264,21 @@ TEST_CASE("execute on a worker that has ended is an error, not a crash") {
 
 TEST_CASE("a worker that cannot reconnect exits; the pool replaces it once the server is back") {
   test::postgres_server server;
-  test::log_capture log;
+  test::event_capture events;
   postgres_pool db{server.url(), 1};
   REQUIRE(db.text("SELECT 1") == "1");
   server.stop();
   auto gone = db.execute("SELECT 1");
   REQUIRE_FALSE(gone);
   CHECK(starts_with(gone.error(), "unavailable: cannot connect to PostgreSQL at 127.0.0.1:"));
-  REQUIRE(eventually([&] { return !log.of_kind("worker_reconnect_failed kind=postgres").empty(); }));
-  REQUIRE(eventually([&] { return !log.of_kind("child_terminated").empty(); }));
-  REQUIRE(eventually([&] { return !log.of_kind("start_error").empty(); }));
+  REQUIRE(events.wait_for<events::connection_lost>(2));
+  REQUIRE(lost(events, "reconnect").size() == 1);
+  auto exits = lost(events, "exit");
+  REQUIRE(exits.size() == 1);
+  CHECK(exits[0].reason.find("cannot connect to PostgreSQL") != std::string::npos);
+  REQUIRE(events.wait_for<events::pool_worker_exited>(1));
+  CHECK(events.of<events::pool_worker_exited>()[0].cause == "crash");
+  REQUIRE(events.wait_for<events::pool_start_error>(1));
   server.start();
   CHECK(eventually([&] { return db.pool.status().idle == 1; }, 20s));
   CHECK(db.text("SELECT 1") == "1");
@@ -255,13 +286,14 @@ TEST_CASE("a worker that cannot reconnect exits; the pool replaces it once the s
 
 TEST_CASE("connect_timeout_ms bounds a connection to a server that never answers, to the millisecond") {
   test::loopback_socket silent{16}; // TCP connects, the startup packet gets no reply
-  test::log_capture log;
+  test::event_capture events;
   auto began = std::chrono::steady_clock::now();
   postgres_pool db{"postgresql://postgres@127.0.0.1:" + std::to_string(silent.port()) + "/postgres", 1,
                    {{"connect_timeout_ms", int64_t{200}}}};
-  REQUIRE(eventually([&] { return !log.of_kind("start_error").empty(); }));
+  REQUIRE(events.wait_for<events::pool_start_error>(1));
   auto took = std::chrono::steady_clock::now() - began;
-  CHECK(log.of_kind("start_error").front().find("no connection within connect_timeout_ms = 200") != std::string::npos);
+  CHECK(events.of<events::pool_start_error>().front().reason.find("no connection within connect_timeout_ms = 200")
+        != std::string::npos);
   CHECK(took >= 200ms);
   CHECK(took < 1500ms); // libpq's own connect_timeout would take at least 2 s
 }
@@ -310,11 +342,11 @@ TEST_CASE("a server restart in the middle of a load is survived and the pool ret
 TEST_CASE("a PostgreSQL that is down at start is the pool's start_error, and the pool fills up once it is up") {
   test::postgres_server server;
   server.stop();
-  test::log_capture log;
+  test::event_capture events;
   postgres_pool db{server.url(), 2};
-  REQUIRE(eventually([&] { return !log.of_kind("start_error").empty(); }, 20s));
-  CHECK(log.of_kind("start_error").front().find("unavailable: cannot connect to PostgreSQL at 127.0.0.1:"
-                                                + std::to_string(server.port()) + "/postgres")
+  REQUIRE(events.wait_for<events::pool_start_error>(1, 20s));
+  CHECK(events.of<events::pool_start_error>().front().reason.find("unavailable: cannot connect to PostgreSQL at 127.0.0.1:"
+                                                                  + std::to_string(server.port()) + "/postgres")
         != std::string::npos);
   CHECK(db.pool.status().idle == 0);
   server.start();
@@ -334,7 +366,7 @@ TEST_CASE("a parameter over 2 GiB - 1 bytes is refused naming it, not sent with 
 TEST_CASE("a frozen PostgreSQL fails a statement as a timeout within statement_timeout_ms plus 1000 ms, "
           "and once it resumes the next statement runs on a new connection") {
   test::postgres_server server;
-  test::log_capture log;
+  test::event_capture events;
   postgres_pool db{server.url(), 1, {{"statement_timeout_ms", int64_t{200}}}};
   auto pid = db.text("SELECT pg_backend_pid()");
   server.freeze();
@@ -350,15 +382,18 @@ TEST_CASE("a frozen PostgreSQL fails a statement as a timeout within statement_t
              + "/postgres within 1200 ms (statement_timeout_ms plus 1000 ms); the connection was closed");
   CHECK(took >= 1200ms);
   CHECK(took < 2700ms);
-  CHECK(log.of_kind("worker_connection_closed kind=postgres").size() == 1);
+  auto closed = lost(events, "reopen_on_next_use");
+  REQUIRE(closed.size() == 1);
+  CHECK(closed[0].target == "127.0.0.1:" + std::to_string(server.port()) + "/postgres");
+  CHECK(closed[0].reason.rfind("timeout: no answer from PostgreSQL", 0) == 0);
   CHECK(db.text("SELECT pg_backend_pid()") != pid);
-  CHECK(log.of_kind("worker_reconnected kind=postgres").size() == 1);
-  CHECK(log.of_kind("child_terminated").empty()); // the same worker, a new connection
+  CHECK(events.of<events::connection_lost>().size() == 1); // opened again without another loss
+  CHECK(events.of<events::pool_worker_exited>().empty()); // the same worker, a new connection
 }
 
 TEST_CASE("a worker whose PostgreSQL is still frozen at its next statement exits, and the pool refills once it resumes") {
   test::postgres_server server;
-  test::log_capture log;
+  test::event_capture events;
   postgres_pool db{server.url(), 1, {{"statement_timeout_ms", int64_t{200}}}};
   REQUIRE(db.text("SELECT 1") == "1");
   server.freeze();
@@ -376,7 +411,8 @@ TEST_CASE("a worker whose PostgreSQL is still frozen at its next statement exits
   CHECK(starts_with(still.error(), "unavailable: cannot connect to PostgreSQL at 127.0.0.1:"));
   CHECK(supervision::describe(still.error()).find("no connection within connect_timeout_ms = 1000") != std::string::npos);
   CHECK(took < 2500ms);
-  REQUIRE(eventually([&] { return !log.of_kind("child_terminated").empty(); }));
+  REQUIRE(events.wait_for<events::pool_worker_exited>(1));
+  CHECK(lost(events, "exit").size() == 1);
   server.resume();
   CHECK(eventually([&] { return db.pool.status().idle == 1; }, 20s));
   CHECK(db.text("SELECT 1") == "1");

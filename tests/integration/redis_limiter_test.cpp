@@ -19,7 +19,7 @@
 #include "tests/support/eventually.hpp"
 #include "tests/support/deterministic.hpp"
 #include "tests/support/limiter_fixtures.hpp"
-#include "tests/support/log_capture.hpp"
+#include "tests/support/event_capture.hpp"
 #include "tests/support/redis_server.hpp"
 
 using namespace otpp::rate_limit;
@@ -289,7 +289,7 @@ TEST_CASE("on Redis a flushed script cache is reloaded without a failed hit") {
 
 TEST_CASE("fail_closed: while Redis is down or frozen a hit is denied within the timeout, counted, and the limiter recovers") {
   redis_server server;
-  otpp::test::log_capture log;
+  otpp::test::event_capture events;
   auto options = options_for(server);
   options.timeout = 100ms;
   auto l = on_redis(windowed(algorithm::fixed_window, 60000, 10), options);
@@ -307,11 +307,27 @@ TEST_CASE("fail_closed: while Redis is down or frozen a hit is denied within the
   CHECK(down->retry_after_ms <= 101);
   CHECK(took < 1s); // generous bound: the contract is the 100 ms timeout, checked on a shared machine
   CHECK(l->degraded_hits() == 1);
-  CHECK(log.of_kind("limiter_backend_degraded").size() == 1);
+  CHECK(l->denied_hits() == 1); // a degraded answer is a decision too
+  auto degraded = events.of<otpp::events::limiter_backend_degraded>();
+  REQUIRE(degraded.size() == 1);
+  CHECK(degraded[0].limiter == "test");
+  CHECK(degraded[0].backend == "redis");
+  CHECK(degraded[0].policy == "fail_closed");
+  CHECK_FALSE(degraded[0].reason.empty());
+  CHECK(l->hit("k")->degraded);
+  CHECK(events.of<otpp::events::limiter_backend_degraded>().size() == 1); // once per outage
 
   server.start();
   REQUIRE(eventually([&] { return !l->hit("k")->degraded; }));
-  CHECK(log.of_kind("limiter_backend_recovered").size() == 1);
+  auto recovered = events.of<otpp::events::limiter_backend_recovered>();
+  REQUIRE(recovered.size() == 1);
+  CHECK(recovered[0].limiter == "test");
+  CHECK(recovered[0].backend == "redis");
+  auto both = events.records(); // degraded, then recovered
+  auto at = [&](std::size_t i) { return std::string{otpp::events::name_of(both[i].value)}; };
+  REQUIRE(both.size() >= 2);
+  CHECK(at(0) == "limiter_backend_degraded");
+  CHECK(at(both.size() - 1) == "limiter_backend_recovered");
   auto degraded_so_far = l->degraded_hits();
 
   server.pause(); // connections stay open, nothing answers

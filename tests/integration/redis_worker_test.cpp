@@ -12,7 +12,7 @@
 #include "otpp/actors/workers/redis_worker.hpp"
 #include "otpp/supervision/errors.hpp"
 #include "tests/support/eventually.hpp"
-#include "tests/support/log_capture.hpp"
+#include "tests/support/event_capture.hpp"
 #include "tests/support/redis_server.hpp"
 #include "tests/support/threaded.hpp"
 
@@ -77,8 +77,10 @@ TEST_CASE("pooled Redis commands return the right replies, binary-safe") {
   CHECK(cache.command({"PING"})->text == "PONG"); // the connection is fine after an error reply
 }
 
-TEST_CASE("a Redis restart in the middle of a load is survived and the pool returns to full strength") {
+TEST_CASE("a Redis restart in the middle of a load is survived, emits connection_lost, and the pool returns to full "
+          "strength") {
   test::redis_server server;
+  test::event_capture events;
   redis_pool cache{server, 3};
   std::atomic<bool> stop{false};
   std::atomic<int> ok{0}, reset{0}, other{0};
@@ -104,6 +106,15 @@ TEST_CASE("a Redis restart in the middle of a load is survived and the pool retu
   for (auto& t : load)
     t.join();
   CHECK(reset + other > 0); // the restart was noticed
+  auto losses = events.of<events::connection_lost>();
+  REQUIRE_FALSE(losses.empty());
+  CHECK(losses[0].action == "reconnect"); // the first loss: the worker connects again
+  for (auto& e : losses) {
+    CHECK(e.kind == "redis");
+    CHECK(e.target == "127.0.0.1:" + std::to_string(server.port()) + "/0");
+    CHECK_FALSE(e.reason.empty());
+    CHECK((e.action == "reconnect" || e.action == "exit"));
+  }
   CHECK(eventually([&] { return cache.pool.status().idle == 3; }, 20s));
   CHECK(cache.command({"PING"})->text == "PONG");
 }
@@ -111,10 +122,11 @@ TEST_CASE("a Redis restart in the middle of a load is survived and the pool retu
 TEST_CASE("a Redis that is down at start is the pool's start_error, and the pool fills up once it is up") {
   test::redis_server server;
   server.stop();
-  test::log_capture log;
+  test::event_capture events;
   redis_pool cache{server, 2};
-  REQUIRE(eventually([&] { return !log.of_kind("start_error").empty(); }, 20s));
-  CHECK(log.of_kind("start_error").front().find("unavailable: unavailable: cannot connect to Redis") != std::string::npos);
+  REQUIRE(events.wait_for<events::pool_start_error>(1, 20s));
+  CHECK(events.of<events::pool_start_error>().front().reason.find("unavailable: unavailable: cannot connect to Redis")
+        != std::string::npos);
   server.start();
   CHECK(eventually([&] { return cache.pool.status().idle == 2; }, 20s));
   CHECK(cache.command({"PING"})->text == "PONG");

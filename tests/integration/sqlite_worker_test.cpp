@@ -14,7 +14,7 @@
 #include "otpp/actors/thread_call.hpp"
 #include "otpp/actors/workers/sqlite_worker.hpp"
 #include "otpp/supervision/errors.hpp"
-#include "tests/support/log_capture.hpp"
+#include "tests/support/event_capture.hpp"
 #include "tests/support/sql_load.hpp"
 #include "tests/support/threaded.hpp"
 
@@ -124,7 +124,7 @@ TEST_CASE("user code runs on the live connection") {
 
 TEST_CASE("a database that cannot be opened is the pool's start_error") {
   register_sqlite_kind();
-  test::log_capture log;
+  test::event_capture events;
   test::threaded_config cfg;
   caf::actor_system sys{cfg};
   pool::pool_config config;
@@ -134,12 +134,11 @@ TEST_CASE("a database that cannot be opened is the pool's start_error") {
   config.args = {{{"path", std::string{"/nonexistent/dir/test.db"}}}};
   auto started = pool::start_pool(sys, config);
   REQUIRE(started);
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (log.of_kind("start_error").empty() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(2ms);
-  REQUIRE_FALSE(log.of_kind("start_error").empty());
-  CHECK(log.of_kind("start_error").front().find("unavailable: cannot open SQLite database '/nonexistent/dir/test.db'")
-        != std::string::npos);
+  REQUIRE(events.wait_for<events::pool_start_error>(1, 10s));
+  auto error = events.of<events::pool_start_error>().front();
+  CHECK(error.pool == "nowhere");
+  CHECK(error.worker_kind == "sqlite");
+  CHECK(error.reason.find("unavailable: cannot open SQLite database '/nonexistent/dir/test.db'") != std::string::npos);
   caf::anon_send_exit(started->actor(), caf::exit_reason::user_shutdown);
 }
 

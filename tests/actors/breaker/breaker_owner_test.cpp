@@ -5,11 +5,12 @@
 #include <caf/event_based_actor.hpp>
 
 #include "otpp/actors/breaker/breaker_owner.hpp"
+#include "otpp/actors/perf/families.hpp"
 #include "otpp/supervision/errors.hpp"
 #include "otpp/supervision/registry.hpp"
 #include "otpp/supervision/supervisor.hpp"
 #include "tests/support/deterministic.hpp"
-#include "tests/support/log_capture.hpp"
+#include "tests/support/event_capture.hpp"
 
 using namespace otpp;
 using namespace otpp::breaker;
@@ -51,9 +52,9 @@ void advance(test::deterministic& fx, const fake_clock& clock, std::chrono::mill
 
 TEST_SUITE("breaker.owner") {
 
-TEST_CASE("the owner moves OPEN to HALF_OPEN on its timer with automatic_half_open, and logs state changes") {
+TEST_CASE("the owner moves OPEN to HALF_OPEN on its timer with automatic_half_open, and emits state changes") {
   test::deterministic fx;
-  test::log_capture log;
+  test::event_capture events;
   fake_clock clock;
   auto config = config_named("payments");
   config.automatic_half_open = true;
@@ -70,8 +71,14 @@ TEST_CASE("the owner moves OPEN to HALF_OPEN on its timer with automatic_half_op
   CHECK((*b)->state() == breaker_state::open);
   advance(fx, clock, 1ms);
   CHECK((*b)->state() == breaker_state::half_open); // no call was needed
-  CHECK(log.of_kind("breaker_state_changed").size() == 2);
-  CHECK(log.of_kind("breaker_state_changed")[1] == "breaker_state_changed breaker=payments from=open to=half_open");
+  auto changes = events.of<events::breaker_state_changed>();
+  REQUIRE(changes.size() == 2);
+  CHECK(changes[0].breaker == "payments");
+  CHECK(changes[0].from == "closed");
+  CHECK(changes[0].to == "open");
+  CHECK(changes[1].breaker == "payments");
+  CHECK(changes[1].from == "open");
+  CHECK(changes[1].to == "half_open");
   fx.stop(*sup);
   CHECK_FALSE(find_breaker(fx.sys, "payments"));
 }
@@ -95,6 +102,62 @@ TEST_CASE("the owner sends a HALF_OPEN breaker back to OPEN after max_wait_in_ha
   advance(fx, clock, 500ms);
   CHECK(b->state() == breaker_state::open);
   fx.stop(*sup);
+}
+
+TEST_CASE("the owner exports the breaker's state, its calls by outcome and its rates, and they end with it") {
+  test::deterministic fx;
+  fake_clock clock;
+  auto config = config_named("metered");
+  config.window_size = 4;
+  config.minimum_calls = 4;
+  supervision::supervisor_config root;
+  root.children = {breaker_child(config, clock.fn())};
+  auto sup = supervision::start_supervisor(fx.sys, root);
+  REQUIRE(sup);
+  fx.run();
+  auto b = *find_breaker(fx.sys, "metered");
+  auto value = [](const std::string& family, const perf::label_values& labels) {
+    auto s = perf::metrics().take_snapshot();
+    auto* x = s.find(family, labels);
+    return x ? x->value : -1.0;
+  };
+  const std::string state = perf::families::breaker_state.name;
+  const std::string calls = perf::families::breaker_calls.name;
+  CHECK(value(state, {"metered", "closed"}) == 1);
+  CHECK(value(state, {"metered", "open"}) == 0);
+  CHECK(value(state, {"metered", "half_open"}) == 0);
+  b->on_success(*b->try_acquire(), 1ms);
+  b->on_success(*b->try_acquire(), 1ms);
+  b->on_error(*b->try_acquire(), 1ms);
+  CHECK(value(perf::families::breaker_failure_ratio.name, {"metered"}) == doctest::Approx(1.0 / 3));
+  CHECK(value(perf::families::breaker_slow_call_ratio.name, {"metered"}) == 0);
+  b->on_error(*b->try_acquire(), 1ms); // 2 of 4 failed: 50 %, the threshold
+  REQUIRE(b->state() == breaker_state::open);
+  CHECK_FALSE(b->try_acquire());
+  CHECK_FALSE(b->try_acquire());
+  CHECK_FALSE(b->try_acquire());
+  CHECK(value(state, {"metered", "closed"}) == 0);
+  CHECK(value(state, {"metered", "open"}) == 1);
+  CHECK(value(state, {"metered", "half_open"}) == 0);
+  CHECK(value(calls, {"metered", "success"}) == 2);
+  CHECK(value(calls, {"metered", "failure"}) == 2);
+  CHECK(value(calls, {"metered", "rejected"}) == 3);
+  *clock.now += 1001;
+  auto trial = b->try_acquire(); // HALF_OPEN
+  REQUIRE(trial);
+  CHECK(value(state, {"metered", "open"}) == 0);
+  CHECK(value(state, {"metered", "half_open"}) == 1);
+  b->force_open(); // shown as open
+  CHECK(value(state, {"metered", "open"}) == 1);
+  CHECK(value(state, {"metered", "half_open"}) == 0);
+  b->disable(); // shown as closed
+  CHECK(value(state, {"metered", "closed"}) == 1);
+  CHECK(value(state, {"metered", "open"}) == 0);
+  fx.stop(*sup);
+  auto after = perf::metrics().take_snapshot();
+  CHECK(after.find(state, {"metered", "closed"}) == nullptr);
+  CHECK(after.find(calls, {"metered", "success"}) == nullptr);
+  CHECK(after.find(perf::families::breaker_failure_ratio.name, {"metered"}) == nullptr);
 }
 
 TEST_CASE("a half-open permit held by an actor that dies without reporting is released") {

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "otpp/supervision/exceptions.hpp"
-#include "otpp/supervision/reports.hpp"
+#include "otpp/actors/events/log_sink.hpp"
 #include "tests/actors/pool/pool_helpers.hpp"
 
 using namespace otpp;
@@ -207,9 +207,7 @@ void run_sequence(unsigned seed, int steps) {
 TEST_SUITE("pool.model") {
 
 TEST_CASE("random operations keep the pool equal to poolboy's model and leak no worker") {
-  auto logger = supervision::report_logger();
-  auto level = logger->level();
-  logger->set_level(spdlog::level::off); // thousands of reports would only slow the run
+  events::disable_log(); // thousands of events would only slow the run
   auto seeds = 300u;
   if (auto* env = std::getenv("OTPP_POOL_MODEL_SEEDS"))
     seeds = static_cast<unsigned>(std::stoul(env));
@@ -217,7 +215,7 @@ TEST_CASE("random operations keep the pool equal to poolboy's model and leak no 
     CAPTURE(seed);
     run_sequence(seed, 40);
   }
-  logger->set_level(level);
+  events::configure_log({}); // the default log again
 }
 
 }

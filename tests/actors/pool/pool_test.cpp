@@ -3,7 +3,7 @@
 #include "otpp/supervision/exceptions.hpp"
 #include "otpp/supervision/supervisor.hpp"
 #include "tests/actors/pool/pool_helpers.hpp"
-#include "tests/support/log_capture.hpp"
+#include "tests/support/event_capture.hpp"
 
 using namespace otpp;
 using namespace otpp::pool;
@@ -208,7 +208,7 @@ TEST_CASE("a caller actor that dies gives back the workers it held and leaves th
 
 TEST_CASE("an idle worker that crashes is replaced at the head of the idle list") {
   pool_fx fx;
-  log_capture capture;
+  event_capture capture;
   auto p = fx.pool(counted_pool(3, 0, pool_strategy::fifo));
   auto c = fx.caller(p);
   ask_checkout(fx, c);
@@ -225,8 +225,11 @@ TEST_CASE("an idle worker that crashes is replaced at the head of the idle list"
   auto replacement = c.rec->held[0];
   CHECK(replacement != first);
   CHECK(replacement != victim);
-  CHECK(capture.of_kind("child_terminated").size() == 1);
-  CHECK(capture.of_kind("child_started").size() == 4);
+  auto exited = capture.of<events::pool_worker_exited>();
+  REQUIRE(exited.size() == 1);
+  CHECK(exited[0].cause == "crash");
+  CHECK(exited[0].reason == "killed");
+  CHECK(capture.of<events::pool_worker_started>().size() == 4);
 }
 
 TEST_CASE("a checked-out worker that crashes: the oldest waiter gets a new worker") {
@@ -268,7 +271,7 @@ TEST_CASE("a checked-out worker that crashes otherwise gets an idle replacement"
 
 TEST_CASE("a lease released as failed stops its worker and a new one takes its place") {
   pool_fx fx;
-  log_capture capture;
+  event_capture capture;
   auto p = fx.pool(counted_pool(1, 0));
   auto held = p.checkout(false);
   REQUIRE(held);
@@ -280,7 +283,10 @@ TEST_CASE("a lease released as failed stops its worker and a new one takes its p
   REQUIRE(next);
   CHECK(next->worker() != broken);
   CHECK(counted_live == 1);
-  CHECK(capture.of_kind("child_terminated").size() == 1);
+  auto exited = capture.of<events::pool_worker_exited>();
+  REQUIRE(exited.size() == 1);
+  CHECK(exited[0].cause == "crash");
+  CHECK(exited[0].reason == "released as broken by its holder");
 }
 
 TEST_CASE("checking in an unknown, idle or dead worker changes nothing") {
@@ -315,7 +321,7 @@ TEST_CASE("a transaction checks the worker in even when the function throws") {
 
 TEST_CASE("a worker that fails to start is reported and retried with backoff while the pool serves") {
   pool_fx fx;
-  log_capture capture;
+  event_capture capture;
   register_failing_kind("test.failing_once", 1);
   pool_config config;
   config.name = "flaky";
@@ -324,7 +330,7 @@ TEST_CASE("a worker that fails to start is reported and retried with backoff whi
   config.worker = "test.failing_once";
   config.start_backoff = supervision::backoff_options{100ms, 1000ms, 2.0, 0.0, 0ms};
   auto p = fx.pool(config);
-  CHECK(capture.of_kind("start_error").size() == 1);
+  CHECK(capture.of<events::pool_start_error>().size() == 1);
   CHECK(status_line(p.status()) == "ready idle=2 overflow=0 busy=0 waiting=0");
   fx.advance(99ms);
   CHECK(p.status().idle == 2);
@@ -332,9 +338,9 @@ TEST_CASE("a worker that fails to start is reported and retried with backoff whi
   CHECK(p.status().idle == 3);
 }
 
-TEST_CASE("an overflow worker that fails to start for a thread's checkout is reported as start_error") {
+TEST_CASE("an overflow worker that fails to start for a thread's checkout is reported as pool_start_error") {
   pool_fx fx;
-  log_capture capture;
+  event_capture capture;
   register_failing_kind("test.failing_overflow", 1);
   pool_config config;
   config.name = "overflowing";
@@ -346,13 +352,15 @@ TEST_CASE("an overflow worker that fails to start for a thread's checkout is rep
   REQUIRE_FALSE(none);
   CHECK(supervision::describe(none.error()).find("full: the overflow worker failed to start") == 0);
   fx.sched.run();
-  REQUIRE(capture.of_kind("start_error").size() == 1);
-  CHECK(capture.of_kind("start_error").front().find("supervisor=overflowing child=test.failing_overflow") != std::string::npos);
+  auto failed = capture.of<events::pool_start_error>();
+  REQUIRE(failed.size() == 1);
+  CHECK(failed[0].pool == "overflowing");
+  CHECK(failed[0].worker_kind == "test.failing_overflow");
   auto later = p.checkout(false); // the kind starts workers now
   REQUIRE(later);
   later->release();
   fx.sched.run();
-  CHECK(capture.of_kind("start_error").size() == 1);
+  CHECK(capture.of<events::pool_start_error>().size() == 1);
 }
 
 TEST_CASE("a pool that starts no worker at all for give_up_after exits with unavailable") {

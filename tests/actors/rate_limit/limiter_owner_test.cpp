@@ -1,8 +1,11 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <thread>
+#include <vector>
 
 #include "otpp/actors/memory/memory_manager.hpp"
+#include "otpp/actors/perf/families.hpp"
 #include "otpp/actors/rate_limit/limiter_owner.hpp"
 #include "otpp/supervision/errors.hpp"
 #include "otpp/supervision/registry.hpp"
@@ -46,6 +49,49 @@ TEST_CASE("a supervised owner sweeps expired keys on its timer and a restart sta
   CHECK(again->get() != l->get());
   fx.stop(*sup);
   CHECK_FALSE(find_limiter(fx.sys, "api.calls"));
+}
+
+TEST_CASE("the owner exports the limiter's hits by decision and its keys, exact under threads, and they end with it") {
+  test::deterministic fx;
+  auto now = std::make_shared<std::atomic<millis>>(0);
+  limiter_config config;
+  config.name = "metered";
+  config.algorithm = algorithm::fixed_window;
+  config.scale_ms = 60000;
+  config.limit = 1000;
+  supervision::supervisor_config root;
+  root.children = {limiter_child(config, 30000ms, [now] { return now->load(); })};
+  auto sup = supervision::start_supervisor(fx.sys, root);
+  REQUIRE(sup);
+  fx.run();
+  auto l = *find_limiter(fx.sys, "metered");
+  const std::string hits = perf::families::limiter_hits.name;
+  auto value = [](const std::string& family, const perf::label_values& labels) {
+    auto s = perf::metrics().take_snapshot();
+    auto* x = s.find(family, labels);
+    return x ? x->value : -1.0;
+  };
+  CHECK(value(hits, {"metered", "allow"}) == 0);
+  CHECK(value(hits, {"metered", "deny"}) == 0);
+  CHECK(value(perf::families::limiter_keys.name, {"metered"}) == 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([l] {
+      for (int i = 0; i < 200; ++i)
+        l->hit("hot");
+    });
+  for (auto& t : threads)
+    t.join();
+  l->hit("cold");
+  CHECK(value(hits, {"metered", "allow"}) == 1001); // the limit on "hot", one on "cold"
+  CHECK(value(hits, {"metered", "deny"}) == 8 * 200 - 1000);
+  CHECK(perf::metrics().take_snapshot().sum(hits, {"metered"}) == 8 * 200 + 1);
+  CHECK(value(perf::families::limiter_keys.name, {"metered"}) == 2);
+  CHECK(value(perf::families::limiter_degraded_hits.name, {"metered"}) == 0);
+  fx.stop(*sup);
+  auto after = perf::metrics().take_snapshot();
+  CHECK(after.find(hits, {"metered", "allow"}) == nullptr);
+  CHECK(after.find(perf::families::limiter_keys.name, {"metered"}) == nullptr);
 }
 
 TEST_CASE("an invalid limiter fails its owner's start with the reason") {

@@ -2,9 +2,10 @@
 
 #include "otpp/supervision/errors.hpp"
 #include "tests/actors/supervision/helpers.hpp"
-#include "tests/support/log_capture.hpp"
+#include "tests/support/event_capture.hpp"
 
 using namespace otpp::supervision;
+namespace events = otpp::events;
 using namespace otpp::test;
 using namespace std::chrono_literals;
 using strings = std::vector<std::string>;
@@ -103,21 +104,21 @@ TEST_CASE("a transient child is restarted only after an abnormal exit") {
 TEST_CASE("a temporary child is never restarted and its spec is removed") {
   deterministic fx;
   auto log = std::make_shared<event_log>();
-  log_capture capture;
+  event_capture capture;
   supervisor_config config;
   config.children = {worker_spec(log, "once", restart_type::temporary)};
   auto sup = start(fx, config);
   crash(fx, sup, "once");
   CHECK(log->count("start:once") == 1);
   CHECK(children_of(fx, sup).empty());
-  CHECK(capture.of_kind("child_terminated").size() == 1);
+  CHECK(capture.of<events::child_terminated>().size() == 1);
   fx.stop(sup);
 }
 
 TEST_CASE("more than intensity restarts within the period stop the supervisor with shutdown") {
   deterministic fx;
   auto log = std::make_shared<event_log>();
-  log_capture capture;
+  event_capture capture;
   auto sup = start(fx, workers(log, flags_of(strategy::one_for_one, 2), {"a", "b", "c"}));
   fx.watch(sup);
   crash(fx, sup, "b");
@@ -131,10 +132,14 @@ TEST_CASE("more than intensity restarts within the period stop the supervisor wi
   CHECK(is(*reason, errc::shutdown));
   CHECK(is_normal_exit(*reason));
   CHECK(describe(*reason) == "shutdown: reached_max_restart_intensity: child 'b': exception: boom b");
-  auto max = capture.of_kind("reached_max_restart_intensity");
+  auto max = capture.of<events::reached_max_restart_intensity>();
   REQUIRE(max.size() == 1);
-  CHECK(max[0] == R"(reached_max_restart_intensity supervisor=sup child=b reason="exception: boom b" restarts=2 strategy=one_for_one)");
-  CHECK(capture.of_kind("supervisor_shutdown").size() == 1);
+  CHECK(max[0].supervisor == "sup");
+  CHECK(max[0].strategy == "one_for_one");
+  CHECK(max[0].child == "b");
+  CHECK(max[0].reason == "exception: boom b");
+  CHECK(max[0].restarts == 2);
+  CHECK(capture.of<events::supervisor_shutdown>().size() == 1);
 }
 
 TEST_CASE("restarts that fall out of the period are forgotten") {
@@ -167,7 +172,7 @@ TEST_CASE("intensity 0 means the first crash ends the supervisor") {
 TEST_CASE("a supervisor that gives up is restarted by its parent, which escalates in turn") {
   deterministic fx;
   auto log = std::make_shared<event_log>();
-  log_capture capture;
+  event_capture capture;
   supervisor_config mid = workers(log, flags_of(strategy::one_for_one, 0), {"leaf"});
   mid.name = "mid";
   supervisor_config root;
@@ -199,13 +204,13 @@ TEST_CASE("a supervisor that gives up is restarted by its parent, which escalate
         == "shutdown: reached_max_restart_intensity: child 'mid': shutdown: reached_max_restart_intensity: "
            "child 'leaf': exception: boom leaf");
   CHECK(log->count("stop:sibling:shutdown") == 1);
-  CHECK(capture.of_kind("reached_max_restart_intensity").size() == 3);
+  CHECK(capture.of<events::reached_max_restart_intensity>().size() == 3);
 }
 
 TEST_CASE("a failed restart is retried through the mailbox and the API answers meanwhile") {
   deterministic fx;
   auto log = std::make_shared<event_log>();
-  log_capture capture;
+  event_capture capture;
   supervisor_config config;
   config.flags.intensity = 10;
   child_spec flaky;
@@ -224,7 +229,7 @@ TEST_CASE("a failed restart is retried through the mailbox and the API answers m
   fx.run();
   CHECK(log->count("start_failed:flaky") == 2);
   CHECK(child_of(fx, sup, "flaky").state == child_state::running);
-  CHECK(capture.of_kind("start_error").size() == 2);
+  CHECK(capture.of<events::start_error>().size() == 2);
   fx.stop(sup);
 }
 

@@ -2,9 +2,10 @@
 
 #include "otpp/supervision/errors.hpp"
 #include "tests/actors/supervision/helpers.hpp"
-#include "tests/support/log_capture.hpp"
+#include "tests/support/event_capture.hpp"
 
 using namespace otpp::supervision;
+namespace events = otpp::events;
 using namespace otpp::test;
 using namespace std::chrono_literals;
 
@@ -22,10 +23,10 @@ child_spec stubborn(std::shared_ptr<event_log> log, std::string id, shutdown_pol
 
 TEST_SUITE("supervision.supervisor.shutdown") {
 
-TEST_CASE("a child that ignores the shutdown request is killed after its timeout, logged as shutdown_error") {
+TEST_CASE("a child that ignores the shutdown request is killed after its timeout, reported as shutdown_error") {
   deterministic fx;
   auto log = std::make_shared<event_log>();
-  log_capture capture;
+  event_capture capture;
   supervisor_config config;
   config.children = {stubborn(log, "stubborn", shutdown_policy::after(1000ms))};
   auto sup = start(fx, config);
@@ -38,9 +39,13 @@ TEST_CASE("a child that ignores the shutdown request is killed after its timeout
   CHECK_FALSE(fx.exit_reason());
   fx.advance(1ms);
   CHECK(log->count("stop:stubborn:killed") == 1);
-  auto errors = capture.of_kind("shutdown_error");
+  auto errors = capture.of<events::shutdown_error>();
   REQUIRE(errors.size() == 1);
-  CHECK(errors[0] == "shutdown_error supervisor=supervisor child=stubborn reason=killed restarts=0 strategy=one_for_one");
+  CHECK(errors[0].supervisor == "supervisor");
+  CHECK(errors[0].strategy == "one_for_one");
+  CHECK(errors[0].child == "stubborn");
+  CHECK(errors[0].reason == "killed");
+  CHECK(errors[0].restarts == 0);
   REQUIRE(fx.exit_reason());
 }
 
@@ -57,17 +62,17 @@ TEST_CASE("children die with a supervisor that is killed outright") {
 TEST_CASE("a child that stops within its timeout is not reported") {
   deterministic fx;
   auto log = std::make_shared<event_log>();
-  log_capture capture;
+  event_capture capture;
   auto sup = start(fx, workers(log, flags_of(strategy::one_for_one), {"a"}));
   fx.stop(sup);
   CHECK(log->count("stop:a:shutdown") == 1);
-  CHECK(capture.of_kind("shutdown_error").empty());
+  CHECK(capture.of<events::shutdown_error>().empty());
 }
 
 TEST_CASE("brutal_kill kills at once, even a child that traps exits") {
   deterministic fx;
   auto log = std::make_shared<event_log>();
-  log_capture capture;
+  event_capture capture;
   supervisor_config config;
   config.children = {stubborn(log, "victim", shutdown_policy::brutal_kill())};
   auto sup = start(fx, config);
@@ -75,7 +80,7 @@ TEST_CASE("brutal_kill kills at once, even a child that traps exits") {
   fx.stop(sup);
   CHECK(log->count("ignored_exit:victim:shutdown") == 0);
   CHECK(log->count("stop:victim:killed") == 1);
-  CHECK(capture.of_kind("shutdown_error").empty());
+  CHECK(capture.of<events::shutdown_error>().empty());
   REQUIRE(fx.exit_reason());
 }
 

@@ -6,10 +6,11 @@
 #include <map>
 
 #include "otpp/actors/memory/memory_manager.hpp"
+#include "otpp/actors/perf/families.hpp"
 #include "otpp/supervision/errors.hpp"
 #include "otpp/supervision/supervisor.hpp"
 #include "tests/support/deterministic.hpp"
-#include "tests/support/log_capture.hpp"
+#include "tests/support/event_capture.hpp"
 
 using namespace otpp;
 using namespace otpp::memory;
@@ -66,7 +67,7 @@ TEST_CASE("the limit is the configured one, else the cgroup's, else the machine'
 }
 
 TEST_CASE("the manager follows the sampled figure, refuses work at critical, and runs level actions once") {
-  test::log_capture log;
+  test::event_capture events;
   auto rss = std::make_shared<std::atomic<uint64_t>>(10 * mib);
   auto m = memory_manager::make(with_limit(100), [rss] { return rss->load(); });
   REQUIRE(m);
@@ -83,7 +84,7 @@ TEST_CASE("the manager follows the sampled figure, refuses work at critical, and
   auto refused = mm.check();
   REQUIRE(refused);
   CHECK(supervision::describe(refused).find("memory_pressure: level critical") == 0);
-  mm.sample(); // no transition: nothing logged, nothing run
+  mm.sample(); // no transition: no event, nothing run
   *rss = 85 * mib;
   CHECK(mm.sample() == pressure::high);
   CHECK_FALSE(mm.check());
@@ -91,9 +92,19 @@ TEST_CASE("the manager follows the sampled figure, refuses work at critical, and
   *rss = 96 * mib;
   mm.sample();
   CHECK(ran == std::vector<std::string>{"sweep", "dismiss", "dismiss"});
-  auto lines = log.of_kind("memory_level_changed");
-  REQUIRE(lines.size() == 3);
-  CHECK(lines[0] == "memory_level_changed from=normal to=critical usage_percent=96.0 limit_mb=100");
+  auto changes = events.of<events::memory_level_changed>();
+  REQUIRE(changes.size() == 3);
+  CHECK(changes[0].manager == "memory");
+  CHECK(changes[0].from == "normal");
+  CHECK(changes[0].to == "critical");
+  CHECK(changes[0].usage_percent == doctest::Approx(96.0));
+  CHECK(changes[0].limit_mb == 100);
+  CHECK(changes[0].severity() == events::level::error);
+  CHECK(changes[1].from == "critical");
+  CHECK(changes[1].to == "high");
+  CHECK(changes[1].usage_percent == doctest::Approx(85.0));
+  CHECK(changes[2].from == "high");
+  CHECK(changes[2].to == "critical");
 }
 
 TEST_CASE("settings are validated") {
@@ -128,6 +139,34 @@ TEST_CASE("the supervised manager samples when it starts and then on its timer")
   CHECK((*m)->level() == pressure::normal);
   fx.stop(*sup);
   CHECK_FALSE(find_memory_manager(fx.sys));
+}
+
+TEST_CASE("the supervised manager exports its bytes, limit and level (0 normal to 3 critical), which end with it") {
+  test::deterministic fx;
+  auto rss = std::make_shared<std::atomic<uint64_t>>(10 * mib);
+  auto config = with_limit(100);
+  config.sample_interval = 500ms;
+  supervision::supervisor_config root;
+  root.children = {memory_child(config, [rss] { return rss->load(); })};
+  auto sup = supervision::start_supervisor(fx.sys, root);
+  REQUIRE(sup);
+  fx.run();
+  auto value = [](const perf::family& f) {
+    auto s = perf::metrics().take_snapshot();
+    auto* x = s.find(f.name, {"memory"});
+    return x ? x->value : -1.0;
+  };
+  CHECK(value(perf::families::memory_bytes) == 10.0 * mib);
+  CHECK(value(perf::families::memory_limit_bytes) == 100.0 * mib);
+  CHECK(value(perf::families::memory_level) == 0);
+  for (auto [used, level] : {std::pair<uint64_t, double>{75, 1}, {85, 2}, {96, 3}}) {
+    *rss = used * mib;
+    fx.advance(500ms);
+    CHECK(value(perf::families::memory_bytes) == static_cast<double>(used * mib));
+    CHECK(value(perf::families::memory_level) == level);
+  }
+  fx.stop(*sup);
+  CHECK(perf::metrics().take_snapshot().find(perf::families::memory_level.name, {"memory"}) == nullptr);
 }
 
 }

@@ -138,6 +138,25 @@ TEST_CASE("sixteen threads hitting one hot key with a frozen clock never admit m
       t.join();
     CAPTURE(to_string(config.algorithm));
     CHECK(admitted == 1000);
+    CHECK(l->allowed_hits() == 1000); // every decision counted, under sixteen threads
+    CHECK(l->denied_hits() == 16 * 500 - 1000);
+  }
+}
+
+TEST_CASE("every algorithm counts its decisions: allowed and denied hits, not invalid ones") {
+  fake_clock clock;
+  for (auto config : {windowed(algorithm::fixed_window, 1000, 3), windowed(algorithm::sliding_window, 1000, 3),
+                      bucket(algorithm::token_bucket, 3, 0.0), bucket(algorithm::leaky_bucket, 3, 0.0)}) {
+    CAPTURE(to_string(config.algorithm));
+    auto l = make(config, clock);
+    CHECK(l->allowed_hits() == 0);
+    CHECK(l->denied_hits() == 0);
+    for (int i = 0; i < 5; ++i)
+      l->hit("k");
+    CHECK_FALSE(l->hit("k", -1)); // an error is no decision
+    CHECK(l->hit("other", 2)->allowed);
+    CHECK(l->allowed_hits() == 4);
+    CHECK(l->denied_hits() == 2);
   }
 }
 

@@ -1,0 +1,14 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace otpp::events {
+
+/// `text` with every byte that is not part of valid UTF-8 written as the four
+/// characters `\xNN` (lower-case hex); valid UTF-8 is kept as it is. Logs,
+/// JSON and the Prometheus exposition pass names and reasons through it, so
+/// that any bytes come out as valid UTF-8.
+std::string printable(std::string_view text);
+
+} // namespace otpp::events
