@@ -9,6 +9,10 @@
 
 #include <caf/actor_system_config.hpp>
 
+namespace otpp::pool {
+class pool_ref;
+}
+
 namespace otpp::bench {
 
 using bench_clock = std::chrono::steady_clock;
@@ -48,6 +52,9 @@ scheduler_profile otpp_profile();
 struct bench_config : caf::actor_system_config {
   explicit bench_config(const scheduler_profile& profile);
 };
+
+/// A pool "bench.pool" of 10 echo workers and 5 overflow.
+pool::pool_ref start_bench_pool(caf::actor_system& sys);
 
 void bench_supervisor_restart(const options& opts);
 void bench_idle_cpu(const options& opts);

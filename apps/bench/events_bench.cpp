@@ -80,20 +80,13 @@ void off_and_on(const std::string& path, const options& opts, Op op) {
 void pool_checkout_checkin(const options& opts) {
   bench_config cfg{otpp_profile()};
   caf::actor_system sys{cfg};
-  pool::pool_config config;
-  config.name = "bench.pool";
-  config.size = 10;
-  config.max_overflow = 5;
-  config.worker = "echo";
-  auto p = pool::start_pool(sys, config);
-  if (!p)
-    throw std::runtime_error(supervision::describe(p.error()));
+  auto p = start_bench_pool(sys);
   off_and_on("pool.checkout_checkin", opts, [&](int) {
-    auto held = p->checkout(true, 5s);
+    auto held = p.checkout(true, 5s);
     if (!held)
       throw std::runtime_error(supervision::describe(held.error()));
   });
-  caf::anon_send_exit(p->actor(), caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(p.actor(), caf::exit_reason::user_shutdown);
 }
 
 void limiter_hit(const options& opts) {

@@ -24,18 +24,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-pool::pool_ref start_bench_pool(caf::actor_system& sys) {
-  pool::pool_config config;
-  config.name = "bench.pool";
-  config.size = 10;
-  config.max_overflow = 5;
-  config.worker = "echo";
-  auto p = pool::start_pool(sys, config);
-  if (!p)
-    throw std::runtime_error(supervision::describe(p.error()));
-  return *p;
-}
-
 void print(const std::string& name, const std::string& callers_key, int callers, const run_result& r) {
   std::cout << json_line(name, {{callers_key, std::to_string(callers)},
                                 {"pool_size", "10"},
@@ -48,6 +36,19 @@ void print(const std::string& name, const std::string& callers_key, int callers,
 }
 
 } // namespace
+
+pool::pool_ref start_bench_pool(caf::actor_system& sys) {
+  pool::pool_config config;
+  config.name = "bench.pool";
+  config.size = 10;
+  config.max_overflow = 5;
+  config.worker = "echo";
+  auto p = pool::start_pool(sys, config);
+  if (!p)
+    throw std::runtime_error(supervision::describe(p.error()));
+  return *p;
+}
+
 
 void bench_pool_checkout_checkin(const options& opts) {
   for (int threads : {1, 16}) {
