@@ -87,12 +87,10 @@ std::string figures_of(const health::node& h, table_context& t) {
            + "% rejected=" + number(m.sum(fam::breaker_calls.name, {h.name, "rejected"}));
   }
   if (h.kind == "memory") {
-    static const char* levels[] = {"normal", "elevated", "high", "critical"};
     auto* level = m.find(fam::memory_level.name, {h.name});
-    auto l = level ? static_cast<int>(level->value) : -1;
     auto* used = m.find(fam::memory_bytes.name, {h.name});
     auto* limit = m.find(fam::memory_limit_bytes.name, {h.name});
-    return std::string{"level="} + (l >= 0 && l < 4 ? levels[l] : "-") + " usage="
+    return "level=" + (level ? top::memory_level_name(level->value) : "-") + " usage="
            + (used && limit && limit->value > 0 ? number(100 * used->value / limit->value) : "-") + "%";
   }
   return {};

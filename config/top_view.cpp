@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "otpp/actors/events/printable.hpp"
+#include "otpp/actors/memory/memory_manager.hpp"
 
 namespace otpp::config::top {
 
@@ -128,8 +129,7 @@ void read_metrics(const json& m, frame& f) {
 
   std::map<std::string, memory_row> memory;
   each_series(m, "otpp_memory_level", [&](const json& l, double v) {
-    static const char* names[] = {"normal", "elevated", "high", "critical"};
-    memory[text_of(l, "manager")].level = v >= 0 && v < 4 ? names[static_cast<int>(v)] : "-";
+    memory[text_of(l, "manager")].level = memory_level_name(v);
   });
   each_series(m, "otpp_memory_bytes", [&](const json& l, double v) { memory[text_of(l, "manager")].bytes = v; });
   each_series(m, "otpp_memory_limit_bytes",
@@ -288,6 +288,13 @@ frame read_status(const std::string& body, double at_seconds) {
       if (p.is_object())
         f.peers.push_back({text_of(p, "name"), text_of(p, "state"), text_of(p, "last_error")});
   return f;
+}
+
+std::string memory_level_name(double value) {
+  auto critical = static_cast<double>(memory::pressure::critical);
+  if (!(value >= 0 && value <= critical))
+    return "-";
+  return memory::to_string(static_cast<memory::pressure>(static_cast<int>(value)));
 }
 
 std::string normalize_url(const std::string& url) {

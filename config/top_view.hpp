@@ -99,6 +99,10 @@ struct view {
   void fail(std::string why);
 };
 
+/// The memory manager's level named by an otpp_memory_level value
+/// (memory::to_string of the level), "-" outside the levels.
+std::string memory_level_name(double value);
+
 /// A counter's increase per second between two readings, or nothing without
 /// an earlier reading or time between them. A counter that went down was
 /// reset (its component restarted): its new value counts from zero.
@@ -107,7 +111,7 @@ std::optional<double> per_second(std::optional<double> before, double now, doubl
 /// Every line of the view, none truncated: what a pipe gets once per poll.
 /// A header (the node, its health, its supervisors' restarts, the URL; the
 /// latest poll's error), then the supervision tree (each child's kind,
-/// health, restarts and last reason), pools (workers: alive = idle + busy,
+/// health, restarts and last reason), pools (workers: live = idle + busy + overflow,
 /// idle, busy, overflow, waiting callers; worker exits and crashes per
 /// second), breakers (state), limiters (hits and denials per second and in
 /// all), memory managers (level, use, limit) and cluster peers; sections

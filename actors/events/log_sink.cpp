@@ -139,11 +139,6 @@ struct burst_summary {
   std::chrono::milliseconds window;
 };
 
-std::string window_text(std::chrono::milliseconds window) {
-  auto ms = window.count();
-  return ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
-}
-
 std::string summary_line(const burst_summary& s, log_format format, const std::string& node) {
   if (format == log_format::json) {
     auto j = json_head(s.time, level::warning, dropped_event_name, node);
@@ -158,7 +153,7 @@ std::string summary_line(const burst_summary& s, log_format format, const std::s
   auto out = text_head(s.time, level::warning, dropped_event_name, node);
   out += " dropped " + std::to_string(s.dropped) + " " + s.event + " events of " + s.component_kind + " ";
   append_quoted(out, s.component);
-  out += " in " + window_text(s.window);
+  out += " in " + duration_text(s.window);
   return out;
 }
 

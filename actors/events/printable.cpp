@@ -60,4 +60,9 @@ std::string printable(std::string_view text) {
   return out;
 }
 
+std::string duration_text(std::chrono::milliseconds d) {
+  auto ms = d.count();
+  return ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+}
+
 } // namespace otpp::events

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
@@ -10,5 +11,9 @@ namespace otpp::events {
 /// JSON and the Prometheus exposition pass names and reasons through it, so
 /// that any bytes come out as valid UTF-8.
 std::string printable(std::string_view text);
+
+/// A duration as log lines and reasons write it: "5 s" for whole seconds,
+/// else "250 ms".
+std::string duration_text(std::chrono::milliseconds d);
 
 } // namespace otpp::events

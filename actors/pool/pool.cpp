@@ -1,6 +1,7 @@
 #include "otpp/actors/pool/pool.hpp"
 
 #include "otpp/actors/events/bus.hpp"
+#include "otpp/actors/events/printable.hpp"
 #include "otpp/actors/health/health.hpp"
 #include "otpp/actors/named_table.hpp"
 #include "otpp/actors/perf/families.hpp"
@@ -215,7 +216,7 @@ public:
       live += actor_alive{}(w) ? 1 : 0;
     std::string loop;
     if (auto crashed = crashes.count(now); crashed > crash_alarm_exits)
-      loop = std::to_string(crashed) + " workers crashed in the last " + duration_text(crash_alarm_window)
+      loop = std::to_string(crashed) + " workers crashed in the last " + events::duration_text(crash_alarm_window)
              + " (alarm above " + std::to_string(crash_alarm_exits) + ")";
     if (s.size > 0 && live == 0)
       return {health::status::unhealthy, loop.empty() ? "no live worker" : "no live worker, " + loop};
@@ -224,10 +225,6 @@ public:
     if (s.state == pool_state::full && s.waiting > 0)
       return {health::status::degraded, "full, " + std::to_string(s.waiting) + " callers waiting"};
     return {};
-  }
-
-  static std::string duration_text(std::chrono::milliseconds d) {
-    return d.count() % 1000 == 0 ? std::to_string(d.count() / 1000) + " s" : std::to_string(d.count()) + " ms";
   }
 
   lock_type mtx;
