@@ -12,6 +12,7 @@
 #include "otpp/actors/named_table.hpp"
 #include "otpp/actors/perf/families.hpp"
 #include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/registry.hpp"
 
 namespace otpp::breaker {
 
@@ -42,7 +43,7 @@ breaker_state shown_state(breaker_state s) {
 std::vector<std::shared_ptr<perf::gauge>> breaker_series(const std::shared_ptr<circuit_breaker>& b) {
   namespace fam = perf::families;
   auto& m = perf::metrics();
-  auto& name = b->config().name;
+  auto& name = b->name();
   std::vector<std::shared_ptr<perf::gauge>> out;
   for (auto s : {breaker_state::closed, breaker_state::open, breaker_state::half_open})
     out.push_back(m.gauge_of(fam::breaker_state, {name, to_string(s)},
@@ -60,7 +61,7 @@ std::vector<std::shared_ptr<perf::gauge>> breaker_series(const std::shared_ptr<c
 
 caf::behavior breaker_owner(caf::event_based_actor* self, std::shared_ptr<circuit_breaker> owned,
                             circuit_breaker::clock now) {
-  auto name = owned->config().name;
+  auto name = owned->name();
   // State changes wake the actor (from whichever thread caused them), which
   // then runs the breaker's timers; the listener holds the actor weakly.
   auto listener = owned->subscribe(
@@ -128,6 +129,17 @@ caf::expected<std::shared_ptr<circuit_breaker>> find_breaker(caf::actor_system& 
   if (auto b = breakers().find_fast(sys, name))
     return b;
   return supervision::make_error(supervision::errc::not_found, "no running breaker '" + name + "'");
+}
+
+caf::error reconfigure_breaker(caf::actor_system& sys, const breaker_config& config) {
+  auto b = find_breaker(sys, config.name);
+  if (!b)
+    return b.error();
+  if (auto err = (*b)->reconfigure(config))
+    return err;
+  if (auto owner = supervision::whereis(sys, config.name))
+    caf::anon_send(owner, tick_atom::value, int64_t{0}); // its timers follow the new waits
+  return {};
 }
 
 supervision::child_spec fuse_child(fuse_config config, fuse::clock now) {

@@ -25,6 +25,12 @@ supervision::child_spec breaker_child(breaker_config config, circuit_breaker::cl
 /// The breaker of the running owner named `name`, or `supervision::errc::not_found`.
 caf::expected<std::shared_ptr<circuit_breaker>> find_breaker(caf::actor_system& sys, const std::string& name);
 
+/// Applies `config` to the running breaker of that name (see
+/// `circuit_breaker::reconfigure`: the state is kept) and re-arms its
+/// owner's timers for the new waits; `not_found` without such a breaker,
+/// `invalid_argument` for invalid settings.
+caf::error reconfigure_breaker(caf::actor_system& sys, const breaker_config& config);
+
 /// A child spec for the actor that owns a fuse (the count mode); callers
 /// reach it with `find_fuse`. Id and registered name: `config.name`.
 supervision::child_spec fuse_child(fuse_config config, fuse::clock now = steady_ms);

@@ -94,20 +94,47 @@ int64_t steady_ms() {
   return steady_ns() / 1'000'000;
 }
 
-caf::expected<std::shared_ptr<circuit_breaker>> circuit_breaker::make(breaker_config config, clock now) {
+caf::error circuit_breaker::normalize(breaker_config& config) {
   if (auto err = validate(config))
     return err;
   if (config.window == window_kind::count)
     config.minimum_calls = std::min(config.minimum_calls, config.window_size);
+  return {};
+}
+
+caf::expected<std::shared_ptr<circuit_breaker>> circuit_breaker::make(breaker_config config, clock now) {
+  if (auto err = normalize(config))
+    return err;
   return std::make_shared<circuit_breaker>(std::move(config), std::move(now));
 }
 
 circuit_breaker::circuit_breaker(breaker_config config, clock now)
-  : config_(std::move(config)),
+  : name_(config.name),
+    config_(std::move(config)),
     now_(std::move(now)),
     phase_(static_cast<uint64_t>(breaker_state::closed)),
     window_(config_.window, config_.window_size),
     trials_(window_kind::count, config_.half_open_permits) {}
+
+breaker_config circuit_breaker::config() const {
+  std::lock_guard<spin_lock> guard{lock_};
+  return config_;
+}
+
+caf::error circuit_breaker::reconfigure(breaker_config next) {
+  if (next.name != name_)
+    return make_error(breaker_errc::invalid_argument,
+                      "breaker '" + name_ + "': cannot be renamed to '" + next.name + "'");
+  if (auto err = normalize(next))
+    return err;
+  {
+    std::lock_guard<spin_lock> guard{lock_};
+    if (next.window != config_.window || next.window_size != config_.window_size)
+      window_ = outcome_window(next.window, next.window_size);
+    config_ = std::move(next);
+  }
+  return {};
+}
 
 std::optional<permit> circuit_breaker::acquire_slowly() {
   std::optional<permit> result;
@@ -157,9 +184,9 @@ void circuit_breaker::record(permit p, bool failed, std::chrono::nanoseconds dur
     count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return;
   }
-  bool slow = duration > config_.slow_duration;
   {
     std::lock_guard<spin_lock> guard{lock_};
+    bool slow = duration > config_.slow_duration;
     count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     emit({failed ? event_kind::error : event_kind::success, breaker_state::closed, breaker_state::closed, duration});
     if (p.phase == phase_.load(std::memory_order_relaxed)) { // not from an earlier state
@@ -250,7 +277,7 @@ void circuit_breaker::transition(breaker_state to, int64_t now) {
   if (to == breaker_state::closed)
     window_.clear();
   if (to == breaker_state::half_open) {
-    trials_.clear();
+    trials_ = outcome_window(window_kind::count, config_.half_open_permits); // the permits may have changed
     permits_left_ = config_.half_open_permits;
   }
   phase_.store(((phase >> 3) + 1) << 3 | static_cast<uint64_t>(to), std::memory_order_release);

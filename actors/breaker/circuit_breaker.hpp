@@ -156,7 +156,21 @@ public:
   uint64_t subscribe(listener fn, std::vector<event_kind> kinds = {});
   void unsubscribe(uint64_t id);
 
-  const breaker_config& config() const { return config_; }
+  /// The settings in force (a copy: `reconfigure` may change them meanwhile).
+  breaker_config config() const;
+
+  /// The breaker's name (never changes).
+  const std::string& name() const { return name_; }
+
+  /// Applies `next` from the next call on and keeps the state (CLOSED, OPEN
+  /// since when, HALF_OPEN with its trial calls): thresholds, the slow-call
+  /// duration and the waits count from the current state's start; a window
+  /// of another kind or size starts empty (otherwise it keeps its
+  /// outcomes); a new `half_open_permits` applies from the next HALF_OPEN.
+  /// `invalid_argument`, and nothing changes, for invalid settings or
+  /// another name. Call the owner's `reconfigure_breaker` instead when an
+  /// owner runs the breaker's timers.
+  caf::error reconfigure(breaker_config next);
 
   circuit_breaker(breaker_config config, clock now);
 
@@ -175,10 +189,13 @@ private:
   // Without lock_:
   void deliver();
 
-  breaker_config config_;
+  static caf::error normalize(breaker_config& config);
+
+  const std::string name_;
+  breaker_config config_; ///< under lock_
   clock now_;
   alignas(64) std::atomic<uint64_t> phase_; ///< generation << 3 | state; read by every check
-  alignas(64) spin_lock lock_;
+  alignas(64) mutable spin_lock lock_;
   std::atomic<uint64_t> successes_{0}; ///< written under lock_, on its cache line
   std::atomic<uint64_t> failures_{0};  ///< written under lock_
   outcome_window window_;  ///< CLOSED

@@ -83,6 +83,33 @@ TEST_CASE("the owner moves OPEN to HALF_OPEN on its timer with automatic_half_op
   CHECK_FALSE(find_breaker(fx.sys, "payments"));
 }
 
+TEST_CASE("reconfigure_breaker keeps the state and re-arms the owner's timer for a shorter wait") {
+  test::deterministic fx;
+  fake_clock clock;
+  auto config = config_named("ledger");
+  config.automatic_half_open = true;
+  supervision::supervisor_config root;
+  root.children = {breaker_child(config, clock.fn())};
+  auto sup = supervision::start_supervisor(fx.sys, root);
+  REQUIRE(sup);
+  fx.run();
+  auto b = *find_breaker(fx.sys, "ledger");
+  trip(*b);
+  fx.run(); // the timer is armed for 1000 ms
+  advance(fx, clock, 100ms);
+  config.wait_in_open = 300ms;
+  REQUIRE_FALSE(reconfigure_breaker(fx.sys, config));
+  fx.run();
+  CHECK(b->state() == breaker_state::open);
+  advance(fx, clock, 199ms);
+  CHECK(b->state() == breaker_state::open);
+  advance(fx, clock, 1ms); // 300 ms since it opened, long before the old 1000 ms
+  CHECK(b->state() == breaker_state::half_open);
+  config.name = "nobody";
+  CHECK(supervision::describe(reconfigure_breaker(fx.sys, config)).find("no running breaker 'nobody'") != std::string::npos);
+  fx.stop(*sup);
+}
+
 TEST_CASE("the owner sends a HALF_OPEN breaker back to OPEN after max_wait_in_half_open") {
   test::deterministic fx;
   fake_clock clock;

@@ -417,3 +417,85 @@ TEST_CASE("in HALF_OPEN exactly half_open_permits of 32 racing threads get throu
 }
 
 }
+
+TEST_SUITE("breaker.reconfigure") {
+
+TEST_CASE("a breaker reconfigured while OPEN stays OPEN, and a shorter wait counts from when it opened") {
+  fake_clock clock;
+  auto b = make(small(), clock);
+  trip(*b);
+  auto next = small();
+  next.failure_threshold = 90;
+  next.wait_in_open = 200ms;
+  REQUIRE_FALSE(b->reconfigure(next));
+  CHECK(b->state() == breaker_state::open);
+  CHECK(b->config().failure_threshold == 90);
+  clock.advance(150ms);
+  CHECK_FALSE(b->try_acquire()); // 150 ms of the new 200 ms since it opened
+  clock.advance(51ms);
+  CHECK(b->try_acquire());
+  CHECK(b->state() == breaker_state::half_open);
+}
+
+TEST_CASE("a new threshold judges the next call against the outcomes the window already holds") {
+  fake_clock clock;
+  auto c = small();
+  c.window_size = 10;
+  c.minimum_calls = 4;
+  auto b = make(c, clock);
+  succeed(*b);
+  succeed(*b);
+  succeed(*b);
+  fail(*b); // 25 % of 4: closed at 50 %
+  REQUIRE(b->state() == breaker_state::closed);
+  c.failure_threshold = 20;
+  REQUIRE_FALSE(b->reconfigure(c));
+  CHECK(b->state() == breaker_state::closed); // a new setting is no outcome: nothing trips yet
+  CHECK(b->totals().calls == 4);
+  succeed(*b); // 1 failure in 5: 20 %
+  CHECK(b->state() == breaker_state::open);
+}
+
+TEST_CASE("a window of another size starts empty; new half-open permits apply from the next HALF_OPEN") {
+  fake_clock clock;
+  auto b = make(small(), clock);
+  succeed(*b);
+  fail(*b);
+  auto c = small();
+  c.window_size = 8;
+  c.half_open_permits = 3;
+  REQUIRE_FALSE(b->reconfigure(c));
+  CHECK(b->totals().calls == 0);
+  CHECK(b->state() == breaker_state::closed);
+  for (int i = 0; i < 4; ++i)
+    fail(*b);
+  REQUIRE(b->state() == breaker_state::open);
+  clock.advance(1001ms);
+  int permitted = 0;
+  while (b->try_acquire())
+    ++permitted;
+  CHECK(permitted == 3);
+}
+
+TEST_CASE("invalid settings and another name are refused and change nothing") {
+  fake_clock clock;
+  auto b = make(small(), clock);
+  trip(*b);
+  auto bad = small();
+  bad.failure_threshold = 0;
+  bad.wait_in_open = 5ms;
+  auto err = b->reconfigure(bad);
+  REQUIRE(err);
+  CHECK(otpp::supervision::describe(err).find("failure_threshold") != std::string::npos);
+  auto renamed = small();
+  renamed.name = "other";
+  err = b->reconfigure(renamed);
+  REQUIRE(err);
+  CHECK(otpp::supervision::describe(err).find("cannot be renamed to 'other'") != std::string::npos);
+  CHECK(b->config().wait_in_open == 1000ms);
+  CHECK(b->state() == breaker_state::open);
+  clock.advance(10ms);
+  CHECK_FALSE(b->try_acquire());
+}
+
+}
