@@ -174,12 +174,11 @@ std::vector<std::shared_ptr<perf::gauge>> memory_series(const std::shared_ptr<me
 caf::behavior memory_owner(caf::event_based_actor* self, std::shared_ptr<memory_manager> owned) {
   auto series = std::make_shared<std::vector<std::shared_ptr<perf::gauge>>>(memory_series(owned));
   self->attach_functor([series] { series->clear(); });
-  auto interval = owned->config().sample_interval;
-  self->delayed_send(self, interval, sample_atom::value);
+  self->delayed_send(self, owned->config().sample_interval, sample_atom::value);
   return {
-    [self, owned, interval](sample_atom) {
+    [self, owned](sample_atom) {
       owned->sample();
-      self->delayed_send(self, interval, sample_atom::value);
+      self->delayed_send(self, owned->config().sample_interval, sample_atom::value); // it may have been reconfigured
     },
   };
 }
@@ -230,22 +229,50 @@ uint64_t resident_bytes() {
   return resident * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
-caf::expected<std::shared_ptr<memory_manager>> memory_manager::make(memory_config config, sampler sample,
-                                                                    const file_reader& read) {
+namespace {
+
+// The limit `config` gives, or why there is none.
+caf::expected<uint64_t> checked_limit(const memory_config& config, const file_reader& read) {
   if (auto err = validate(config))
     return err;
   auto limit = resolve_limit(config, read);
   if (limit == 0)
     return make_error(memory_errc::invalid_argument, "memory: cannot tell the memory limit; set limit_mb");
-  return std::make_shared<memory_manager>(std::move(config), limit, std::move(sample));
+  return limit;
+}
+
+} // namespace
+
+caf::expected<std::shared_ptr<memory_manager>> memory_manager::make(memory_config config, sampler sample,
+                                                                    const file_reader& read) {
+  auto limit = checked_limit(config, read);
+  if (!limit)
+    return limit.error();
+  return std::make_shared<memory_manager>(std::move(config), *limit, std::move(sample));
 }
 
 memory_manager::memory_manager(memory_config config, uint64_t limit, sampler sample)
-  : config_(std::move(config)), limit_(limit), sample_(std::move(sample)) {}
+  : config_(std::move(config)), limit_(limit), reject_at_(config_.reject_at), sample_(std::move(sample)) {}
+
+memory_config memory_manager::config() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return config_;
+}
+
+caf::error memory_manager::reconfigure(memory_config next, const file_reader& read) {
+  auto limit = checked_limit(next, read);
+  if (!limit)
+    return limit.error();
+  std::lock_guard<std::mutex> guard{mutex_};
+  limit_.store(*limit, std::memory_order_relaxed);
+  reject_at_.store(next.reject_at, std::memory_order_relaxed);
+  config_ = std::move(next);
+  return {};
+}
 
 caf::error memory_manager::refusal(pressure l) const {
   return make_error(memory_errc::memory_pressure, "level " + to_string(l) + " (" + std::to_string(usage_percent())
-                                                    + " % of " + std::to_string(limit_ / (1024 * 1024)) + " MiB)");
+                                                    + " % of " + std::to_string(limit_bytes() / (1024 * 1024)) + " MiB)");
 }
 
 pressure memory_manager::sample() {
@@ -256,7 +283,7 @@ pressure memory_manager::sample() {
   {
     std::lock_guard<std::mutex> guard{mutex_};
     auto used = sample_();
-    usage = 100.0 * static_cast<double>(used) / static_cast<double>(limit_);
+    usage = 100.0 * static_cast<double>(used) / static_cast<double>(limit_bytes());
     used_.store(used, std::memory_order_relaxed);
     usage_.store(usage, std::memory_order_relaxed);
     from = level();
@@ -270,7 +297,8 @@ pressure memory_manager::sample() {
         actions.push_back(action.run);
   }
   // Outside the lock: a subscriber or an action may use the manager.
-  events::emit(events::memory_level_changed{manager_name, to_string(from), to_string(to), usage, limit_ / (1024 * 1024)});
+  events::emit(
+    events::memory_level_changed{manager_name, to_string(from), to_string(to), usage, limit_bytes() / (1024 * 1024)});
   auto guarded = [](auto&& fn) {
     try {
       fn();
@@ -350,6 +378,13 @@ void on_level(caf::actor_system& sys, pressure at, std::function<void()> action,
     if (entries.empty())
       table.by_system.erase(i);
   });
+}
+
+caf::error reconfigure_memory(caf::actor_system& sys, const memory_config& config) {
+  auto m = find_memory_manager(sys);
+  if (!m)
+    return m.error();
+  return (*m)->reconfigure(config);
 }
 
 caf::expected<std::shared_ptr<memory_manager>> find_memory_manager(caf::actor_system& sys) {

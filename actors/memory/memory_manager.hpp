@@ -83,7 +83,7 @@ public:
   /// Refuses new work at `reject_at` and above with `memory_pressure`.
   caf::error check() const {
     auto l = level();
-    return l >= config_.reject_at ? refusal(l) : caf::error{};
+    return l >= reject_at_.load(std::memory_order_relaxed) ? refusal(l) : caf::error{};
   }
 
   /// Samples now; returns the level.
@@ -98,24 +98,32 @@ public:
   /// Calls `fn(from, to, usage_percent)` on every transition.
   void subscribe(std::function<void(pressure, pressure, double)> fn);
 
-  uint64_t limit_bytes() const { return limit_; }
+  uint64_t limit_bytes() const { return limit_.load(std::memory_order_relaxed); }
   /// Resident bytes at the last sample.
   uint64_t used_bytes() const { return used_.load(std::memory_order_relaxed); }
   double usage_percent() const { return usage_.load(std::memory_order_relaxed); }
-  const memory_config& config() const { return config_; }
+  /// The settings in force (a copy: `reconfigure` may change them meanwhile).
+  memory_config config() const;
+
+  /// Applies `next` from the next sample on, keeping the current level
+  /// (the next sample moves it by the new thresholds, with the hysteresis)
+  /// and the registered actions; `check` uses the new `reject_at` at once.
+  /// `invalid_argument`, and nothing changes, for invalid settings.
+  caf::error reconfigure(memory_config next, const file_reader& read = {});
 
   memory_manager(memory_config config, uint64_t limit, sampler sample);
 
 private:
   caf::error refusal(pressure l) const;
 
-  memory_config config_;
-  uint64_t limit_;
+  memory_config config_; ///< under mutex_
+  std::atomic<uint64_t> limit_;
+  std::atomic<pressure> reject_at_;
   sampler sample_;
   std::atomic<pressure> level_{pressure::normal};
   std::atomic<uint64_t> used_{0};
   std::atomic<double> usage_{0};
-  std::mutex mutex_; ///< one level change at a time; guards the lists below (called outside it)
+  mutable std::mutex mutex_; ///< one level change at a time; guards the lists below (called outside it)
   struct level_action {
     uint64_t id;
     pressure at;
@@ -139,6 +147,11 @@ supervision::child_spec memory_child(memory_config config, memory_manager::sampl
 /// before the manager starts. Runs on the sampling thread; an action that
 /// throws changes nothing. Throws std::invalid_argument without an owner.
 void on_level(caf::actor_system& sys, pressure at, std::function<void()> action, const caf::actor& owner);
+
+/// Applies `config` to the running memory manager of `sys` (see
+/// `memory_manager::reconfigure`); its owner samples at the new interval
+/// from its next sample on. `not_found` without a manager.
+caf::error reconfigure_memory(caf::actor_system& sys, const memory_config& config);
 
 /// The running memory manager of `sys`, or `supervision::errc::not_found`.
 caf::expected<std::shared_ptr<memory_manager>> find_memory_manager(caf::actor_system& sys);

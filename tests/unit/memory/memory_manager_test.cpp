@@ -141,6 +141,60 @@ TEST_CASE("the supervised manager samples when it starts and then on its timer")
   CHECK_FALSE(find_memory_manager(fx.sys));
 }
 
+TEST_CASE("a reconfigured manager keeps its level until the next sample judges it by the new settings") {
+  auto rss = std::make_shared<std::atomic<uint64_t>>(75 * mib);
+  auto m = memory_manager::make(with_limit(100), [rss] { return rss->load(); });
+  REQUIRE(m);
+  auto& mm = **m;
+  std::vector<std::string> ran;
+  mm.on_level(pressure::critical, [&] { ran.push_back("dismiss"); });
+  CHECK(mm.sample() == pressure::elevated);
+  auto next = with_limit(100);
+  next.elevated_percent = 50;
+  next.high_percent = 60;
+  next.critical_percent = 70;
+  next.reject_at = pressure::high;
+  REQUIRE_FALSE(mm.reconfigure(next));
+  CHECK(mm.level() == pressure::elevated); // no sample yet
+  CHECK_FALSE(mm.check());
+  CHECK(mm.sample() == pressure::critical); // 75 % is critical now
+  CHECK(ran == std::vector<std::string>{"dismiss"}); // actions registered before are kept
+  CHECK(mm.check());
+  next.limit_mb = 200; // 75 MiB of 200: 37.5 %, below 50 - 5
+  REQUIRE_FALSE(mm.reconfigure(next));
+  CHECK(mm.limit_bytes() == 200 * mib);
+  CHECK(mm.sample() == pressure::normal);
+  next.critical_percent = 40; // below high: refused, nothing changes
+  auto err = mm.reconfigure(next);
+  REQUIRE(err);
+  CHECK(supervision::describe(err).find("0 < elevated < high < critical <= 100") != std::string::npos);
+  CHECK(mm.config().critical_percent == 70);
+  CHECK(mm.limit_bytes() == 200 * mib);
+}
+
+TEST_CASE("reconfigure_memory changes the running manager's sample interval from its next sample on") {
+  test::deterministic fx;
+  auto rss = std::make_shared<std::atomic<uint64_t>>(10 * mib);
+  auto config = with_limit(100);
+  config.sample_interval = 500ms;
+  supervision::supervisor_config root;
+  root.children = {memory_child(config, [rss] { return rss->load(); })};
+  auto sup = supervision::start_supervisor(fx.sys, root);
+  REQUIRE(sup);
+  fx.run();
+  auto m = *find_memory_manager(fx.sys);
+  config.sample_interval = 100ms;
+  REQUIRE_FALSE(reconfigure_memory(fx.sys, config));
+  fx.advance(500ms); // the sample armed before; the next one is 100 ms later
+  *rss = 90 * mib;
+  fx.advance(99ms);
+  CHECK(m->level() == pressure::normal);
+  fx.advance(1ms);
+  CHECK(m->level() == pressure::high);
+  fx.stop(*sup);
+  CHECK(supervision::describe(reconfigure_memory(fx.sys, config)) == supervision::describe(find_memory_manager(fx.sys).error()));
+}
+
 TEST_CASE("the supervised manager exports its bytes, limit and level (0 normal to 3 critical), which end with it") {
   test::deterministic fx;
   auto rss = std::make_shared<std::atomic<uint64_t>>(10 * mib);
