@@ -2,6 +2,7 @@
 
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <string>
@@ -78,20 +79,40 @@ int64_t steady_ns() {
   return steady_clock_ns();
 }
 
-int64_t wall_clock_ms() {
+namespace detail {
+
+int64_t wall_clock_ms_at([[maybe_unused]] uint64_t t) {
 #if OTPP_HAVE_TSC
   auto rate = ns_per_tick();
   if (rate > 0) {
-    auto t = __rdtsc();
     if (t >= here.until || t < here.tsc) {
-      here.tsc = t;
-      here.ns = system_ns();
-      here.until = t + static_cast<uint64_t>(50'000'000 / rate);
+      // The system clock between two TSC reads a few microseconds apart at
+      // most: a thread that lost its core in between would set the clock
+      // ahead by as long as it waited.
+      uint64_t before, after;
+      int64_t ns;
+      int tries = 0;
+      do {
+        before = __rdtsc();
+        ns = system_ns();
+        after = __rdtsc();
+      } while (static_cast<double>(after - before) * rate > 20'000 && ++tries < 10);
+      t = before + (after - before) / 2;
+      here = {t, ns, t + static_cast<uint64_t>(50'000'000 / rate)};
     }
-    return floor_ms(here.ns + static_cast<int64_t>(static_cast<double>(t - here.tsc) * rate));
+    auto ns = here.ns + static_cast<int64_t>(static_cast<double>(t - here.tsc) * rate);
+    auto ms = floor_ms(ns);
+    // The ticks of this millisecond, within this anchor: up to the tick before
+    // the next millisecond starts (rounded down: a tick too early is read
+    // again here), never past the next re-anchoring.
+    auto ticks_left = static_cast<uint64_t>(static_cast<double>((ms + 1) * 1'000'000 - ns) / rate);
+    current_ms = {t, std::min(t + ticks_left, here.until), ms};
+    return ms;
   }
 #endif
   return floor_ms(system_ns());
 }
+
+} // namespace detail
 
 } // namespace otpp

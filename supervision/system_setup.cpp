@@ -8,6 +8,7 @@
 #include <caf/thread_hook.hpp>
 
 #include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/timer_clock.hpp"
 
 namespace otpp {
 
@@ -35,7 +36,9 @@ void apply_scheduler_profile(caf::actor_system_config& cfg) {
   auto cores = std::max(1u, std::thread::hardware_concurrency());
   cfg.set("scheduler.max-threads", static_cast<size_t>(cores));
   cfg.set("work-stealing.aggressive-poll-attempts", size_t{20000});
+  cfg.set("work-stealing.aggressive-steal-interval", size_t{1000});
   cfg.add_thread_hook<tight_timer_slack>();
+  use_otpp_timer_clock(cfg); // no wake-up of CAF's timer thread at every actor's end
 }
 
 } // namespace otpp

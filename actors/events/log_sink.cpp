@@ -31,23 +31,6 @@ using steady = std::chrono::steady_clock;
 template <class>
 constexpr bool unsupported_field = false;
 
-std::string rfc3339(std::chrono::system_clock::time_point t) {
-  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-  auto seconds = us / 1'000'000;
-  auto micros = us % 1'000'000;
-  if (micros < 0) {
-    micros += 1'000'000;
-    --seconds;
-  }
-  auto tt = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros));
-  return out;
-}
-
 // `raw` as a quoted text value: invalid UTF-8 through `printable`, then
 // quotes, backslashes and every control byte escaped.
 void append_quoted(std::string& out, std::string_view raw) {

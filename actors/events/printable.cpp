@@ -1,6 +1,8 @@
 #include "otpp/actors/events/printable.hpp"
 
 #include <cstdint>
+#include <cstdio>
+#include <ctime>
 
 namespace otpp::events {
 
@@ -63,6 +65,23 @@ std::string printable(std::string_view text) {
 std::string duration_text(std::chrono::milliseconds d) {
   auto ms = d.count();
   return ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+}
+
+std::string rfc3339(std::chrono::system_clock::time_point t) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  auto seconds = us / 1'000'000;
+  auto micros = us % 1'000'000;
+  if (micros < 0) {
+    micros += 1'000'000;
+    --seconds;
+  }
+  auto tt = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros));
+  return out;
 }
 
 } // namespace otpp::events

@@ -16,4 +16,7 @@ std::string printable(std::string_view text);
 /// else "250 ms".
 std::string duration_text(std::chrono::milliseconds d);
 
+/// `t` in RFC 3339, UTC, with microseconds: `2026-12-02T17:29:49.965069Z`.
+std::string rfc3339(std::chrono::system_clock::time_point t);
+
 } // namespace otpp::events

@@ -823,6 +823,15 @@ caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds ti
     return lease{remote_, std::move(*w)};
   }
   std::unique_lock<pool_core::lock_type> guard{core_->mtx};
+  if (core_->book.status().idle == 0) {
+    // No idle worker: with more threads than cores, the workers are mostly
+    // held by threads that are not running. Let them run (and check in)
+    // before starting an overflow worker or queueing; the book decides on
+    // the state after that, as for any later caller.
+    guard.unlock();
+    std::this_thread::yield();
+    guard.lock();
+  }
   if (core_->closed)
     return make_error(pool_errc::closed, "the pool has ended");
   auto t = core_->next_ticket++;
@@ -957,6 +966,14 @@ caf::error worker_error(caf::error err, const caf::actor& worker) {
     return err;
   auto reason = exit_reason_of(worker);
   return reason && *reason ? std::move(*reason) : err; // a normal exit has no error to tell
+}
+
+caf::error no_direct_resource(const caf::actor& worker) {
+  auto reason = exit_reason_of(worker);
+  if (reason && *reason)
+    return std::move(*reason);
+  return supervision::make_error(supervision::errc::not_allowed,
+                                 reason ? "the worker has ended" : "the worker lends no resource of this type");
 }
 
 // -- starting -----------------------------------------------------------------

@@ -16,6 +16,7 @@
 #include <caf/expected.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include "otpp/actors/pool/direct_resource.hpp"
 #include "otpp/actors/pool/pool_book.hpp"
 #include "otpp/actors/pool/worker_kinds.hpp"
 #include "otpp/supervision/child_spec.hpp"
@@ -71,6 +72,10 @@ std::optional<caf::error> exit_reason_of(const caf::actor& worker);
 /// then the reason `worker` ended with (what a call to a worker that died
 /// after its checkout reports).
 caf::error worker_error(caf::error err, const caf::actor& worker);
+
+/// Why `worker` lends no direct resource of the type asked for: its exit
+/// reason once it has ended, else `supervision::errc::not_allowed`.
+caf::error no_direct_resource(const caf::actor& worker);
 
 class pool_core;
 
@@ -211,6 +216,36 @@ public:
       if (!result)
         return flat_type{worker_error(result.error(), held->worker())};
       return result;
+    }
+  }
+
+  /// The direct lease: checks a worker out and runs `fn(R&)` on this thread
+  /// over the resource the worker lends (`direct_resource`, NimblePool's
+  /// model: no message, no thread switch), then checks the worker in, also
+  /// when `fn` throws (the exception propagates unchanged). Returns the
+  /// checkout's error, `no_direct_resource` when the worker lends no `R`
+  /// (another kind, a remote pool, or a worker that has ended), or else
+  /// `fn`'s result as `transaction` does.
+  template <class R, class F>
+  auto direct_transaction(F&& fn, std::chrono::milliseconds timeout = std::chrono::milliseconds{5000}) const {
+    using result_type = std::invoke_result_t<F, R&>;
+    auto held = checkout(true, timeout);
+    if constexpr (std::is_void_v<result_type>) {
+      if (!held)
+        return held.error();
+      auto resource = direct_resource_as<R>(held->worker());
+      if (!resource)
+        return no_direct_resource(held->worker());
+      std::forward<F>(fn)(*resource);
+      return caf::error{};
+    } else {
+      using flat_type = typename detail::flat_expected<result_type>::type;
+      if (!held)
+        return flat_type{held.error()};
+      auto resource = direct_resource_as<R>(held->worker());
+      if (!resource)
+        return flat_type{no_direct_resource(held->worker())};
+      return flat_type{std::forward<F>(fn)(*resource)};
     }
   }
 

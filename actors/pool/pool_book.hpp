@@ -104,13 +104,13 @@ public:
   /// aside on the way. None when no live worker is idle.
   std::optional<Worker> take_idle(holder_id holder) {
     while (!idle_.empty()) {
-      Worker w = idle_.front();
+      Worker w = std::move(idle_.front());
       idle_.pop_front();
       if (!alive_(w)) {
-        dead_.emplace(w, start_purpose::for_idle_head);
+        dead_.emplace(std::move(w), start_purpose::for_idle_head);
         continue;
       }
-      busy_.emplace(w, lease_of{holder, 0});
+      hold(w, lease_of{holder, 0});
       return w;
     }
     return std::nullopt;
@@ -118,7 +118,7 @@ public:
 
   /// The overflow worker started after a `start` checkout: checked out to `holder`.
   void adopt(const Worker& w, holder_id holder) {
-    busy_.emplace(w, lease_of{holder, 0});
+    hold(w, lease_of{holder, 0});
   }
 
   /// The start after a non-blocking `start` checkout failed: the overflow
@@ -141,8 +141,7 @@ public:
     auto i = busy_.find(w);
     if (i == busy_.end() || !alive_(w))
       return {free_result::ignored, 0};
-    busy_.erase(i);
-    return place(w, strategy_ == pool_strategy::lifo);
+    return place(release(i), strategy_ == pool_strategy::lifo);
   }
 
   /// Checks `w` in only if it is still out under the hand-over to waiter `t`
@@ -294,11 +293,11 @@ private:
     ticket handed_to;
   };
 
-  free_result place(const Worker& w, bool at_head) {
+  free_result place(Worker w, bool at_head) {
     if (!waiters_.empty()) {
       auto next = waiters_.front();
       waiters_.pop_front();
-      busy_.emplace(w, lease_of{next.holder, next.t});
+      hold(w, lease_of{next.holder, next.t});
       return {free_result::handed, next.t};
     }
     if (overflow_ > 0) {
@@ -306,10 +305,30 @@ private:
       return {free_result::dismissed, 0};
     }
     if (at_head)
-      idle_.push_front(w);
+      idle_.push_front(std::move(w));
     else
-      idle_.push_back(w);
+      idle_.push_back(std::move(w));
     return {free_result::idled, 0};
+  }
+
+  // Records `w` as checked out, in the node the last check-in freed if
+  // there is one: a checkout and check-in pair allocates nothing.
+  void hold(const Worker& w, lease_of out) {
+    if (spare_.empty()) {
+      busy_.emplace(w, out);
+      return;
+    }
+    spare_.key() = w;
+    spare_.mapped() = out;
+    busy_.insert(std::move(spare_));
+  }
+
+  // Takes the entry at `i` out of the checked-out workers; its node is kept for `hold`.
+  Worker release(typename std::unordered_map<Worker, lease_of>::iterator i) {
+    auto node = busy_.extract(i);
+    Worker w = std::move(node.key());
+    spare_ = std::move(node);
+    return w;
   }
 
   std::size_t size_;
@@ -319,6 +338,7 @@ private:
   std::size_t overflow_ = 0;
   std::deque<Worker> idle_;
   std::unordered_map<Worker, lease_of> busy_;
+  typename std::unordered_map<Worker, lease_of>::node_type spare_; ///< a freed node of busy_, for reuse
   std::deque<waiter> waiters_;
   std::unordered_map<Worker, start_purpose> dead_; ///< seen ended before `worker_down`: the start it needs
 };

@@ -46,16 +46,37 @@ bool windowed(algorithm x) {
   return x == algorithm::fixed_window || x == algorithm::sliding_window;
 }
 
+[[gnu::cold]] caf::error negative_cost(int64_t cost) {
+  return make_error(limit_errc::invalid_argument, "cost must be >= 0, got " + std::to_string(cost));
+}
+
+// The clock a limiter was given.
+struct injected_clock {
+  limiter::clock fn;
+  millis operator()() const { return fn(); }
+};
+
+// `system_clock_ms`, inlined: one TSC read and a compare per hit.
+struct system_clock {
+  explicit system_clock(const limiter::clock&) {}
+  millis operator()() const { return wall_clock_ms(); }
+};
+
+bool is_system_clock(const limiter::clock& now) {
+  auto* fn = now.target<millis (*)()>();
+  return fn != nullptr && *fn == &system_clock_ms;
+}
+
 // Adapts one algorithm and its in-memory store to the limiter interface.
-template <class Algorithm>
+template <class Algorithm, class Clock>
 class memory_limiter final : public limiter {
 public:
   memory_limiter(limiter_config config, Algorithm algorithm, clock now)
-    : limiter(std::move(config)), store_(std::move(algorithm)), now_(std::move(now)) {}
+    : limiter(std::move(config)), store_(std::move(algorithm)), now_{std::move(now)} {}
 
   caf::expected<decision> hit(const std::string& key, int64_t cost) override {
     if (cost < 0)
-      return make_error(limit_errc::invalid_argument, "cost must be >= 0, got " + std::to_string(cost));
+      return negative_cost(cost);
     return store_.hit(key, now_(), static_cast<uint64_t>(cost));
   }
 
@@ -109,8 +130,15 @@ public:
 
 private:
   memory_store<Algorithm> store_;
-  clock now_;
+  Clock now_;
 };
+
+template <class Algorithm>
+std::shared_ptr<limiter> memory_limiter_of(const limiter_config& c, Algorithm algorithm, limiter::clock now) {
+  if (is_system_clock(now))
+    return std::make_shared<memory_limiter<Algorithm, system_clock>>(c, std::move(algorithm), std::move(now));
+  return std::make_shared<memory_limiter<Algorithm, injected_clock>>(c, std::move(algorithm), std::move(now));
+}
 
 } // namespace
 
@@ -146,13 +174,13 @@ caf::expected<std::shared_ptr<limiter>> limiter::in_memory(limiter_config c, clo
   auto capacity = static_cast<uint64_t>(c.capacity);
   switch (c.algorithm) {
     case algorithm::fixed_window:
-      return std::make_shared<memory_limiter<fixed_window>>(c, fixed_window{c.scale_ms, limit}, now);
+      return memory_limiter_of(c, fixed_window{c.scale_ms, limit}, std::move(now));
     case algorithm::sliding_window:
-      return std::make_shared<memory_limiter<sliding_window>>(c, sliding_window{c.scale_ms, limit}, now);
+      return memory_limiter_of(c, sliding_window{c.scale_ms, limit}, std::move(now));
     case algorithm::token_bucket:
-      return std::make_shared<memory_limiter<token_bucket>>(c, token_bucket{capacity, c.rate_per_s}, now);
+      return memory_limiter_of(c, token_bucket{capacity, c.rate_per_s}, std::move(now));
     case algorithm::leaky_bucket:
-      return std::make_shared<memory_limiter<leaky_bucket>>(c, leaky_bucket{capacity, c.rate_per_s}, now);
+      return memory_limiter_of(c, leaky_bucket{capacity, c.rate_per_s}, std::move(now));
   }
   return make_error(limit_errc::invalid_argument, "unknown algorithm");
 }

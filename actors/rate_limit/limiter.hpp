@@ -47,6 +47,14 @@ struct redis_options {
   std::chrono::milliseconds timeout{200};     ///< bound on one hit, connecting included; > 0
   int connections = 4;                        ///< connections per limiter, each pipelining concurrent hits; >= 1
   failure_policy on_error = failure_policy::fail_closed;
+  /// Blocks (docs/redis.md): while a key is hot, one hit takes up to this
+  /// many units at once (the cost included) and keeps the rest for this
+  /// node's later hits; 0 (the default) sends every hit to Redis. Fixed
+  /// window and buckets; the sliding window ignores it. In [0, 2^53).
+  int64_t block = 0;
+  /// How long a node uses a block before giving its unused part back; the
+  /// server keeps it reserved twice as long at most (a node that died). > 0.
+  std::chrono::milliseconds block_lease{100};
 };
 
 /// Rate-limit errors (category `limit_errc_category`), rendered by name.

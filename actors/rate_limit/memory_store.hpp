@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "otpp/actors/rate_limit/decision.hpp"
-#include "otpp/actors/spin_lock.hpp"
+#include "otpp/actors/rate_limit/shard_lock.hpp"
 
 namespace otpp::rate_limit {
 
@@ -32,7 +32,7 @@ struct short_image {
 };
 
 /// The image of `key`; `key.size()` < 16.
-inline short_image image_of(std::string_view key) {
+[[gnu::always_inline]] inline short_image image_of(std::string_view key) {
   auto n = key.size();
   auto p = reinterpret_cast<const unsigned char*>(key.data());
   short_image img;
@@ -63,7 +63,7 @@ inline uint64_t hash_seed() {
   return seed;
 }
 
-inline uint64_t mix(uint64_t a, uint64_t b) {
+[[gnu::always_inline]] inline uint64_t mix(uint64_t a, uint64_t b) {
   __extension__ typedef unsigned __int128 wide;
   auto product = static_cast<wide>(a) * b;
   return static_cast<uint64_t>(product) ^ static_cast<uint64_t>(product >> 64);
@@ -71,7 +71,7 @@ inline uint64_t mix(uint64_t a, uint64_t b) {
 
 /// The one hash of a key: its top 8 bits pick the shard, the next 8 are the
 /// tag checked before comparing keys, the low bits pick the slot.
-inline uint64_t hash_key(std::string_view key) {
+[[gnu::always_inline]] inline uint64_t hash_key(std::string_view key) {
   constexpr uint64_t odd = 0x9E3779B97F4A7C15ull;
   if (key.size() < 16) {
     auto img = image_of(key);
@@ -155,7 +155,7 @@ template <class State>
 class flat_table {
 public:
   /// The state of `key` (hash `h`), or null.
-  State* find(std::string_view key, uint64_t h) {
+  [[gnu::always_inline]] State* find(std::string_view key, uint64_t h) {
     if (slots_.empty())
       return nullptr;
     auto i = probe(key, h);
@@ -163,20 +163,10 @@ public:
   }
 
   /// The state of `key`, a fresh one if it was unknown.
-  State& find_or_insert(std::string_view key, uint64_t h) {
+  [[gnu::always_inline]] State& find_or_insert(std::string_view key, uint64_t h) {
     if (auto* s = find(key, h))
       return *s;
-    if ((live_ + tombstones_ + 1) * 4 > slots_.size() * 3)
-      rebuild((live_ + 1) * 2);
-    auto i = free_slot(h);
-    if (slots_[i] == tombstone)
-      --tombstones_;
-    auto id = new_entry();
-    auto& e = entry_at(id);
-    e.key.assign(key);
-    slots_[i] = static_cast<uint32_t>(tag_of(h) << 24 | (id + 1));
-    ++live_;
-    return e.state;
+    return insert(key, h);
   }
 
   void erase(std::string_view key, uint64_t h) {
@@ -215,6 +205,21 @@ private:
   static constexpr uint32_t max_entries = 0xFFFFFE; // ids + 1 fit in 24 bits, never as a tombstone
   static constexpr std::size_t chunk = 256;
 
+  // Inserts `key`, known to be missing: off the hot path.
+  [[gnu::noinline]] State& insert(std::string_view key, uint64_t h) {
+    if ((live_ + tombstones_ + 1) * 4 > slots_.size() * 3)
+      rebuild((live_ + 1) * 2);
+    auto i = free_slot(h);
+    if (slots_[i] == tombstone)
+      --tombstones_;
+    auto id = new_entry();
+    auto& e = entry_at(id);
+    e.key.assign(key);
+    slots_[i] = static_cast<uint32_t>(tag_of(h) << 24 | (id + 1));
+    ++live_;
+    return e.state;
+  }
+
   static uint64_t tag_of(uint64_t h) { return (h >> 48) & 0xFF; }
   static bool is_entry(uint32_t slot) { return slot != empty && slot != tombstone; }
 
@@ -222,7 +227,7 @@ private:
   entry& entry_of(uint32_t slot) { return entry_at((slot & 0xFFFFFF) - 1); }
 
   // The slot holding `key`, or the empty slot that ends its probe sequence.
-  std::size_t probe(std::string_view key, uint64_t h) {
+  [[gnu::always_inline]] std::size_t probe(std::string_view key, uint64_t h) {
     if (key.size() < 16) {
       auto img = image_of(key);
       return probe(h, [&](const compact_key& k) { return k.is(img); });
@@ -231,7 +236,7 @@ private:
   }
 
   template <class Matches>
-  std::size_t probe(uint64_t h, Matches matches) {
+  [[gnu::always_inline]] std::size_t probe(uint64_t h, Matches matches) {
     auto mask = slots_.size() - 1;
     auto tag = tag_of(h);
     for (auto i = static_cast<std::size_t>(h) & mask;; i = (i + 1) & mask) {
@@ -299,8 +304,8 @@ private:
 
 } // namespace detail
 
-/// The keys of one limiter in memory: 256 shards, each a short spin lock over
-/// a flat hash table from key to the algorithm's per-key state, and the
+/// The keys of one limiter in memory: 256 shards, each a `shard_lock` over a
+/// flat hash table from key to the algorithm's per-key state, and the
 /// counts of the decisions it made. Thread-safe; every operation hashes the
 /// key once and locks one shard; a sweep locks one shard at a time.
 template <class Algorithm>
@@ -315,7 +320,7 @@ public:
   [[gnu::always_inline]] decision hit(std::string_view key, millis now, uint64_t cost) {
     auto h = detail::hash_key(key);
     auto& s = shard_of(h);
-    std::lock_guard<spin_lock> guard{s.lock};
+    std::lock_guard<shard_lock> guard{s.lock};
     auto d = algorithm_.hit(s.keys.find_or_insert(key, h), now, cost);
     auto& count = d.allowed ? s.allowed : s.denied; // written under the lock: no read-modify-write needed
     count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -327,7 +332,7 @@ public:
   auto peek(std::string_view key, F fn) {
     auto h = detail::hash_key(key);
     auto& s = shard_of(h);
-    std::lock_guard<spin_lock> guard{s.lock};
+    std::lock_guard<shard_lock> guard{s.lock};
     return fn(algorithm_, s.keys.find(key, h));
   }
 
@@ -336,14 +341,14 @@ public:
   auto update(std::string_view key, F fn) {
     auto h = detail::hash_key(key);
     auto& s = shard_of(h);
-    std::lock_guard<spin_lock> guard{s.lock};
+    std::lock_guard<shard_lock> guard{s.lock};
     return fn(algorithm_, s.keys.find_or_insert(key, h));
   }
 
   void reset(std::string_view key) {
     auto h = detail::hash_key(key);
     auto& s = shard_of(h);
-    std::lock_guard<spin_lock> guard{s.lock};
+    std::lock_guard<shard_lock> guard{s.lock};
     s.keys.erase(key, h);
   }
 
@@ -353,7 +358,7 @@ public:
   std::size_t sweep(millis now) {
     std::size_t dropped = 0;
     for (auto& s : shards_) {
-      std::lock_guard<spin_lock> guard{s.lock};
+      std::lock_guard<shard_lock> guard{s.lock};
       dropped += s.keys.erase_if([&](state& st) { return algorithm_.expired(st, now); });
     }
     return dropped;
@@ -362,7 +367,7 @@ public:
   std::size_t size() {
     std::size_t n = 0;
     for (auto& s : shards_) {
-      std::lock_guard<spin_lock> guard{s.lock};
+      std::lock_guard<shard_lock> guard{s.lock};
       n += s.keys.size();
     }
     return n;
@@ -376,7 +381,7 @@ public:
 
 private:
   struct alignas(64) shard {
-    spin_lock lock;
+    shard_lock lock;
     std::atomic<uint64_t> allowed{0};
     std::atomic<uint64_t> denied{0};
     detail::flat_table<state> keys;

@@ -1,12 +1,18 @@
 // The Redis backend of `limiter` (limiter::on_redis).
+#include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <vector>
 
 #include <hiredis/hiredis.h>
 
 #include "otpp/actors/events/bus.hpp"
 #include "otpp/actors/perf/registry.hpp"
+#include "otpp/actors/rate_limit/block_book.hpp"
 #include "otpp/actors/rate_limit/limiter.hpp"
 #include "otpp/actors/rate_limit/redis_keys.hpp"
 #include "otpp/actors/rate_limit/redis_scripts.hpp"
@@ -73,6 +79,13 @@ script_setup setup_for(const limiter_config& c) {
   return x;
 }
 
+// The block arguments of one script call (redis_scripts.hpp).
+struct block_args {
+  uint64_t want = 0;
+  millis lease_ms = 0;
+  block_book::lease back;
+};
+
 class redis_limiter final : public limiter {
 public:
   redis_limiter(limiter_config config, redis_options options, script_setup setup, redis::client_options client,
@@ -82,34 +95,73 @@ public:
       setup_(std::move(setup)),
       keys_(options_.prefix, this->config().name, setup_.kind),
       client_(std::move(client)),
-      now_(std::move(now)) {}
+      now_(std::move(now)) {
+    if (options_.block > 0 && this->config().algorithm != algorithm::sliding_window) {
+      blocks_ = std::make_unique<block_book>(static_cast<uint64_t>(options_.block), options_.block_lease.count(),
+                                             this->config().algorithm == algorithm::token_bucket);
+      returner_ = std::thread{[this] { give_back_due(); }};
+    }
+  }
+
+  ~redis_limiter() override {
+    if (!blocks_)
+      return;
+    {
+      std::lock_guard<std::mutex> guard{returner_mutex_};
+      stopping_ = true;
+    }
+    returner_wake_.notify_one();
+    returner_.join();
+    give_back(blocks_->release_all());
+  }
 
   caf::expected<decision> hit(const std::string& key, int64_t cost) override {
     if (cost < 0)
       return make_error(limit_errc::invalid_argument, "cost must be >= 0, got " + std::to_string(cost));
-    auto r = run("hit", key, static_cast<uint64_t>(cost));
-    if (r && (*r)->type == REDIS_REPLY_ARRAY && (*r)->elements == 4) {
-      long long v[4];
-      for (std::size_t i = 0; i < 4; ++i)
-        v[i] = (*r)->element[i]->integer;
-      healthy();
-      return counted(v[3] != 0   ? decision::deny_forever()
-                     : v[0] != 0 ? decision::allow(static_cast<uint64_t>(v[1]))
-                                 : decision::deny(v[2]));
+    auto units = static_cast<uint64_t>(cost);
+    if (!blocks_)
+      return answer(run("hit", key, units, {units, 0, {}}));
+    auto now = local_now();
+    if (auto count = blocks_->take(key, units, now))
+      return counted(decision::allow(*count));
+    auto ask = blocks_->asking(key, units, [this] { return local_now(); }, steady::now() + options_.timeout);
+    if (ask.admitted)
+      return counted(decision::allow(*ask.admitted));
+    now = local_now();
+    if (blocks_->size() == 1) { // the returner may be waiting for a first key
+      { std::lock_guard<std::mutex> guard{returner_mutex_}; }
+      returner_wake_.notify_one();
     }
-    return counted(by_policy(r ? unexpected_reply("a hit") : r.error()));
+    auto lease = options_.block_lease.count();
+    auto r = run("hit", key, units, {ask.want, 2 * lease, ask.back}, now);
+    if (!ask.reserving)
+      return answer(std::move(r));
+    uint64_t reserved = 0;
+    millis until = 0, lease_ms = 0;
+    if (r && (*r)->type == REDIS_REPLY_ARRAY && (*r)->elements == 7 && (*r)->element[0]->integer != 0) {
+      reserved = static_cast<uint64_t>((*r)->element[4]->integer);
+      until = (*r)->element[5]->integer;
+      lease_ms = (*r)->element[6]->integer;
+    }
+    blocks_->answered(key, reserved, later(now, std::min(lease, lease_ms)), until,
+                      r && reserved > 0 ? static_cast<uint64_t>((*r)->element[1]->integer) : 0);
+    return answer(std::move(r));
   }
 
   caf::expected<double> get(const std::string& key) override { return amount("get", key, 0); }
 
   caf::error set(const std::string& key, uint64_t value) override {
-    auto r = amount("set", key, value);
+    auto r = amount("set", key, value, released(key));
     return r ? caf::error{} : r.error();
   }
 
-  caf::expected<double> inc(const std::string& key, uint64_t by) override { return amount("inc", key, by); }
+  caf::expected<double> inc(const std::string& key, uint64_t by) override {
+    return amount("inc", key, by, released(key));
+  }
 
-  caf::expected<double> refund(const std::string& key, uint64_t cost) override { return amount("refund", key, cost); }
+  caf::expected<double> refund(const std::string& key, uint64_t cost) override {
+    return amount("refund", key, cost, released(key));
+  }
 
   caf::expected<millis> expires_at(const std::string& key) override {
     auto r = integer("expires", key, 0);
@@ -119,7 +171,11 @@ public:
   }
 
   caf::error reset(const std::string& key) override {
-    auto r = client_.call({"DEL", keys_.state(key), keys_.log(key)});
+    if (config().algorithm == algorithm::sliding_window) {
+      auto r = client_.call({"DEL", keys_.state(key), keys_.log(key)});
+      return r ? caf::error{} : r.error();
+    }
+    auto r = integer("reset", key, 0, released(key));
     return r ? caf::error{} : r.error();
   }
 
@@ -155,17 +211,57 @@ private:
     return d;
   }
 
+  caf::expected<decision> answer(caf::expected<redis::reply> r) {
+    if (r && (*r)->type == REDIS_REPLY_ARRAY && (*r)->elements >= 4) {
+      long long v[4];
+      for (std::size_t i = 0; i < 4; ++i)
+        v[i] = (*r)->element[i]->integer;
+      healthy();
+      return counted(v[3] != 0   ? decision::deny_forever()
+                     : v[0] != 0 ? decision::allow(static_cast<uint64_t>(v[1]))
+                                 : decision::deny(v[2]));
+    }
+    return counted(by_policy(r ? unexpected_reply("a hit") : r.error()));
+  }
+
+  // The local clock of blocks: the injected clock, else a steady one.
+  millis local_now() const {
+    if (now_)
+      return now_();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now().time_since_epoch()).count();
+  }
+
+  // This node's block of `key`, taken out of the book to be given back by the next operation.
+  block_args released(const std::string& key) {
+    block_args a;
+    if (blocks_)
+      a.back = blocks_->release(key);
+    return a;
+  }
+
   // Runs the algorithm's script for one operation on `key` (EVALSHA with an
-  // empty SHA: the client's script).
-  caf::expected<redis::reply> run(const char* op, const std::string& key, uint64_t amount) {
-    std::vector<std::string> args{"EVALSHA", "", "2", keys_.state(key), keys_.log(key), op,
-                                  now_ ? std::to_string(now_()) : std::string{}, std::to_string(amount)};
+  // empty SHA: the client's script); `now`: the injected clock's reading.
+  caf::expected<redis::reply> run(const char* op, const std::string& key, uint64_t amount, const block_args& b,
+                                  std::optional<millis> now = std::nullopt) {
+    std::vector<std::string> args{"EVALSHA",
+                                  "",
+                                  "2",
+                                  keys_.state(key),
+                                  keys_.log(key),
+                                  op,
+                                  now_ ? std::to_string(now ? *now : now_()) : std::string{},
+                                  std::to_string(amount),
+                                  std::to_string(b.want),
+                                  std::to_string(b.lease_ms),
+                                  std::to_string(b.back.reserved),
+                                  std::to_string(b.back.unused),
+                                  std::to_string(b.back.until)};
     args.insert(args.end(), setup_.parameters.begin(), setup_.parameters.end());
     return client_.call(std::move(args));
   }
 
-  caf::expected<long long> integer(const char* op, const std::string& key, uint64_t amount) {
-    auto r = run(op, key, amount);
+  caf::expected<long long> integer(const char* op, const std::string& key, uint64_t amount, const block_args& b = {}) {
+    auto r = run(op, key, amount, b);
     if (!r)
       return r.error();
     if ((*r)->type != REDIS_REPLY_INTEGER)
@@ -173,9 +269,33 @@ private:
     return (*r)->integer;
   }
 
+  // Gives the blocks back (best effort: a block not given back ends on the server with its lease).
+  void give_back(const std::vector<std::pair<std::string, block_book::lease>>& blocks) {
+    for (auto& [key, lease] : blocks)
+      run("give", key, 0, {0, 0, lease});
+  }
+
+  // The returner thread: every half lease while the book holds keys, gives
+  // back the blocks whose use ended.
+  void give_back_due() {
+    auto period = std::max(options_.block_lease / 2, std::chrono::milliseconds{1});
+    std::unique_lock<std::mutex> lock{returner_mutex_};
+    while (!stopping_) {
+      if (blocks_->size() == 0)
+        returner_wake_.wait(lock, [&] { return stopping_ || blocks_->size() > 0; });
+      else
+        returner_wake_.wait_for(lock, period, [&] { return stopping_; });
+      if (stopping_)
+        return;
+      lock.unlock();
+      give_back(blocks_->due(local_now()));
+      lock.lock();
+    }
+  }
+
   // A count, weight, number of tokens or level.
-  caf::expected<double> amount(const char* op, const std::string& key, uint64_t value) {
-    auto r = integer(op, key, value);
+  caf::expected<double> amount(const char* op, const std::string& key, uint64_t value, const block_args& b = {}) {
+    auto r = integer(op, key, value, b);
     if (!r)
       return r.error();
     auto unit = setup_.unit;
@@ -212,6 +332,11 @@ private:
   perf::counter allowed_; // striped: many threads hit one limiter at once
   perf::counter denied_;
   std::atomic<bool> degraded_{false};
+  std::unique_ptr<block_book> blocks_; // null: every hit asks Redis
+  std::mutex returner_mutex_;
+  std::condition_variable returner_wake_;
+  bool stopping_ = false;
+  std::thread returner_;
 };
 
 } // namespace
@@ -233,6 +358,11 @@ caf::expected<std::shared_ptr<limiter>> limiter::on_redis(limiter_config config,
     return invalid("redis timeout must be > 0 ms, got " + std::to_string(options.timeout.count()));
   if (options.connections < 1 || options.connections > 1024)
     return invalid("redis connections must be in [1, 1024], got " + std::to_string(options.connections));
+  if (options.block < 0 || static_cast<uint64_t>(options.block) >= exact_limit)
+    return invalid("redis block must be in [0, 2^53), got " + std::to_string(options.block));
+  if (options.block_lease.count() <= 0 || options.block_lease > std::chrono::hours(1))
+    return invalid("redis block_lease must be in [1 ms, 1 h], got " + std::to_string(options.block_lease.count())
+                   + " ms");
   redis::client_options client;
   client.connections = options.connections;
   client.timeout = options.timeout;

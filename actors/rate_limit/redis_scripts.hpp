@@ -4,10 +4,23 @@
 // operation atomically on the server. Internal to redis_limiter.cpp.
 //
 // KEYS[1]: the key's state (a hash; buckets: a string); KEYS[2]: the sliding window's log.
-// ARGV: op ("hit", "get", "set", "inc", "refund", "expires"), now in ms ("": Redis
-// TIME), amount (cost or value), then the algorithm's parameters.
-// "hit" returns {allowed, count, retry_after_ms, never}; the others one integer
-// (buckets: in units, 1/unit token). Numbers are Lua doubles: every value is
+// ARGV: op ("hit", "get", "set", "inc", "refund", "expires", "reset", "give":
+// gives back the node's block alone), now in
+// ms ("": Redis TIME), amount (cost or value), then the block arguments
+// (redis_blocks.hpp; 0 when blocks are off): want (a hit may take up to this
+// many units at once, the cost included, keeping the rest as a block for the
+// node's later hits), lease (ms the block stays reserved on the server), and
+// the node's block given back first (its reserved units, its unused units,
+// its lease end in Redis time), then the algorithm's parameters.
+// "hit" returns {allowed, count, retry_after_ms, never, reserved, lease_end,
+// lease_ms}: reserved units beyond the cost, held by the node until lease_end
+// (Redis time, lease_ms from now). The others return one integer (buckets:
+// in units, 1/unit token). While blocks are reserved, the state keeps o (units
+// reserved by live blocks) and e (when the last of them ends): a window
+// counts them, a token bucket refills to at most capacity - o and a leaky
+// bucket drains to no less than o until e, so the server's state plus every
+// node's unused block never admits more than one exact limiter would.
+// Numbers are Lua doubles: every value is
 // kept an integer below 2^53 (the limiter checks its parameters), so the
 // arithmetic is exact. A number becomes a string only through n() ('%d',
 // which Redis's Lua formats from a 64-bit long, twice as fast as '%.0f'):
@@ -18,6 +31,8 @@ namespace otpp::rate_limit::scripts {
 inline constexpr const char* prelude = R"lua(
 local op = ARGV[1]
 local amount = tonumber(ARGV[3])
+local want, lease = tonumber(ARGV[4]), tonumber(ARGV[5])
+local held, unused, held_until = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
 local H = KEYS[1]
 local now
 if ARGV[2] == '' then
@@ -46,43 +61,84 @@ local function expire_in(key, ms)
 end
 )lua";
 
-// ARGV[4] scale_ms, ARGV[5] limit. Hash: w window, c count, s latest time seen.
+// ARGV[9] scale_ms, ARGV[10] limit. Hash: w window, c count (blocks
+// included), s latest time seen, o units reserved by blocks in window w and
+// e when they end (both absent when none; a block never outlives its window).
 inline constexpr const char* fixed_window = R"lua(
-local scale, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
-local st = redis.call('HMGET', H, 'w', 'c', 's')
+local scale, limit = tonumber(ARGV[9]), tonumber(ARGV[10])
+local st = redis.call('HMGET', H, 'w', 'c', 's', 'o', 'e')
 at_least(tonumber(st[3]))
 local w = floor_div(now, scale)
-local count = 0
-if tonumber(st[1]) == w then count = tonumber(st[2]) end
+local ends = (w + 1) * scale
+local count, o, e = 0, 0, 0
+if tonumber(st[1]) == w then
+  count = tonumber(st[2])
+  e = tonumber(st[5]) or 0
+  if e > now then o = tonumber(st[4]) else e = 0 end
+end
+if held > 0 and held_until > now and o > 0 then -- the node's live block: its unused part comes back
+  o = math.max(o - held, 0)
+  count = math.max(count - unused, o)
+  if o == 0 then e = 0 end
+end
+local function store()
+  if o > 0 then
+    redis.call('HSET', H, 'w', n(w), 'c', n(count), 's', n(now), 'o', n(o), 'e', n(e))
+  else
+    redis.call('HSET', H, 'w', n(w), 'c', n(count), 's', n(now))
+    if st[4] then redis.call('HDEL', H, 'o', 'e') end
+  end
+  expire_in(H, ends - now)
+end
 if op == 'get' then return count end
+if op == 'give' then
+  if tonumber(st[1]) == w then store() end
+  return count
+end
 if op == 'expires' then
   if st[1] then return math.max((tonumber(st[1]) + 1) * scale, now) end
   return now
+end
+if op == 'reset' then
+  if o == 0 then redis.call('DEL', H) return 0 end
+  count = o -- blocks held by other nodes stay counted until they end
+  store()
+  return count
 end
 if op == 'refund' then
   if tonumber(st[1]) ~= w then
     if st[1] then redis.call('HSET', H, 's', n(now)) end
     return 0
   end
-  count = math.max(count - amount, 0)
-  redis.call('HSET', H, 'c', n(count), 's', n(now))
+  count = math.max(count - amount, o)
+  store()
   return count
 end
-if op == 'set' then count = math.min(amount, 2^53) else count = math.min(count + amount, 2^53) end
-local ends = (w + 1) * scale
-redis.call('HSET', H, 'w', n(w), 'c', n(count), 's', n(now))
-expire_in(H, ends - now)
-if op ~= 'hit' then return count end
-if count <= limit then return {1, count, 0, 0} end
-return {0, 0, ends - now, 0}
+if op == 'set' then count = math.max(math.min(amount, 2^53), o) end
+if op == 'inc' then count = math.min(count + amount, 2^53) end
+if op ~= 'hit' then store() return count end
+if count + amount <= limit then
+  local g = math.min(math.max(want, amount), limit - count)
+  local r, lease_end = g - amount, now
+  count = count + g
+  if r > 0 then
+    lease_end = math.min(now + lease, ends)
+    o, e = o + r, math.max(e, lease_end)
+  end
+  store()
+  return {1, count - r, 0, 0, r, lease_end, lease_end - now}
+end
+count = math.min(count + amount, 2^53)
+store()
+return {0, 0, ends - now, 0, 0, 0, 0}
 )lua";
 
-// ARGV[4] scale_ms, ARGV[5] limit. Hash: s latest time seen, b running sum of
+// ARGV[9] scale_ms, ARGV[10] limit (no blocks). Hash: s latest time seen, b running sum of
 // the last expired hit, t time of the newest hit. Log (sorted set): one member
 // "running:time" per ms with hits, scored by the running sum of costs, so the
 // entry that must expire for a denied cost is found in O(log n).
 inline constexpr const char* sliding_window = R"lua(
-local scale, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
+local scale, limit = tonumber(ARGV[9]), tonumber(ARGV[10])
 local Z = KEYS[2]
 local st = redis.call('HMGET', H, 'b', 't', 's')
 at_least(tonumber(st[3]))
@@ -182,96 +238,210 @@ store()
 return {0, 0, time_of(e[1]) + scale - now, 0}
 )lua";
 
-// Shared by both buckets. ARGV[4] capacity in tokens, ARGV[5] units per
-// token, ARGV[6] rate in units per ms. A string (one GET and one SET per
-// hit): "v l s", v amount in units, l time of the last change, s latest
-// time seen.
+// Shared by both buckets. ARGV[9] capacity in tokens, ARGV[10] units per
+// token, ARGV[11] rate in units per ms. A string (one GET and one SET per
+// hit): "v l s" or, while blocks are reserved, "v l s o e": v amount in units,
+// l time of the last change, s latest time seen, o units reserved by blocks
+// until e.
 inline constexpr const char* bucket_prelude = R"lua(
-local capacity, unit, rate = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local capacity, unit, rate = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
 local cap = capacity * unit
 local st = {}
+local o, e = 0, 0
 local packed = redis.call('GET', H)
 if packed then
-  local v, l, s = string.match(packed, '^(%S+) (%S+) (%S+)$')
-  st = {v, l}
+  local v, l, s, ro, re = string.match(packed, '^(%S+) (%S+) (%S+) ?(%S*) ?(%S*)$')
+  st = {v, l, ro, re}
   at_least(tonumber(s))
+  if ro ~= '' then o, e = tonumber(ro), tonumber(re) end
 end
 local function flow(elapsed, limit) -- units flowed in `elapsed` ms, at most `limit`
-  if elapsed <= 0 or rate <= 0 then return 0 end
+  if elapsed <= 0 or rate <= 0 or limit <= 0 then return 0 end
   local f = elapsed * rate
   if f >= limit then return limit end
   return f
 end
-local function seen_now() -- a deny still moves the key's latest time seen
-  if st[2] then redis.call('SET', H, st[1] .. ' ' .. st[2] .. ' ' .. n(now), 'KEEPTTL') end
+local function blocks_end() -- the reserved units stop counting at e
+  o, e = 0, 0
 end
-local function store(v, full_in) -- a rate of 0: no TTL
+local function reserve(r) -- units kept for the node's later hits; returns the lease end
+  local lease_end = now
+  if r > 0 then
+    lease_end = now + lease
+    o, e = o + r, math.max(e, lease_end)
+  end
+  return lease_end
+end
+local function returned() -- true when the node's live block comes back: o is lowered
+  if held > 0 and held_until > now and o > 0 then
+    o = math.max(o - held * unit, 0)
+    if o == 0 then e = 0 end
+    return true
+  end
+  return false
+end
+local function seen_now() -- a deny still moves the key's latest time seen
+  if st[2] then
+    local tail = ''
+    if st[3] ~= '' then tail = ' ' .. st[3] .. ' ' .. st[4] end
+    redis.call('SET', H, st[1] .. ' ' .. st[2] .. ' ' .. n(now) .. tail, 'KEEPTTL')
+  end
+end
+local function store(v, ttl) -- a rate of 0: no TTL
   local value = n(v) .. ' ' .. n(now) .. ' ' .. n(now)
-  if rate > 0 then redis.call('SET', H, value, 'PX', n(math.max(full_in, 1))) else redis.call('SET', H, value) end
+  if o > 0 then value = value .. ' ' .. n(o) .. ' ' .. n(e) end
+  if rate > 0 then redis.call('SET', H, value, 'PX', n(math.max(ttl, 1))) else redis.call('SET', H, value) end
 end
 )lua";
 
 // Token bucket: starts full, refills at `rate`; allowed iff tokens >= cost.
+// A block takes tokens; until it ends the bucket refills to capacity - o.
 inline constexpr const char* token_bucket = R"lua(
 local tokens = cap
 if st[2] then
-  local have = tonumber(st[1])
-  tokens = have + flow(now - tonumber(st[2]), cap - have)
+  local have, last = tonumber(st[1]), tonumber(st[2])
+  tokens = have
+  if o > 0 then
+    tokens = tokens + flow(math.min(now, e) - last, cap - o - tokens)
+    if now >= e then
+      tokens = tokens + flow(now - math.max(e, last), cap - tokens)
+      blocks_end()
+    end
+  else
+    tokens = have + flow(now - last, cap - have)
+  end
+end
+local function at_lease_end(t) -- tokens when the blocks end (o > 0)
+  return math.min(cap - o, t + (e - now) * rate)
+end
+local function full_in(t)
+  if o > 0 then return e - now + ceil_div(cap - at_lease_end(t), rate) end
+  return ceil_div(cap - t, rate)
 end
 if op == 'get' then return tokens end
 if op == 'expires' then
   if not st[2] then return now end
+  if rate <= 0 then return now end
+  if o > 0 then return now + full_in(tokens) end
   local have = tonumber(st[1])
-  if have >= cap or rate <= 0 then return now end
+  if have >= cap then return now end
   return math.max(tonumber(st[2]) + math.max(1, ceil_div(cap - have, rate)), now)
 end
 local function keep(t)
-  if rate > 0 then store(t, ceil_div(cap - t, rate)) else store(t, 0) end
+  if rate > 0 then store(t, full_in(t)) else store(t, 0) end
   return t
 end
-if op == 'set' then return keep(math.min(cap, amount * unit)) end
-if op == 'inc' or op == 'refund' then return keep(math.min(cap, tokens + amount * unit)) end
-if amount > capacity then seen_now() return {0, 0, 0, 1} end
+local room = cap - o
+if returned() then
+  tokens = math.min(tokens + unused * unit, cap - o)
+  room = cap - o
+end
+if op == 'give' then
+  if st[2] then keep(tokens) end
+  return tokens
+end
+if op == 'reset' then
+  if o == 0 then redis.call('DEL', H) return cap end
+  return keep(room)
+end
+if op == 'set' then return keep(math.min(room, amount * unit)) end
+if op == 'inc' or op == 'refund' then return keep(math.min(room, tokens + amount * unit)) end
+local changed = held > 0
+if amount > capacity then
+  if changed then keep(tokens) else seen_now() end
+  return {0, 0, 0, 1, 0, 0, 0}
+end
 local need = amount * unit
 if tokens >= need then
-  keep(tokens - need)
-  return {1, floor_div(tokens - need, unit), 0, 0}
+  local g = math.min(math.max(want, amount), floor_div(tokens, unit))
+  local r = (g - amount) * unit
+  local lease_end = reserve(r)
+  keep(tokens - g * unit)
+  return {1, floor_div(tokens - need, unit), 0, 0, g - amount, lease_end, lease_end - now}
 end
-seen_now()
-if rate <= 0 then return {0, 0, 0, 1} end
-return {0, 0, math.max(1, ceil_div(need - tokens, rate)), 0}
+if changed then keep(tokens) else seen_now() end
+if rate <= 0 then
+  if o > 0 and need <= cap then return {0, 0, e - now, 0, 0, 0, 0} end
+  return {0, 0, 0, 1, 0, 0, 0}
+end
+if o > 0 and need > at_lease_end(tokens) then -- only once the blocks end
+  return {0, 0, e - now + ceil_div(need - at_lease_end(tokens), rate), 0, 0, 0, 0}
+end
+return {0, 0, math.max(1, ceil_div(need - tokens, rate)), 0, 0, 0, 0}
 )lua";
 
 // Leaky bucket: starts empty, drains at `rate`; allowed iff level + cost <= capacity.
+// A block fills the bucket; until it ends the bucket drains to no less than o.
 inline constexpr const char* leaky_bucket = R"lua(
 local level = 0
 if st[2] then
-  local had = tonumber(st[1])
-  level = had - flow(now - tonumber(st[2]), had)
+  local had, last = tonumber(st[1]), tonumber(st[2])
+  level = had
+  if o > 0 then
+    level = level - flow(math.min(now, e) - last, level - o)
+    if now >= e then
+      level = level - flow(now - math.max(e, last), level)
+      blocks_end()
+    end
+  else
+    level = had - flow(now - last, had)
+  end
+end
+local function at_lease_end(v) -- the level when the blocks end (o > 0)
+  return math.max(o, v - (e - now) * rate)
+end
+local function empty_in(v)
+  if o > 0 then return e - now + ceil_div(at_lease_end(v), rate) end
+  return ceil_div(v, rate)
 end
 if op == 'get' then return level end
 if op == 'expires' then
   if not st[2] then return now end
+  if rate <= 0 then return now end
+  if o > 0 then return now + empty_in(level) end
   local had = tonumber(st[1])
-  if had <= 0 or rate <= 0 then return now end
+  if had <= 0 then return now end
   return math.max(tonumber(st[2]) + math.max(1, ceil_div(had, rate)), now)
 end
 local function keep(v)
-  if rate > 0 then store(v, ceil_div(v, rate)) else store(v, 0) end
+  if rate > 0 then store(v, empty_in(v)) else store(v, 0) end
   return v
 end
-if op == 'set' then return keep(math.min(cap, amount * unit)) end
+if returned() then level = math.max(level - unused * unit, o) end
+if op == 'give' then
+  if st[2] then keep(level) end
+  return level
+end
+if op == 'reset' then
+  if o == 0 then redis.call('DEL', H) return 0 end
+  return keep(o)
+end
+if op == 'set' then return keep(math.max(o, math.min(cap, amount * unit))) end
 if op == 'inc' then return keep(math.min(cap, level + amount * unit)) end
-if op == 'refund' then return keep(math.max(0, level - amount * unit)) end
-if amount > capacity then seen_now() return {0, 0, 0, 1} end
+if op == 'refund' then return keep(math.max(o, level - amount * unit)) end
+local changed = held > 0
+if amount > capacity then
+  if changed then keep(level) else seen_now() end
+  return {0, 0, 0, 1, 0, 0, 0}
+end
 local add = amount * unit
 if level + add <= cap then
-  keep(level + add)
-  return {1, ceil_div(level + add, unit), 0, 0}
+  local g = math.min(math.max(want, amount), floor_div(cap - level, unit))
+  local r = (g - amount) * unit
+  local lease_end = reserve(r)
+  keep(level + g * unit)
+  return {1, ceil_div(level + add, unit), 0, 0, g - amount, lease_end, lease_end - now}
 end
-seen_now()
-if rate <= 0 then return {0, 0, 0, 1} end
-return {0, 0, math.max(1, ceil_div(level + add - cap, rate)), 0}
+if changed then keep(level) else seen_now() end
+if rate <= 0 then
+  if o > 0 and add <= cap then return {0, 0, e - now, 0, 0, 0, 0} end
+  return {0, 0, 0, 1, 0, 0, 0}
+end
+local drain = level + add - cap
+if o > 0 and drain > level - at_lease_end(level) then -- only once the blocks end
+  return {0, 0, e - now + ceil_div(drain - (level - at_lease_end(level)), rate), 0, 0, 0, 0}
+end
+return {0, 0, math.max(1, ceil_div(drain, rate)), 0, 0, 0, 0}
 )lua";
 
 } // namespace otpp::rate_limit::scripts

@@ -13,6 +13,7 @@
 #include <caf/expected.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "otpp/actors/pool/direct_resource.hpp"
 #include "otpp/actors/workers/db_errors.hpp"
 
 namespace otpp::workers {
@@ -58,27 +59,15 @@ caf::expected<sql_rows> execute(caf::scoped_actor& self, const caf::actor& worke
                                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 /// For SQL worker kinds: a worker's connection, shared by the worker actor
-/// and the threads that `execute` on it. Implementations lock internally.
-class sql_session {
+/// and the threads that `execute` on it (the worker's direct resource, see
+/// `pool::offer_direct`). Implementations lock internally.
+class sql_session : public pool::direct_resource {
 public:
-  virtual ~sql_session() = default;
   /// Runs one statement with the kind's rules (health check after a
-  /// failure, reconnect and `connection_reset`, or `give_up`).
+  /// failure, reconnect and `connection_reset`, or `give_up`: the worker
+  /// exits and its pool replaces it).
   virtual caf::expected<sql_rows> execute(const std::string& sql, const std::vector<sql_value>& params) = 0;
-
-protected:
-  /// The connection cannot be opened again: the worker exits with `reason`
-  /// (its pool replaces it).
-  void give_up(const caf::error& reason) const;
-
-private:
-  friend void register_session(const caf::actor& worker, std::shared_ptr<sql_session> session);
-  caf::actor_addr worker_;
 };
-
-/// For SQL worker kinds: makes `session` the connection `execute` uses for
-/// `worker`, until the worker ends.
-void register_session(const caf::actor& worker, std::shared_ptr<sql_session> session);
 
 } // namespace otpp::workers
 

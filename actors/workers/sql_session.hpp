@@ -140,7 +140,7 @@ caf::actor spawn_sql_worker(supervision::start_context& ctx, std::unique_ptr<Con
   using session_type = basic_sql_session<Connection, Settings, Operation>;
   auto session = std::make_shared<session_type>(std::move(c), std::move(s));
   auto worker = ctx.spawn_detached(sql_worker<session_type, Operation>, session);
-  register_session(worker, session);
+  pool::offer_direct(worker, session);
   return worker;
 }
 

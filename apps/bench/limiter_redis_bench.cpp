@@ -1,6 +1,10 @@
 // otpp-bench: the rate limiter on a private redis-server, every hit on the
 // allow path, beside INCR through the same pipelining client (Redis's own
-// time per call and its CPU per call), with an exactness check.
+// time per call and its CPU per call), with an exactness check; with blocks
+// off and on, and with blocks on two processes (nodes) beside one.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -57,6 +61,12 @@ public:
     return calls > 0 ? (cpu_seconds_used() - cpu_before_) * 1e6 / calls : 0;
   }
 
+  /// Calls of `command` since `reset`.
+  double calls(const std::string& command) { return field("cmdstat_" + command + ":", "calls="); }
+
+  /// The server's CPU time since `reset`, in microseconds.
+  double cpu_us() { return (cpu_seconds_used() - cpu_before_) * 1e6; }
+
 private:
   std::string info() {
     auto r = connection_->command({"INFO", "everything"});
@@ -78,12 +88,18 @@ private:
   double cpu_before_ = 0;
 };
 
-rate_limit::redis_options redis_options(const test::redis_server& server, int connections) {
+// Units a block may hold in the lines with blocks on, and their lease.
+constexpr int64_t bench_block = 1000;
+constexpr std::chrono::milliseconds bench_lease{1000};
+
+rate_limit::redis_options redis_options(const test::redis_server& server, int connections, int64_t block = 0) {
   rate_limit::redis_options options;
   options.url = server.url();
   options.prefix = "bench";
   options.timeout = std::chrono::seconds(2);
   options.connections = connections;
+  options.block = block;
+  options.block_lease = bench_lease;
   return options;
 }
 
@@ -107,12 +123,12 @@ double incr_per_second(redis::client& c, int threads, int keys, std::chrono::mil
 
 // Admitted minus capacity when `threads` threads hit one key of a token
 // bucket of 10000 with no refill 2000 times each (0: exact).
-long long over_admitted(const test::redis_server& server, int threads, int connections) {
+long long over_admitted(const test::redis_server& server, int threads, int connections, int64_t block) {
   auto config = reference_config(rate_limit::algorithm::token_bucket);
   config.name = "exact";
   config.capacity = 10000;
   config.rate_per_s = 0;
-  auto l = created(rate_limit::limiter::on_redis(config, redis_options(server, connections)));
+  auto l = created(rate_limit::limiter::on_redis(config, redis_options(server, connections, block)));
   std::atomic<long long> admitted{0}, failed{0};
   std::vector<std::thread> running;
   for (int t = 0; t < threads; ++t)
@@ -135,6 +151,78 @@ long long over_admitted(const test::redis_server& server, int threads, int conne
 
 } // namespace
 
+// Hits per second of a token bucket with blocks on, `threads` threads, in a
+// child process (another node), started when `go` is readable; the result
+// is written to `out`.
+[[noreturn]] void other_node(const test::redis_server& server, int threads, int go, int out,
+                             std::chrono::milliseconds duration) {
+  double rate = -1;
+  try {
+    auto l = created(rate_limit::limiter::on_redis(reference_config(rate_limit::algorithm::token_bucket),
+                                                   redis_options(server, 4, bench_block)));
+    char byte;
+    if (read(go, &byte, 1) == 1)
+      rate = hits_per_second(*l, threads, 1000, duration);
+  } catch (const std::exception&) {
+  }
+  auto written = write(out, &rate, sizeof rate);
+  _exit(written == sizeof rate ? 0 : 1);
+}
+
+// Two nodes (this process and a child) of `threads` threads each, with
+// blocks on, at once, beside one node alone just before; Redis's share of a
+// core while both run.
+void two_nodes(const test::redis_server& server, redis_stats& stats, int threads,
+               std::chrono::milliseconds duration) {
+  auto config = reference_config(rate_limit::algorithm::token_bucket);
+  double one_node = 0;
+  {
+    auto l = created(rate_limit::limiter::on_redis(config, redis_options(server, 4, bench_block)));
+    one_node = hits_per_second(*l, threads, 1000, duration);
+  }
+  int go[2], out[2];
+  if (pipe(go) != 0 || pipe(out) != 0)
+    throw std::runtime_error("pipe failed");
+  std::cout.flush();
+  auto child = fork();
+  if (child < 0)
+    throw std::runtime_error("fork failed");
+  if (child == 0)
+    other_node(server, threads, go[0], out[1], duration);
+  auto l = created(rate_limit::limiter::on_redis(config, redis_options(server, 4, bench_block)));
+  stats.reset();
+  auto start = std::chrono::steady_clock::now();
+  char byte = 1;
+  if (write(go[1], &byte, 1) != 1)
+    throw std::runtime_error("cannot start the other node");
+  auto mine = hits_per_second(*l, threads, 1000, duration);
+  double theirs = -1;
+  auto got = read(out[0], &theirs, sizeof theirs);
+  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto redis_cpu = stats.cpu_us();
+  auto calls = stats.calls("evalsha");
+  int status = 0;
+  waitpid(child, &status, 0);
+  for (int fd : {go[0], go[1], out[0], out[1]})
+    close(fd);
+  if (got != sizeof theirs || theirs < 0)
+    throw std::runtime_error("the other node failed");
+  std::cout << json_line("limiter.redis.token_bucket.two_nodes",
+                         {{"nodes", "2"},
+                          {"threads_per_node", std::to_string(threads)},
+                          {"connections", "4"},
+                          {"keys", "1000"},
+                          {"block", std::to_string(bench_block)},
+                          {"ops_per_s", num(mine + theirs)},
+                          {"node_ops_per_s", "[" + num(mine) + "," + num(theirs) + "]"},
+                          {"one_node_ops_per_s", num(one_node)},
+                          {"vs_one_node", num((mine + theirs) / one_node)},
+                          {"redis_cpu_us_per_op", num(redis_cpu / ((mine + theirs) * seconds))},
+                          {"calls_per_hit", num(calls / ((mine + theirs) * seconds))},
+                          {"redis_core_share", num(redis_cpu / 1e6 / seconds)}})
+            << std::endl;
+}
+
 void bench_limiter_redis(const options& opts) {
   test::redis_server server;
   // The server's own ceiling for a trivial command from 16 clients
@@ -150,17 +238,28 @@ void bench_limiter_redis(const options& opts) {
                                                      {"tool", quoted("redis-benchmark")}})
             << std::endl;
   redis_stats stats{server};
+  // One limiter's line: hits per second, Redis's time per script call, its
+  // CPU per hit and script calls per hit (below 1 with blocks).
+  auto measure = [&](rate_limit::algorithm a, int threads, int connections, int64_t block) {
+    auto l = created(rate_limit::limiter::on_redis(reference_config(a), redis_options(server, connections, block)));
+    stats.reset();
+    auto rate = hits_per_second(*l, threads, 1000, opts.duration);
+    auto hits = static_cast<double>(l->allowed_hits() + l->denied_hits());
+    std::vector<std::pair<std::string, std::string>> f{{"threads", std::to_string(threads)},
+                                                       {"connections", std::to_string(connections)},
+                                                       {"keys", "1000"},
+                                                       {"block", std::to_string(block)},
+                                                       {"ops_per_s", num(rate)},
+                                                       {"usec_per_call", num(stats.usec_per_call("evalsha"))},
+                                                       {"redis_cpu_us_per_op", num(stats.cpu_us() / hits)},
+                                                       {"calls_per_hit", num(stats.calls("evalsha") / hits)},
+                                                       {"degraded_hits", std::to_string(l->degraded_hits())}};
+    return std::make_pair(rate, f);
+  };
   struct shape {
     int threads, connections;
   };
   for (auto [threads, connections] : {shape{1, 1}, shape{16, 1}, shape{16, 4}}) {
-    auto fields = [&, threads = threads, connections = connections](double rate) {
-      std::vector<std::pair<std::string, std::string>> f{{"threads", std::to_string(threads)},
-                                                         {"connections", std::to_string(connections)},
-                                                         {"keys", "1000"},
-                                                         {"ops_per_s", num(rate)}};
-      return f;
-    };
     // The reference: INCR through the same pipelining client.
     redis::client_options raw;
     raw.server.port = server.port();
@@ -170,37 +269,33 @@ void bench_limiter_redis(const options& opts) {
     redis::client incr{raw};
     stats.reset();
     auto incr_rate = incr_per_second(incr, threads, 1000, opts.duration);
-    auto f = fields(incr_rate);
-    f.insert(f.end(), {{"usec_per_call", num(stats.usec_per_call("incr"))},
-                       {"redis_cpu_us_per_op", num(stats.cpu_us_per_call("incr"))}});
-    std::cout << json_line("redis.incr", f) << std::endl;
-
-    auto options = redis_options(server, connections);
-    auto l = created(rate_limit::limiter::on_redis(reference_config(rate_limit::algorithm::token_bucket), options));
-    stats.reset();
-    auto rate = hits_per_second(*l, threads, 1000, opts.duration);
-    f = fields(rate);
-    f.insert(f.end(), {{"usec_per_call", num(stats.usec_per_call("evalsha"))},
-                       {"redis_cpu_us_per_op", num(stats.cpu_us_per_call("evalsha"))},
-                       {"vs_incr", num(rate / incr_rate)},
-                       {"over_admitted", std::to_string(over_admitted(server, threads, connections))},
-                       {"degraded_hits", std::to_string(l->degraded_hits())}});
-    std::cout << json_line("limiter.redis.token_bucket", f) << std::endl;
+    std::cout << json_line("redis.incr", {{"threads", std::to_string(threads)},
+                                          {"connections", std::to_string(connections)},
+                                          {"keys", "1000"},
+                                          {"ops_per_s", num(incr_rate)},
+                                          {"usec_per_call", num(stats.usec_per_call("incr"))},
+                                          {"redis_cpu_us_per_op", num(stats.cpu_us_per_call("incr"))}})
+              << std::endl;
+    for (int64_t block : {int64_t{0}, bench_block}) {
+      auto [rate, f] = measure(rate_limit::algorithm::token_bucket, threads, connections, block);
+      f.insert(f.end(), {{"vs_incr", num(rate / incr_rate)},
+                         {"over_admitted", std::to_string(over_admitted(server, threads, connections, block))}});
+      std::cout << json_line("limiter.redis.token_bucket", f) << std::endl;
+    }
   }
   for (auto a : {rate_limit::algorithm::fixed_window, rate_limit::algorithm::sliding_window,
-                 rate_limit::algorithm::leaky_bucket}) {
-    auto l = created(rate_limit::limiter::on_redis(reference_config(a), redis_options(server, 4)));
-    stats.reset();
-    auto rate = hits_per_second(*l, 16, 1000, opts.duration);
-    std::cout << json_line("limiter.redis." + rate_limit::to_string(a),
-                           {{"threads", "16"},
-                            {"connections", "4"},
-                            {"keys", "1000"},
-                            {"ops_per_s", num(rate)},
-                            {"usec_per_call", num(stats.usec_per_call("evalsha"))},
-                            {"redis_cpu_us_per_op", num(stats.cpu_us_per_call("evalsha"))}})
-              << std::endl;
-  }
+                 rate_limit::algorithm::leaky_bucket})
+    for (int64_t block : {int64_t{0}, bench_block}) {
+      if (block > 0 && a == rate_limit::algorithm::sliding_window)
+        continue; // no blocks
+      std::cout << json_line("limiter.redis." + rate_limit::to_string(a), measure(a, 16, 4, block).second)
+                << std::endl;
+    }
+  // Two nodes (processes) beside one: with one thread each (each node has a
+  // core of its own on a 2-core machine) and with 16 (one node already uses
+  // both cores).
+  for (int threads : {1, 16})
+    two_nodes(server, stats, threads, opts.duration);
 }
 
 } // namespace otpp::bench

@@ -130,6 +130,79 @@ void bench_pool_checkout_checkin_actor(const options& opts) {
   print("pool.checkout_checkin_actor", "actors", callers, r);
 }
 
+namespace {
+
+// A caller actor: take a worker (directly when one is idle, else by request),
+// one request to it, check it in, again, until told to stop.
+caf::behavior transaction_loop(caf::event_based_actor* self, pool::pool_ref pool, std::shared_ptr<actor_totals> totals,
+                               std::shared_ptr<std::vector<double>> samples) {
+  self->send(self, loop_atom::value);
+  auto done = [=](bench_clock::time_point t0) {
+    if ((++totals->ops) % sample_every == 0)
+      samples->push_back(std::chrono::duration<double, std::nano>(bench_clock::now() - t0).count());
+    self->send(self, loop_atom::value);
+  };
+  auto call = [=](caf::actor w, bench_clock::time_point t0) {
+    self->request(w, caf::infinite, 1).then([=](int answer) {
+      if (answer != 1)
+        throw std::runtime_error("transaction failed");
+      pool.checkin(w);
+      done(t0);
+    });
+  };
+  return {
+    [=](loop_atom) {
+      if (totals->stop)
+        return;
+      auto t0 = bench_clock::now();
+      if (auto w = pool.try_checkout(caf::actor_cast<caf::actor>(self))) {
+        call(*w, t0);
+        return;
+      }
+      self->request(pool.actor(), caf::infinite, pool::checkout_atom::value, true, std::chrono::milliseconds{5000})
+        .then([=](caf::actor& w) { call(w, t0); });
+    },
+  };
+}
+
+// What the lease bench's workers lend: an echo on the holder's thread.
+class echo_resource : public pool::direct_resource {
+public:
+  int call(int x) {
+    ++calls_;
+    return x;
+  }
+
+private:
+  long long calls_ = 0; // used by the lease holder only
+};
+
+pool::pool_ref start_lease_pool(caf::actor_system& sys) {
+  pool::pool_config config;
+  config.name = "bench.lease_pool";
+  config.size = 10;
+  config.max_overflow = 5;
+  config.worker = "echo_lending";
+  auto echo = pool::find_worker_kind("echo");
+  config.factory = [start = echo->start](supervision::start_context& ctx,
+                                         const pool::worker_args& args) -> caf::expected<caf::actor> {
+    auto w = start(ctx, args);
+    if (w)
+      pool::offer_direct(*w, std::make_shared<echo_resource>());
+    return w;
+  };
+  auto p = pool::start_pool(sys, config);
+  if (!p)
+    throw std::runtime_error(supervision::describe(p.error()));
+  return *p;
+}
+
+} // namespace
+
+// pool.transaction (threads: checkout, one request to the worker actor,
+// checkin), pool.transaction_actor (the same from 16 event-based actors),
+// pool.transaction_lease (threads: the worker's direct resource used on the
+// caller's thread), and the CPU one caller costs at 1000 transactions/s.
 void bench_pool_transaction(const options& opts) {
   for (int threads : {1, 16}) {
     bench_config cfg{otpp_profile()};
@@ -142,6 +215,66 @@ void bench_pool_transaction(const options& opts) {
         throw std::runtime_error("transaction failed");
     });
     print("pool.transaction", "threads", threads, r);
+    caf::anon_send_exit(p.actor(), caf::exit_reason::user_shutdown);
+  }
+  for (int callers : {1, 16}) {
+    bench_config cfg{otpp_profile()};
+    caf::actor_system sys{cfg};
+    auto p = start_bench_pool(sys);
+    auto totals = std::make_shared<actor_totals>();
+    std::vector<std::shared_ptr<std::vector<double>>> samples;
+    std::vector<caf::actor> actors;
+    auto start = bench_clock::now();
+    for (int i = 0; i < callers; ++i) {
+      samples.push_back(std::make_shared<std::vector<double>>());
+      actors.push_back(sys.spawn(transaction_loop, p, totals, samples.back()));
+    }
+    std::this_thread::sleep_for(opts.duration);
+    totals->stop = true;
+    auto ops = totals->ops.load();
+    auto secs = std::chrono::duration<double>(bench_clock::now() - start).count();
+    for (auto& a : actors)
+      caf::anon_send_exit(a, caf::exit_reason::kill);
+    caf::anon_send_exit(p.actor(), caf::exit_reason::user_shutdown);
+    run_result r{static_cast<double>(ops) / secs, {}};
+    for (auto& s : samples)
+      r.latencies_ns.insert(r.latencies_ns.end(), s->begin(), s->end());
+    print("pool.transaction_actor", "actors", callers, r);
+  }
+  for (int threads : {1, 16}) {
+    bench_config cfg{otpp_profile()};
+    caf::actor_system sys{cfg};
+    auto p = start_lease_pool(sys);
+    auto r = run_threads(threads, opts.duration, [&](int) {
+      auto answer = p.direct_transaction<echo_resource>([](echo_resource& echo) { return echo.call(1); });
+      if (!answer || *answer != 1)
+        throw std::runtime_error("direct transaction failed");
+    });
+    print("pool.transaction_lease", "threads", threads, r);
+    caf::anon_send_exit(p.actor(), caf::exit_reason::user_shutdown);
+  }
+  {
+    bench_config cfg{otpp_profile()};
+    caf::actor_system sys{cfg};
+    auto p = start_bench_pool(sys);
+    caf::scoped_actor self{sys};
+    std::this_thread::sleep_for(300ms); // let the workers settle
+    auto cpu0 = cpu_seconds();
+    auto t0 = bench_clock::now();
+    long long ops = 0;
+    for (auto next = t0; next - t0 < 2s; next += 1ms, ++ops) {
+      std::this_thread::sleep_until(next);
+      auto answer = p.transaction([&](const caf::actor& w) { return thread_call<int>(self, w, 5s, 1); });
+      if (!answer || *answer != 1)
+        throw std::runtime_error("transaction failed");
+    }
+    auto cpu = cpu_seconds() - cpu0;
+    auto wall = std::chrono::duration<double>(bench_clock::now() - t0).count();
+    std::cout << json_line("pool.transaction_light_cpu", {{"threads", "1"},
+                                                          {"ops_per_s", num(static_cast<double>(ops) / wall)},
+                                                          {"cpu_percent_of_one_core", num(100.0 * cpu / wall)},
+                                                          {"scheduler", quoted(otpp_profile().name)}})
+              << std::endl;
     caf::anon_send_exit(p.actor(), caf::exit_reason::user_shutdown);
   }
 }

@@ -1,6 +1,8 @@
 // otpp-bench: supervisor restart latency and the scheduler's idle cost.
 #include <atomic>
+#include <future>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -19,13 +21,21 @@ namespace {
 
 std::atomic<uint64_t> incarnations{0};
 
-caf::behavior counted_child(caf::event_based_actor*) {
+using started_atom = caf::atom_constant<caf::atom("started")>;
+using check_atom = caf::atom_constant<caf::atom("check")>;
+
+// One incarnation of the bench child: counted, and announced to `driver` (if
+// any) with the time its behaviour ran, as OTP's bench_worker announces its init.
+caf::behavior counted_child(caf::event_based_actor* self, caf::actor driver) {
   incarnations.fetch_add(1, std::memory_order_release);
+  if (driver)
+    self->send(driver, started_atom::value, bench_clock::now().time_since_epoch().count(),
+               caf::actor_cast<caf::actor>(self));
   return {[](int x) { return x; }};
 }
 
-// Kill to replacement alive (its behaviour ran) and resolvable by name.
-std::vector<double> measure_restarts(caf::actor_system& sys, int count, std::chrono::microseconds idle_before_kill) {
+// A one_for_one supervisor "bench" with the permanent child "bench.child".
+caf::actor start_bench_tree(caf::actor_system& sys, int count, const caf::actor& driver) {
   sup::supervisor_config config;
   config.name = "bench";
   config.flags.intensity = count * 10;
@@ -33,14 +43,24 @@ std::vector<double> measure_restarts(caf::actor_system& sys, int count, std::chr
   sup::child_spec spec;
   spec.id = "child";
   spec.name = "bench.child";
-  spec.start = [](sup::start_context& ctx) -> caf::expected<caf::actor> { return ctx.spawn(counted_child); };
+  spec.start = [driver](sup::start_context& ctx) -> caf::expected<caf::actor> {
+    return ctx.spawn(counted_child, driver);
+  };
   config.children = {spec};
   auto tree = sup::start_supervisor(sys, config);
   if (!tree)
     throw std::runtime_error(sup::describe(tree.error()));
+  return *tree;
+}
+
+const int warmup = 50;
+
+// Kill from a plain thread to replacement alive (its behaviour ran) and
+// resolvable by name, as the thread sees it.
+std::vector<double> measure_restarts(caf::actor_system& sys, int count, std::chrono::microseconds idle_before_kill) {
+  auto tree = start_bench_tree(sys, count, caf::actor{});
   auto& names = sup::registry::of(sys);
   std::vector<double> samples;
-  const int warmup = 50;
   for (int i = 0; i < warmup + count; ++i) {
     while (incarnations.load(std::memory_order_acquire) != static_cast<uint64_t>(i + 1) || !names.whereis("bench.child"))
       std::this_thread::yield();
@@ -61,7 +81,54 @@ std::vector<double> measure_restarts(caf::actor_system& sys, int count, std::chr
     if (i >= warmup)
       samples.push_back(took);
   }
-  caf::anon_send_exit(*tree, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(tree, caf::exit_reason::user_shutdown);
+  incarnations = 0;
+  return samples;
+}
+
+// OTP's method (poolboy_bench's bench_restart): an actor kills the child and
+// takes the time from just before the kill to the replacement's behaviour
+// running (stamped by the replacement), or to its name resolving if later.
+std::vector<double> measure_restarts_from_actor(caf::actor_system& sys, int count) {
+  std::promise<std::vector<double>> result;
+  auto done = result.get_future();
+  auto driver = sys.spawn([&sys, count, &result](caf::event_based_actor* self, caf::unit_t) -> caf::behavior {
+    struct state {
+      std::vector<double> samples;
+      int kills = 0;
+      bench_clock::time_point killed_at;
+    };
+    auto st = std::make_shared<state>();
+    auto kill_next = [self, st](const caf::actor& child) {
+      st->killed_at = bench_clock::now();
+      self->send_exit(child, caf::exit_reason::kill);
+      ++st->kills;
+    };
+    auto record = [st, count, &result, kill_next](bench_clock::time_point ran, const caf::actor& child) {
+      if (st->kills > warmup)
+        st->samples.push_back(std::chrono::duration<double, std::micro>(ran - st->killed_at).count());
+      if (st->kills == warmup + count)
+        return result.set_value(std::move(st->samples));
+      kill_next(child);
+    };
+    return {
+      [&sys, self, st, record](started_atom, int64_t stamp, caf::actor& child) {
+        auto ran = bench_clock::time_point{bench_clock::duration{stamp}};
+        if (st->kills == 0 || sup::registry::of(sys).whereis("bench.child") == child)
+          return record(ran, child);
+        self->send(self, check_atom::value, child); // the supervisor has yet to register it
+      },
+      [&sys, self, record](check_atom, caf::actor& child) {
+        if (sup::registry::of(sys).whereis("bench.child") == child)
+          return record(bench_clock::now(), child);
+        self->send(self, check_atom::value, child);
+      },
+    };
+  }, caf::unit);
+  auto tree = start_bench_tree(sys, count, driver);
+  auto samples = done.get();
+  caf::anon_send_exit(tree, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(driver, caf::exit_reason::kill);
   incarnations = 0;
   return samples;
 }
@@ -69,26 +136,59 @@ std::vector<double> measure_restarts(caf::actor_system& sys, int count, std::chr
 std::atomic<uint64_t> downs{0};
 
 // Bare CAF, no otpp: kill a monitored actor, until the monitor's down handler
-// ran. The floor under supervisor.restart, measured in the same run.
+// ran; the monitor then spawns and watches the next victim, as a supervisor
+// would. The floor under supervisor.restart, measured the same way in the same run.
 std::vector<double> measure_kill_to_down(caf::actor_system& sys, int count) {
-  auto watcher = sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
-    self->set_down_handler([](caf::down_msg&) { downs.fetch_add(1, std::memory_order_release); });
-    return {[self](caf::actor& who) { self->monitor(who); }};
-  });
+  std::mutex mtx;
+  caf::actor current; // the victim being watched, guarded by mtx
+  auto watcher = sys.spawn([&](caf::event_based_actor* self, caf::unit_t) -> caf::behavior {
+    auto next_victim = [&, self] {
+      auto victim = self->spawn(
+        [](caf::event_based_actor*, caf::unit_t) -> caf::behavior { return {[](int x) { return x; }}; }, caf::unit);
+      self->monitor(victim);
+      std::lock_guard<std::mutex> guard{mtx};
+      current = victim;
+    };
+    self->set_down_handler([next_victim](caf::down_msg&) {
+      downs.fetch_add(1, std::memory_order_release);
+      next_victim();
+    });
+    next_victim();
+    return {[](int x) { return x; }};
+  }, caf::unit);
   std::vector<double> samples;
-  caf::scoped_actor self{sys};
-  for (int i = 0; i < count; ++i) {
-    auto victim = sys.spawn([](caf::event_based_actor*) -> caf::behavior { return {[](int x) { return x; }}; });
-    self->request(watcher, caf::infinite, victim).receive([] {}, [](caf::error&) {});
+  caf::actor previous;
+  for (int i = 0; i < warmup + count; ++i) {
+    caf::actor victim;
+    while (!victim || victim == previous) {
+      std::lock_guard<std::mutex> guard{mtx};
+      victim = current;
+    }
+    previous = victim;
     auto start = bench_clock::now();
     caf::anon_send_exit(victim, caf::exit_reason::kill);
     while (downs.load(std::memory_order_acquire) != static_cast<uint64_t>(i + 1)) {
     }
-    samples.push_back(std::chrono::duration<double, std::micro>(bench_clock::now() - start).count());
+    auto took = std::chrono::duration<double, std::micro>(bench_clock::now() - start).count();
+    if (i >= warmup)
+      samples.push_back(took);
   }
   caf::anon_send_exit(watcher, caf::exit_reason::kill);
+  caf::scoped_actor{sys}->wait_for(watcher); // spawns no victim after the last below
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    caf::anon_send_exit(current, caf::exit_reason::kill);
+    current = nullptr;
+  }
   downs = 0;
   return samples;
+}
+
+std::vector<std::pair<std::string, std::string>> latency_fields(const std::vector<double>& samples) {
+  return {{"p50_us", num(percentile(samples, 0.50))},
+          {"p90_us", num(percentile(samples, 0.90))},
+          {"p99_us", num(percentile(samples, 0.99))},
+          {"max_us", num(percentile(samples, 1.0))}};
 }
 
 } // namespace
@@ -99,26 +199,37 @@ void bench_supervisor_restart(const options& opts) {
       bench_config cfg{profile};
       caf::actor_system sys{cfg};
       auto samples = measure_kill_to_down(sys, opts.restarts);
-      std::cout << json_line("caf.kill_to_down", {{"scheduler", quoted(profile.name)},
-                                                  {"kills", std::to_string(samples.size())},
-                                                  {"p50_us", num(percentile(samples, 0.50))},
-                                                  {"p99_us", num(percentile(samples, 0.99))}})
-                << std::endl;
+      std::vector<std::pair<std::string, std::string>> fields{{"scheduler", quoted(profile.name)},
+                                                              {"kills", std::to_string(samples.size())}};
+      for (auto& field : latency_fields(samples))
+        fields.push_back(field);
+      std::cout << json_line("caf.kill_to_down", fields) << std::endl;
     }
     for (auto idle : {0us, 20000us}) {
       bench_config cfg{profile};
       caf::actor_system sys{cfg};
       int count = idle.count() > 0 ? std::max(1, opts.restarts / 5) : opts.restarts;
       auto samples = measure_restarts(sys, count, idle);
-      std::cout << json_line(idle.count() > 0 ? "supervisor.restart_after_idle" : "supervisor.restart",
-                             {{"scheduler", quoted(profile.name)},
-                              {"restarts", std::to_string(samples.size())},
-                              {"idle_before_kill_ms", num(static_cast<double>(idle.count()) / 1000.0)},
-                              {"p50_us", num(percentile(samples, 0.50))},
-                              {"p99_us", num(percentile(samples, 0.99))},
-                              {"max_us", num(percentile(samples, 1.0))},
-                              {"reports", "\"off\""}})
+      std::vector<std::pair<std::string, std::string>> fields{
+        {"scheduler", quoted(profile.name)},
+        {"restarts", std::to_string(samples.size())},
+        {"idle_before_kill_ms", num(static_cast<double>(idle.count()) / 1000.0)}};
+      for (auto& field : latency_fields(samples))
+        fields.push_back(field);
+      fields.emplace_back("reports", "\"off\"");
+      std::cout << json_line(idle.count() > 0 ? "supervisor.restart_after_idle" : "supervisor.restart", fields)
                 << std::endl;
+    }
+    {
+      bench_config cfg{profile};
+      caf::actor_system sys{cfg};
+      auto samples = measure_restarts_from_actor(sys, opts.restarts);
+      std::vector<std::pair<std::string, std::string>> fields{{"scheduler", quoted(profile.name)},
+                                                              {"restarts", std::to_string(samples.size())}};
+      for (auto& field : latency_fields(samples))
+        fields.push_back(field);
+      fields.emplace_back("reports", "\"off\"");
+      std::cout << json_line("supervisor.restart_from_actor", fields) << std::endl;
     }
   }
 }

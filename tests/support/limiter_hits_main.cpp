@@ -1,8 +1,9 @@
-// otpp-limiter-hits URL ALGORITHM LIMIT HITS [THREADS]: another runtime
+// otpp-limiter-hits URL ALGORITHM LIMIT HITS [THREADS [BLOCK]]: another runtime
 // process for the Redis limiter tests. THREADS threads (default 1) each hit
 // key "shared" of limiter "shared" HITS times (window scales and bucket
 // rates such that nothing expires meanwhile); prints how many hits were
-// allowed, or fails if a hit was answered by the failure policy.
+// allowed, or fails if a hit was answered by the failure policy. BLOCK:
+// redis_options::block (default 0).
 #include <atomic>
 #include <cstdio>
 #include <string>
@@ -14,8 +15,8 @@
 
 int main(int argc, char** argv) {
   using namespace otpp::rate_limit;
-  if (argc != 5 && argc != 6) {
-    std::fprintf(stderr, "usage: otpp-limiter-hits URL ALGORITHM LIMIT HITS [THREADS]\n");
+  if (argc < 5 || argc > 7) {
+    std::fprintf(stderr, "usage: otpp-limiter-hits URL ALGORITHM LIMIT HITS [THREADS [BLOCK]]\n");
     return 2;
   }
   limiter_config config;
@@ -31,13 +32,14 @@ int main(int argc, char** argv) {
   redis_options options;
   options.url = argv[1];
   options.timeout = std::chrono::seconds(5);
+  options.block = argc == 7 ? std::stoll(argv[6]) : 0;
   auto l = limiter::on_redis(config, options);
   if (!l) {
     std::fprintf(stderr, "%s\n", otpp::supervision::describe(l.error()).c_str());
     return 1;
   }
   long hits = std::stol(argv[4]);
-  int threads = argc == 6 ? std::stoi(argv[5]) : 1;
+  int threads = argc >= 6 ? std::stoi(argv[5]) : 1;
   std::atomic<long> allowed{0};
   std::atomic<bool> failed{false};
   std::vector<std::thread> running;
