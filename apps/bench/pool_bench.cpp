@@ -104,20 +104,22 @@ caf::behavior checkout_loop(caf::event_based_actor* self, pool::pool_ref pool, s
 
 } // namespace
 
-void bench_pool_checkout_checkin_actor(const options& opts) {
-  constexpr int callers = 16;
-  bench_config cfg{otpp_profile()};
-  caf::actor_system sys{cfg};
-  auto p = start_bench_pool(sys);
+namespace {
+
+// Runs `callers` actors of behaviour `loop` on pool `p` for `duration`, then
+// stops them and the pool: ops per second and their sampled latencies.
+template <class Loop>
+run_result run_actors(caf::actor_system& sys, const pool::pool_ref& p, int callers, std::chrono::milliseconds duration,
+                      Loop loop) {
   auto totals = std::make_shared<actor_totals>();
   std::vector<std::shared_ptr<std::vector<double>>> samples;
   std::vector<caf::actor> actors;
   auto start = bench_clock::now();
   for (int i = 0; i < callers; ++i) {
     samples.push_back(std::make_shared<std::vector<double>>());
-    actors.push_back(sys.spawn(checkout_loop, p, totals, samples.back()));
+    actors.push_back(sys.spawn(loop, p, totals, samples.back()));
   }
-  std::this_thread::sleep_for(opts.duration);
+  std::this_thread::sleep_for(duration);
   totals->stop = true;
   auto ops = totals->ops.load();
   auto secs = std::chrono::duration<double>(bench_clock::now() - start).count();
@@ -127,7 +129,17 @@ void bench_pool_checkout_checkin_actor(const options& opts) {
   run_result r{static_cast<double>(ops) / secs, {}};
   for (auto& s : samples)
     r.latencies_ns.insert(r.latencies_ns.end(), s->begin(), s->end());
-  print("pool.checkout_checkin_actor", "actors", callers, r);
+  return r;
+}
+
+} // namespace
+
+void bench_pool_checkout_checkin_actor(const options& opts) {
+  constexpr int callers = 16;
+  bench_config cfg{otpp_profile()};
+  caf::actor_system sys{cfg};
+  auto p = start_bench_pool(sys);
+  print("pool.checkout_checkin_actor", "actors", callers, run_actors(sys, p, callers, opts.duration, checkout_loop));
 }
 
 namespace {
@@ -221,25 +233,7 @@ void bench_pool_transaction(const options& opts) {
     bench_config cfg{otpp_profile()};
     caf::actor_system sys{cfg};
     auto p = start_bench_pool(sys);
-    auto totals = std::make_shared<actor_totals>();
-    std::vector<std::shared_ptr<std::vector<double>>> samples;
-    std::vector<caf::actor> actors;
-    auto start = bench_clock::now();
-    for (int i = 0; i < callers; ++i) {
-      samples.push_back(std::make_shared<std::vector<double>>());
-      actors.push_back(sys.spawn(transaction_loop, p, totals, samples.back()));
-    }
-    std::this_thread::sleep_for(opts.duration);
-    totals->stop = true;
-    auto ops = totals->ops.load();
-    auto secs = std::chrono::duration<double>(bench_clock::now() - start).count();
-    for (auto& a : actors)
-      caf::anon_send_exit(a, caf::exit_reason::kill);
-    caf::anon_send_exit(p.actor(), caf::exit_reason::user_shutdown);
-    run_result r{static_cast<double>(ops) / secs, {}};
-    for (auto& s : samples)
-      r.latencies_ns.insert(r.latencies_ns.end(), s->begin(), s->end());
-    print("pool.transaction_actor", "actors", callers, r);
+    print("pool.transaction_actor", "actors", callers, run_actors(sys, p, callers, opts.duration, transaction_loop));
   }
   for (int threads : {1, 16}) {
     bench_config cfg{otpp_profile()};
