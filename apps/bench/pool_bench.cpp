@@ -74,16 +74,23 @@ struct actor_totals {
   std::atomic<bool> stop{false};
 };
 
+// What a caller actor does after each operation begun at t0: count it,
+// sample its latency now and then, and go again.
+auto one_done(caf::event_based_actor* self, std::shared_ptr<actor_totals> totals,
+              std::shared_ptr<std::vector<double>> samples) {
+  return [=](bench_clock::time_point t0) {
+    if ((++totals->ops) % sample_every == 0)
+      samples->push_back(std::chrono::duration<double, std::nano>(bench_clock::now() - t0).count());
+    self->send(self, loop_atom::value);
+  };
+}
+
 // A caller actor: checkout, checkin, again, until told to stop. It takes an
 // idle worker directly when there is one, else it asks the checkout actor.
 caf::behavior checkout_loop(caf::event_based_actor* self, pool::pool_ref pool, std::shared_ptr<actor_totals> totals,
                             std::shared_ptr<std::vector<double>> samples) {
   self->send(self, loop_atom::value);
-  auto done = [=](bench_clock::time_point t0) {
-    if ((++totals->ops) % sample_every == 0)
-      samples->push_back(std::chrono::duration<double, std::nano>(bench_clock::now() - t0).count());
-    self->send(self, loop_atom::value);
-  };
+  auto done = one_done(self, totals, samples);
   return {
     [=](loop_atom) {
       if (totals->stop)
@@ -149,11 +156,7 @@ namespace {
 caf::behavior transaction_loop(caf::event_based_actor* self, pool::pool_ref pool, std::shared_ptr<actor_totals> totals,
                                std::shared_ptr<std::vector<double>> samples) {
   self->send(self, loop_atom::value);
-  auto done = [=](bench_clock::time_point t0) {
-    if ((++totals->ops) % sample_every == 0)
-      samples->push_back(std::chrono::duration<double, std::nano>(bench_clock::now() - t0).count());
-    self->send(self, loop_atom::value);
-  };
+  auto done = one_done(self, totals, samples);
   auto call = [=](caf::actor w, bench_clock::time_point t0) {
     self->request(w, caf::infinite, 1).then([=](int answer) {
       if (answer != 1)
