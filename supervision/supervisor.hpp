@@ -84,15 +84,6 @@ typename Inspector::result_type inspect(Inspector& f, child_counts& x) {
 /// - (delete_child_atom, std::string id) -> caf::ok_atom
 /// - (which_children_atom) -> std::vector<child_info>
 /// - (count_children_atom) -> child_counts
-/// - (update_child_atom, child_spec) -> caf::ok_atom: the child with the
-///   spec's id keeps running untouched and is (re)started from the new spec
-///   from now on; for simple_one_for_one the spec replaces the template
-///   (children already running restart as they started). `errc::not_found`
-///   without such a child, `errc::invalid_spec` for an invalid spec.
-/// - (update_flags_atom, supervisor_flags) -> caf::ok_atom: the new flags
-///   apply from the next exit (restarts already counted stay counted against
-///   the new intensity and period); a change to or from simple_one_for_one
-///   fails with `errc::invalid_flags`, as do invalid flags.
 /// Failures arrive as `caf::error` with an `errc` code.
 using start_child_atom = caf::atom_constant<caf::atom("start_chld")>;
 using terminate_child_atom = caf::atom_constant<caf::atom("term_chld")>;
@@ -100,7 +91,5 @@ using restart_child_atom = caf::atom_constant<caf::atom("rest_chld")>;
 using delete_child_atom = caf::atom_constant<caf::atom("del_chld")>;
 using which_children_atom = caf::atom_constant<caf::atom("which_chld")>;
 using count_children_atom = caf::atom_constant<caf::atom("count_chld")>;
-using update_child_atom = caf::atom_constant<caf::atom("upd_chld")>;
-using update_flags_atom = caf::atom_constant<caf::atom("upd_flags")>;
 
 } // namespace otpp::supervision

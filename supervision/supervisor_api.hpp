@@ -45,15 +45,6 @@ caf::expected<caf::actor> restart_child(caf::actor_system& sys, const caf::actor
 caf::error delete_child(caf::actor_system& sys, const caf::actor& sup, const std::string& id,
                         timeout_type timeout = default_timeout);
 
-/// Keeps `spec` for the child with its id (the template for
-/// simple_one_for_one) from its next start on; the running child is untouched.
-caf::error update_child(caf::actor_system& sys, const caf::actor& sup, child_spec spec,
-                        timeout_type timeout = default_timeout);
-
-/// Applies new flags from the supervisor's next child exit (see update_flags_atom).
-caf::error update_flags(caf::actor_system& sys, const caf::actor& sup, supervisor_flags flags,
-                        timeout_type timeout = default_timeout);
-
 /// Every child in start order with its handle, type, state, restarts and last exit reason.
 caf::expected<std::vector<child_info>> which_children(caf::actor_system& sys, const caf::actor& sup,
                                                       timeout_type timeout = default_timeout);

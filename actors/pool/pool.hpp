@@ -266,18 +266,6 @@ caf::expected<pool_ref> start_pool(caf::actor_system& sys, pool_config config);
 /// name: `config.name`). The workers end with the pool.
 supervision::child_spec pool_child(pool_config config);
 
-/// Moves the running pool registered as `config.name` to `config` without
-/// breaking a caller: a larger `size` or `max_overflow` starts workers at once
-/// (waiting callers get them); a smaller one dismisses idle workers beyond it
-/// now and busy ones when they are checked in; `strategy` and the other
-/// settings apply at once. A new `worker`, `args` or `factory` replaces the
-/// workers one at a time (rolling): the replacement starts first and an idle
-/// worker of the old settings is dismissed once it runs, so at most one
-/// worker is out of service at any moment; checked-out old workers are
-/// replaced when checked in. `not_found` without such a pool, `invalid_spec`
-/// for invalid settings (then nothing changes).
-caf::error reconfigure_pool(caf::actor_system& sys, const pool_config& config);
-
 /// The running pool registered as `name`, or `supervision::errc::not_found`;
 /// `"name@node"` names a pool of another node of the cluster.
 caf::expected<pool_ref> find_pool(caf::actor_system& sys, const std::string& name);

@@ -27,15 +27,6 @@ supervision::child_spec limiter_child(limiter_config config, std::chrono::millis
 supervision::child_spec limiter_child(limiter_config config, redis_options redis,
                                       std::chrono::milliseconds cleanup_interval, limiter::clock now = nullptr);
 
-/// Applies `config` to the running limiter of that name from its next hit:
-/// counts already spent stay (a fixed or sliding window keeps its count;
-/// buckets keep their level, clamped to a smaller capacity), and its owner
-/// sweeps every `cleanup_interval` from now on. `not_found` without such a
-/// limiter; `invalid_argument` for invalid settings or another algorithm
-/// (that needs a new limiter: its keys start over). Nothing changes on an error.
-caf::error reconfigure_limiter(caf::actor_system& sys, const limiter_config& config,
-                               std::chrono::milliseconds cleanup_interval);
-
 /// The limiter of the running owner named `name`, or `supervision::errc::not_found`.
 caf::expected<std::shared_ptr<limiter>> find_limiter(caf::actor_system& sys, const std::string& name);
 
