@@ -105,7 +105,8 @@ void client(node& n, const demo_config& demo, int id, std::chrono::steady_clock:
 // With SQL database workers (sqlite, postgres) the updates are stored with
 // an audit row: the kind, or empty.
 std::string persistent(node& n) {
-  for (auto& p : n.config().pools)
+  auto config = n.config();
+  for (auto& p : config.pools)
     if (p.config.name == "database" && (p.config.worker == "sqlite" || p.config.worker == "postgres"))
       return p.config.worker;
   return {};
@@ -177,9 +178,9 @@ std::string demo_summary::to_text(node& n) const {
     return s ? std::to_string(static_cast<long long>(s->value)) : std::string{"-"};
   };
   auto restarts = static_cast<uint64_t>(snapshot.sum("otpp_supervisor_restarts_total"));
-  auto h = health::check(n.system(), n.root(), n.config().name);
+  auto h = health::check(n.system(), n.root(), n.name());
   std::ostringstream out;
-  out << "== demo summary: " << n.config().name << " ==\n"
+  out << "== demo summary: " << n.name() << " ==\n"
       << "updates ok " << updates_ok << ", failed " << updates_failed << " (" << workers_crashed
       << " database workers crashed on purpose)\n"
       << "refused: rate limited " << rate_limited << ", circuit open " << circuit_open << ", other " << other_refusals

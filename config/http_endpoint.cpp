@@ -97,6 +97,35 @@ detail::http_gate bearer_gate(std::string token) {
   };
 }
 
+json source_json(const config_source& s) {
+  return {{"path", s.path.empty() ? json{} : json(events::printable(s.path))},
+          {"sha256", s.sha256.empty() ? json{} : json(s.sha256)},
+          {"last_reload", s.last_reload ? json(events::rfc3339(*s.last_reload)) : json{}}};
+}
+
+json texts(const std::vector<std::string>& xs) {
+  auto out = json::array();
+  for (auto& x : xs)
+    out.push_back(events::printable(x));
+  return out;
+}
+
+json outcome_json(const reload_outcome& o) {
+  if (!o.applied)
+    return {{"applied", false}, {"errors", texts(o.errors)}};
+  auto changes = json::array();
+  for (auto& c : o.changes)
+    changes.push_back({{"change", to_string(c.change)},
+                       {"kind", c.component.kind},
+                       {"name", events::printable(c.component.name)},
+                       {"details", texts(c.details)}});
+  return {{"applied", true},
+          {"summary", o.summary},
+          {"sha256", o.sha256},
+          {"changes", std::move(changes)},
+          {"failures", texts(o.failures)}};
+}
+
 detail::http_limits limits_of(const http_config& c) {
   detail::http_limits l;
   l.max_connections = c.max_connections;
@@ -152,7 +181,8 @@ caf::error http_exposure_error(const http_config& c) {
 }
 
 caf::expected<std::unique_ptr<http_endpoint>> http_endpoint::start(const http_config& c, caf::actor_system& sys,
-                                                                   caf::actor root, std::string node_name) {
+                                                                   caf::actor root, std::string node_name,
+                                                                   endpoint_hooks hooks) {
   if (auto err = http_exposure_error(c))
     return err;
   auto at = cluster::parse_address(c.listen);
@@ -182,16 +212,25 @@ caf::expected<std::unique_ptr<http_endpoint>> http_endpoint::start(const http_co
       reply(res, h.state == health::status::unhealthy ? 503 : 200, body);
     });
   });
-  server.Get("/status", [&sys, root, node_name](const httplib::Request&, httplib::Response& res) {
+  server.Get("/status", [&sys, root, node_name, source = hooks.source](const httplib::Request&, httplib::Response& res) {
     answer(res, [&] {
       json body{{"node", events::printable(node_name)},
                 {"health", health_json(health::check(sys, root, node_name))},
                 {"metrics", json::parse(perf::metrics().take_snapshot().to_json())}};
       if (auto peers = peers_of(sys); !peers.is_null())
         body["peers"] = std::move(peers);
+      if (source)
+        body["config"] = source_json(source());
       reply(res, 200, body);
     });
   });
+  if (hooks.reload)
+    server.Post("/reload", [reload = hooks.reload](const httplib::Request&, httplib::Response& res) {
+      answer(res, [&] {
+        auto outcome = reload();
+        reply(res, outcome.applied ? 200 : 422, outcome_json(outcome));
+      });
+    });
   // A pool of this node or, as "name@node", of a peer: its status, and a
   // probe that checks a worker out and in again (a cluster's reachability check).
   server.Get(R"(/pools/([^/]+))", [&sys](const httplib::Request& req, httplib::Response& res) {
@@ -206,7 +245,9 @@ caf::expected<std::unique_ptr<http_endpoint>> http_endpoint::start(const http_co
            {"idle", status->idle},
            {"busy", status->busy},
            {"overflow", status->overflow},
-           {"waiting", status->waiting}});
+           {"waiting", status->waiting},
+           {"size", status->size},
+           {"max_overflow", status->max_overflow}});
   });
   server.Post(R"(/pools/([^/]+)/probe)", [&sys](const httplib::Request& req, httplib::Response& res) {
     auto start = std::chrono::steady_clock::now();
@@ -230,6 +271,8 @@ caf::expected<std::unique_ptr<http_endpoint>> http_endpoint::start(const http_co
   events::emit(events::http_listening{at->host, static_cast<uint64_t>(port), c.tls.has_value()});
   return e;
 }
+
+void http_endpoint::stop_listening() { server_->shutdown(); }
 
 http_endpoint::~http_endpoint() {
   server_->shutdown();

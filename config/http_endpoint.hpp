@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -9,6 +10,7 @@
 #include <caf/expected.hpp>
 
 #include "otpp/config/node_config.hpp"
+#include "otpp/config/reload.hpp"
 
 namespace otpp::config {
 
@@ -25,12 +27,21 @@ caf::expected<std::string> read_http_token(const http_config& c);
 /// non-loopback `listen` needs `allow_remote` and a token.
 caf::error http_exposure_error(const http_config& c);
 
+/// What the endpoint asks of its node; an unset hook leaves its route out.
+struct endpoint_hooks {
+  std::function<reload_outcome()> reload; ///< `POST /reload`
+  std::function<config_source()> source;  ///< `/status`'s "config"
+};
+
 /// The node's HTTP endpoint (cpp-httplib): `/metrics` (the metrics in the
 /// Prometheus text format 0.0.4), `/health` (the health tree as JSON, with
 /// "peers" in a cluster; 503 when unhealthy, else 200), `/status`
-/// (`{"node":..,"health":..,"metrics":..,"peers":..}`, metrics as
-/// `perf::snapshot::to_json`, peers only in a cluster), `/pools/NAME` (a
-/// pool's status; NAME may be `pool@node`) and `POST /pools/NAME/probe`
+/// (`{"node":..,"health":..,"metrics":..,"peers":..,"config":..}`, metrics as
+/// `perf::snapshot::to_json`, peers only in a cluster, config with the
+/// file's path, SHA-256 and last reload), `/pools/NAME` (a
+/// pool's status; NAME may be `pool@node`), `POST /reload` (reloads the
+/// node's file: 200 with what changed, 422 with the errors when nothing
+/// changed) and `POST /pools/NAME/probe`
 /// (checks a worker out and in); a pool that does not exist is answered 404,
 /// other failures 503, each with `{"error":..}`. With a token, every route
 /// but `/health` needs `Authorization: Bearer TOKEN` (401 otherwise).
@@ -42,10 +53,15 @@ public:
   /// `events::http_listening` with the port it bound; or says why not (a bad
   /// or refused `listen`, a missing token, unusable TLS files, a taken port).
   static caf::expected<std::unique_ptr<http_endpoint>> start(const http_config& c, caf::actor_system& sys,
-                                                             caf::actor root, std::string node_name);
+                                                             caf::actor root, std::string node_name,
+                                                             endpoint_hooks hooks = {});
   ~http_endpoint();
 
   int port() const { return port_; }
+
+  /// Accepts no more connections and ends the open ones once their current
+  /// request is answered; returns at once (the destructor waits for the end).
+  void stop_listening();
 
 private:
   http_endpoint() = default;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <fstream>
 
+#include <openssl/evp.h>
+
 #include "otpp/config/sections.hpp"
 #include "otpp/config/shape_check.hpp"
 
@@ -15,6 +17,18 @@ std::string problem::to_string() const {
 namespace {
 
 constexpr std::size_t max_file_bytes = 1024 * 1024;
+
+std::string sha256_hex(const std::string& bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1)
+    return {};
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i)
+    out += {hex[digest[i] >> 4], hex[digest[i] & 0xf]};
+  return out;
+}
 
 node_config read(toml_reader& r, const toml::table& root) {
   node_config c;
@@ -69,13 +83,15 @@ load_result load_string(const std::string& text, const std::string& source, cons
 load_result load_file(const std::string& path, const environment& env) {
   std::ifstream in{path, std::ios::binary};
   if (!in)
-    return {std::nullopt, {{path, 0, 0, "", "cannot read the file"}}};
+    return {std::nullopt, {{path, 0, 0, "", "cannot read the file"}}, {}};
   std::string text(max_file_bytes + 1, '\0');
   in.read(text.data(), static_cast<std::streamsize>(text.size()));
   text.resize(static_cast<std::size_t>(in.gcount()));
   if (text.size() > max_file_bytes)
-    return {std::nullopt, {{path, 0, 0, "", "the file is larger than 1 MiB"}}};
-  return load_string(text, path, env);
+    return {std::nullopt, {{path, 0, 0, "", "the file is larger than 1 MiB"}}, {}};
+  auto result = load_string(text, path, env);
+  result.sha256 = sha256_hex(text);
+  return result;
 }
 
 } // namespace otpp::config

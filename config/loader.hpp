@@ -29,6 +29,7 @@ struct problem {
 struct load_result {
   std::optional<node_config> config;
   std::vector<problem> problems;
+  std::string sha256; ///< `load_file`: the SHA-256 of the file's bytes in hex, when it could be read
 };
 
 /// Environment overrides: variable name to value (e.g. from `environ`).

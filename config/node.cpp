@@ -13,66 +13,16 @@
 #include <caf/scoped_actor.hpp>
 #include <spdlog/sinks/basic_file_sink.h>
 
-#include "otpp/actors/breaker/breaker_owner.hpp"
 #include "otpp/actors/events/bus.hpp"
 #include "otpp/actors/events/log_sink.hpp"
 #include "otpp/actors/health/health.hpp"
+#include "otpp/actors/perf/families.hpp"
 #include "otpp/actors/perf/registry.hpp"
-#include "otpp/actors/memory/memory_manager.hpp"
 #include "otpp/actors/pool/pool.hpp"
-#include "otpp/actors/rate_limit/limiter_owner.hpp"
 #include "otpp/supervision/errors.hpp"
 #include "otpp/supervision/system_setup.hpp"
 
 namespace otpp::config {
-
-namespace {
-
-// The spec of a child of a registered kind; a template's has no registered name.
-supervision::child_spec kind_child(const child_section& child, bool is_template) {
-  supervision::child_spec spec;
-  spec.id = child.name;
-  spec.name = is_template ? "" : child.name;
-  spec.restart = child.restart;
-  spec.shutdown = child.shutdown;
-  spec.significant = child.significant;
-  auto kind = supervision::find_child_kind(child.kind);
-  spec.start = [kind, args = child.args](supervision::start_context& ctx) -> caf::expected<caf::actor> {
-    if (!kind)
-      return kind.error();
-    return kind->start(ctx, args);
-  };
-  return spec;
-}
-
-} // namespace
-
-supervision::supervisor_config build_tree(const node_config& c) {
-  std::map<std::string, supervision::supervisor_config> trees; // "" is the root
-  trees[""] = {c.name, c.root.flags, {}};
-  for (auto& s : c.supervisors) {
-    trees[s.name] = {s.name, s.flags, {}};
-    if (s.child_template)
-      trees[s.name].children.push_back(kind_child(*s.child_template, true));
-  }
-  if (c.memory)
-    trees[""].children.push_back(memory::memory_child(*c.memory));
-  for (auto& l : c.limiters)
-    trees[l.supervisor].children.push_back(
-      c.rate_limiting.backend == "redis"
-        ? rate_limit::limiter_child(l.config, c.rate_limiting.redis, c.rate_limiting.cleanup_interval)
-        : rate_limit::limiter_child(l.config, c.rate_limiting.cleanup_interval));
-  for (auto& b : c.breakers)
-    trees[b.supervisor].children.push_back(breaker::breaker_child(b.config));
-  for (auto& p : c.pools)
-    trees[p.supervisor].children.push_back(pool::pool_child(p.config));
-  for (auto& child : c.children)
-    trees[child.supervisor].children.push_back(kind_child(child, false));
-  // Children before parents: the list has parents first.
-  for (auto s = c.supervisors.rbegin(); s != c.supervisors.rend(); ++s)
-    trees[s->parent].children.push_back(supervision::supervisor_child(s->name, trees[s->name]));
-  return trees[""];
-}
 
 namespace {
 
@@ -123,7 +73,13 @@ node::system_config::system_config(const node_config& c) {
     cluster::configure(*this, *c.cluster);
 }
 
-node::node(node_config c) : config_(std::move(c)), cfg_(config_) {
+node::node(node_config c, config_source source)
+  : name_(c.name),
+    config_(std::move(c)),
+    source_(std::move(source)),
+    reloads_ok_(perf::metrics().counter_of(perf::families::config_reloads, {"ok"})),
+    reloads_rejected_(perf::metrics().counter_of(perf::families::config_reloads, {"rejected"})),
+    cfg_(config_) {
   if (pipe2(wakeup_, O_CLOEXEC | O_NONBLOCK) != 0)
     throw std::system_error(errno, std::generic_category(), "otpp node: pipe");
 }
@@ -132,15 +88,16 @@ namespace {
 
 std::atomic<int> signal_wakeup_fd{-1}; // the running node's pipe
 
-sigset_t stop_signal_set() {
+sigset_t node_signal_set() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
   return set;
 }
 
-void on_stop_signal(int signal) {
+void on_node_signal(int signal) {
   auto saved = errno;
   char byte = static_cast<char>(signal);
   if (auto fd = signal_wakeup_fd.load(); fd >= 0)
@@ -151,7 +108,7 @@ void on_stop_signal(int signal) {
 } // namespace
 
 void block_stop_signals() {
-  auto set = stop_signal_set();
+  auto set = node_signal_set();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
@@ -164,14 +121,15 @@ void node::request_stop() {
 int node::run() {
   signal_wakeup_fd = wakeup_[1];
   struct sigaction action {};
-  action.sa_handler = on_stop_signal;
+  action.sa_handler = on_node_signal;
   sigemptyset(&action.sa_mask);
-  struct sigaction old_int {}, old_term {};
+  struct sigaction old_int {}, old_term {}, old_hup {};
   sigaction(SIGINT, &action, &old_int);
   sigaction(SIGTERM, &action, &old_term);
-  auto stop_signals = stop_signal_set();
+  sigaction(SIGHUP, &action, &old_hup);
+  auto node_signals = node_signal_set();
   sigset_t old_mask;
-  pthread_sigmask(SIG_UNBLOCK, &stop_signals, &old_mask); // a signal held back since start arrives now
+  pthread_sigmask(SIG_UNBLOCK, &node_signals, &old_mask); // a signal held back since start arrives now
   // A thread waits for the root's end and says so through the pipe (byte 'd').
   std::thread root_watch([this] {
     caf::scoped_actor self{*system_};
@@ -181,13 +139,20 @@ int node::run() {
     [[maybe_unused]] auto n = write(wakeup_[1], &byte, 1);
   });
   char byte = 0;
-  for (pollfd ready{wakeup_[0], POLLIN, 0}; read(wakeup_[0], &byte, 1) != 1;)
-    poll(&ready, 1, -1);
+  for (pollfd ready{wakeup_[0], POLLIN, 0};;) {
+    if (read(wakeup_[0], &byte, 1) != 1) {
+      poll(&ready, 1, -1);
+      continue;
+    }
+    if (byte != SIGHUP)
+      break;
+    reload();
+  }
   bool requested = byte != 'd';
   if (requested) {
     stop_requested_ = true;
     const char* by = byte == SIGINT ? "SIGINT" : byte == SIGTERM ? "SIGTERM" : "request_stop";
-    events::emit(events::node_stopping{config_.name, by});
+    events::emit(events::node_stopping{name_, by});
     caf::anon_send_exit(root_, caf::exit_reason::user_shutdown);
   }
   root_watch.join();
@@ -197,6 +162,7 @@ int node::run() {
   signal_wakeup_fd = -1;
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
+  sigaction(SIGHUP, &old_hup, nullptr);
   if (requested) {
     root_exit_reason_ = caf::error{};
     return 0;
@@ -204,10 +170,10 @@ int node::run() {
   return 1;
 }
 
-caf::expected<std::unique_ptr<node>> node::start(const node_config& c) {
+caf::expected<std::unique_ptr<node>> node::start(const node_config& c, config_source source) {
   if (auto err = apply_logging(c.logging, c.name))
     return err;
-  std::unique_ptr<node> n{new node(c)};
+  std::unique_ptr<node> n{new node(c, std::move(source))};
   n->system_ = std::make_unique<caf::actor_system>(n->cfg_);
   auto tree = build_tree(c);
   auto children = tree.children.size();
@@ -224,25 +190,45 @@ caf::expected<std::unique_ptr<node>> node::start(const node_config& c) {
       return m.error();
     n->membership_ = std::move(*m);
   }
-  if (!c.http.listen.empty()) {
-    auto http = http_endpoint::start(c.http, *n->system_, n->root_, c.name);
-    if (!http)
-      return http.error(); // the tree stops with `n`
-    n->http_ = std::move(*http);
-  }
+  if (!c.http.listen.empty())
+    if (auto err = n->start_http(c.http))
+      return err; // the tree stops with `n`
   events::emit(events::node_started{c.name, children});
   return n;
 }
 
+caf::error node::start_http(const http_config& c) {
+  endpoint_hooks hooks;
+  hooks.reload = [this] { return reload(); };
+  hooks.source = [this] { return source(); };
+  auto http = http_endpoint::start(c, *system_, root_, name_, std::move(hooks));
+  if (!http)
+    return http.error();
+  http_ = std::move(*http);
+  http_port_ = http_->port();
+  return {};
+}
+
+node_config node::config() const {
+  std::lock_guard<std::mutex> guard{config_mtx_};
+  return config_;
+}
+
+config_source node::source() const {
+  std::lock_guard<std::mutex> guard{config_mtx_};
+  return source_;
+}
+
 node::~node() {
   http_.reset(); // no request may ask a tree that is going away
+  retired_http_.clear();
   membership_.reset();
   if (root_) {
     caf::scoped_actor self{*system_};
     self->monitor(root_);
     self->send_exit(root_, caf::exit_reason::user_shutdown);
     self->receive([](caf::down_msg&) {});
-    events::emit(events::node_stopped{config_.name});
+    events::emit(events::node_stopped{name_});
     events::flush_log();
   }
   close(wakeup_[0]);

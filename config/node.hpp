@@ -4,8 +4,10 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -13,8 +15,10 @@
 #include <caf/expected.hpp>
 
 #include "otpp/actors/cluster/cluster.hpp"
+#include "otpp/actors/perf/registry.hpp"
 #include "otpp/config/http_endpoint.hpp"
 #include "otpp/config/node_config.hpp"
+#include "otpp/config/reload.hpp"
 #include "otpp/supervision/kinds.hpp"
 #include "otpp/supervision/supervisor.hpp"
 
@@ -35,9 +39,10 @@ caf::error apply_logging(const logging_config& logging, const std::string& node)
 
 class node;
 
-/// Blocks SIGINT and SIGTERM in the calling thread and in the threads it
-/// starts from now on (a node's included), so that none is lost between
-/// `node::start` and `node::run`, which takes them. Call it before `start`.
+/// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and in the
+/// threads it starts from now on (a node's included), so that none is lost
+/// (nor SIGHUP's default action taken) between `node::start` and
+/// `node::run`, which takes them. Call it before `start`.
 void block_stop_signals();
 
 /// Each pool's worker exits as a status table counted them, for the rates
@@ -61,8 +66,9 @@ std::string status_table(node& n, pool_exit_counts* last = nullptr);
 class node {
 public:
   /// Sets up logging, starts the actor system, the whole tree and the HTTP
-  /// endpoint (if configured), or says why not.
-  static caf::expected<std::unique_ptr<node>> start(const node_config& c);
+  /// endpoint (if configured), or says why not. `source`: the file `c` was
+  /// loaded from (`load_file`'s path and `sha256`), for `reload()` and `/status`.
+  static caf::expected<std::unique_ptr<node>> start(const node_config& c, config_source source = {});
 
   /// Stops the tree in order (reverse start order, shutdown timeouts honoured).
   ~node();
@@ -70,7 +76,8 @@ public:
   /// Runs until SIGINT or SIGTERM or `request_stop()`: then stops the tree
   /// in reverse start order and returns 0. If the root supervisor ends by
   /// itself first (it reached its restart intensity), returns 1 and
-  /// `root_exit_reason()` says why. Handles SIGINT and SIGTERM while it runs
+  /// `root_exit_reason()` says why. On SIGHUP, reloads the configuration
+  /// file (`reload()`). Handles SIGINT, SIGTERM and SIGHUP while it runs
   /// (one node at a time per process), unblocking them in the calling thread,
   /// and restores the previous handlers and mask. To lose no signal between
   /// `start` and `run`, call `block_stop_signals()` before `start`, as
@@ -80,6 +87,20 @@ public:
   /// Makes `run()` stop the tree and return 0; thread-safe, any time.
   void request_stop();
 
+  /// Loads and validates the file at `path` completely, then moves the
+  /// running node to it (docs/reload.md): the difference between the
+  /// running configuration and the new one, applied in a safe order, one
+  /// `config_changed` event per change and a `config_reloaded` summary;
+  /// components that did not change keep running untouched. A file with
+  /// any problem, or a change that needs a restart (`[cluster]`, `[node]`
+  /// name or scheduler, `[demo]`), changes nothing: the outcome lists the
+  /// errors, each is logged (`config_rejected`). Thread-safe; one reload at
+  /// a time. Environment overrides apply as at start.
+  reload_outcome reload(const std::string& path);
+
+  /// Reloads the file the node was started from (`source().path`).
+  reload_outcome reload();
+
   /// Whether a stop was requested (a signal or `request_stop()`).
   bool stop_requested() const { return stop_requested_; }
 
@@ -88,27 +109,49 @@ public:
 
   caf::actor_system& system() { return *system_; }
   const caf::actor& root() const { return root_; }
-  const node_config& config() const { return config_; }
+  /// The configuration in force (a copy: a reload may change it meanwhile).
+  node_config config() const;
+
+  /// The node's name (`[node] name`; a reload cannot change it).
+  const std::string& name() const { return name_; }
+
+  /// The file the configuration came from, its SHA-256 and the last reload.
+  config_source source() const;
 
   /// The cluster membership, or null without `[cluster]`.
   cluster::membership* membership() { return membership_.get(); }
 
   /// The HTTP endpoint's port (`[http] listen`; port 0 picks one), or 0 without one.
-  int http_port() const { return http_ ? http_->port() : 0; }
+  int http_port() const { return http_port_; }
 
 private:
   struct system_config : caf::actor_system_config {
     explicit system_config(const node_config& c);
   };
 
-  explicit node(node_config c);
+  node(node_config c, config_source source);
 
+  caf::error start_http(const http_config& c);
+  caf::expected<caf::actor> supervisor_of(const std::string& name, const node_config& c);
+  std::string apply(const reload_step& step, const node_config& running, const node_config& next);
+  std::string apply_update(const component_ref& component, const node_config& next);
+  caf::error rebind_http(const http_config& next);
+  void remember_specs(const node_config& next);
+
+  const std::string name_;
+  mutable std::mutex config_mtx_; ///< guards config_ and source_
   node_config config_;
+  config_source source_;
+  std::mutex reload_mtx_; ///< one reload at a time
+  /// otpp_config_reloads_total{result="ok"} and {result="rejected"}, from the start.
+  std::shared_ptr<perf::counter> reloads_ok_, reloads_rejected_;
   system_config cfg_;
   std::unique_ptr<caf::actor_system> system_;
   caf::actor root_;
   std::unique_ptr<cluster::membership> membership_;
   std::unique_ptr<http_endpoint> http_;
+  std::vector<std::unique_ptr<http_endpoint>> retired_http_; ///< replaced by a reload, ended with the node
+  std::atomic<int> http_port_{0};
   int wakeup_[2] = {-1, -1}; ///< a pipe: signals and request_stop() write, run() reads
   std::atomic<bool> stop_requested_{false};
   caf::error root_exit_reason_;

@@ -105,6 +105,24 @@ struct demo_config {
   int keys = 8;                      ///< config keys the clients share
 };
 
+/// The component named `name` of `xs` (limiters, pools, breakers), or null.
+template <class Config>
+const placed<Config>* find_component(const std::vector<placed<Config>>& xs, const std::string& name) {
+  for (auto& x : xs)
+    if (x.config.name == name)
+      return &x;
+  return nullptr;
+}
+
+/// The section named `name` of `xs` (supervisors, children), or null.
+template <class Section>
+const Section* find_section(const std::vector<Section>& xs, const std::string& name) {
+  for (auto& x : xs)
+    if (x.name == name)
+      return &x;
+  return nullptr;
+}
+
 /// A whole node, as its TOML file describes it.
 struct node_config {
   std::string name = "otpp-node";

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <string>
@@ -34,7 +35,8 @@ int usage(const std::string& program) {
 int help(const std::string& program) {
   std::cout << usage_text(program)
             << "\n"
-               "Runs the supervision tree CONFIG.toml describes until SIGINT or SIGTERM.\n"
+               "Runs the supervision tree CONFIG.toml describes until SIGINT or SIGTERM;\n"
+               "SIGHUP reloads CONFIG.toml and applies what changed (docs/reload.md).\n"
                "  --check               validate CONFIG.toml (and OTPP__SECTION__KEY overrides), start nothing\n"
                "  --status-every N      print a status table on stderr every N seconds\n"
                "  top [URL]             a live view of a running node's HTTP endpoint\n"
@@ -86,7 +88,7 @@ int node_main(int argc, char** argv) {
   }
   // Held back until run() handles them: no signal is lost while the node starts.
   block_stop_signals();
-  auto started = node::start(*loaded.config);
+  auto started = node::start(*loaded.config, {std::filesystem::absolute(path).string(), loaded.sha256, {}});
   if (!started) {
     std::cerr << program << ": cannot start: " << supervision::describe(started.error()) << "\n";
     return 1;

@@ -334,22 +334,6 @@ std::vector<placement> start_order(const node_config& c) {
   return out;
 }
 
-template <class Placed>
-const Placed* named(const std::vector<Placed>& xs, const std::string& name) {
-  for (auto& x : xs)
-    if (x.config.name == name)
-      return &x;
-  return nullptr;
-}
-
-template <class Section>
-const Section* section(const std::vector<Section>& xs, const std::string& name) {
-  for (auto& x : xs)
-    if (x.name == name)
-      return &x;
-  return nullptr;
-}
-
 // How a component present in both configurations under the same supervisor differs.
 struct difference {
   std::vector<std::string> details;
@@ -377,6 +361,15 @@ public:
     for (auto& p : after)
       if (p.ref.kind == "supervisor" && (!parent_before.count(p.ref.name) || parent_before[p.ref.name] != p.supervisor))
         started_supervisors_.insert(p.ref.name);
+    // A supervisor that becomes or stops being simple_one_for_one cannot
+    // change in place: it restarts with everything under it.
+    for (auto& s : b_.supervisors)
+      if (auto* was = find_section(a_.supervisors, s.name); was != nullptr && was->parent == s.parent
+          && dynamic(was->flags) != dynamic(s.flags)) {
+        strategy_kind_changed_.insert(s.name);
+        stopped_supervisors_.insert(s.name);
+        started_supervisors_.insert(s.name);
+      }
 
     // Stops, in reverse start order of the running tree.
     for (auto p = before.rbegin(); p != before.rend(); ++p) {
@@ -392,7 +385,8 @@ public:
         report(config_change::what::moved, p->ref, std::move(d.details));
         stop_unless_covered(*p, parent_before);
       } else if (auto moved = moved_above(p->supervisor, parent_before); !moved.empty()) {
-        d.details.insert(d.details.begin(), "restarted: supervisor " + text(moved) + " moved");
+        d.details.insert(d.details.begin(), "restarted: supervisor " + text(moved)
+                                              + (strategy_kind_changed_.count(moved) ? " restarts" : " moved"));
         report(config_change::what::changed, p->ref, std::move(d.details));
       } else if (d.details.empty()) {
         ++plan_.unchanged;
@@ -432,6 +426,10 @@ public:
 
 private:
   static std::string key(const component_ref& r) { return r.kind + "/" + r.name; }
+
+  static bool dynamic(const supervision::supervisor_flags& f) {
+    return f.strategy == supervision::strategy::simple_one_for_one;
+  }
 
   static const placement* find(const std::vector<placement>& xs, const component_ref& ref) {
     auto i = std::find_if(xs.begin(), xs.end(), [&](const placement& p) { return p.ref == ref; });
@@ -508,15 +506,18 @@ private:
     if (ref.kind == "memory") {
       d.details = differences(a_.memory, b_.memory);
     } else if (ref.kind == "supervisor") {
-      d.details = differences(*section(a_.supervisors, ref.name), *section(b_.supervisors, ref.name));
+      d.details = differences(*find_section(a_.supervisors, ref.name), *find_section(b_.supervisors, ref.name));
+      d.restart = strategy_kind_changed_.count(ref.name) > 0;
+      if (d.restart)
+        d.details.front() += " (restarted with everything under it)";
     } else if (ref.kind == "child") {
       field_diff f;
-      compare(f, "", *section(a_.children, ref.name), *section(b_.children, ref.name));
+      compare(f, "", *find_section(a_.children, ref.name), *find_section(b_.children, ref.name));
       d.details = std::move(f.details);
       d.restart = !d.details.empty();
     } else if (ref.kind == "pool") {
-      auto& x = named(a_.pools, ref.name)->config;
-      auto& y = named(b_.pools, ref.name)->config;
+      auto& x = find_component(a_.pools, ref.name)->config;
+      auto& y = find_component(b_.pools, ref.name)->config;
       d.details = differences(x, y);
       field_diff rolling;
       rolling.add("worker", x.worker, y.worker);
@@ -524,10 +525,10 @@ private:
       for (auto& r : rolling.details)
         d.details.push_back(r + " (workers replaced one at a time)");
     } else if (ref.kind == "breaker") {
-      d.details = differences(named(a_.breakers, ref.name)->config, named(b_.breakers, ref.name)->config);
+      d.details = differences(find_component(a_.breakers, ref.name)->config, find_component(b_.breakers, ref.name)->config);
     } else if (ref.kind == "limiter") {
-      auto& x = named(a_.limiters, ref.name)->config;
-      auto& y = named(b_.limiters, ref.name)->config;
+      auto& x = find_component(a_.limiters, ref.name)->config;
+      auto& y = find_component(b_.limiters, ref.name)->config;
       field_diff f;
       compare_backend(f, a_.rate_limiting, b_.rate_limiting);
       f.add("algorithm", x.algorithm, y.algorithm);
@@ -545,6 +546,7 @@ private:
   reload_plan plan_;
   std::set<std::string> stopped_supervisors_; ///< removed or moved: stop with what they run
   std::set<std::string> started_supervisors_; ///< added or moved: start with what they run
+  std::set<std::string> strategy_kind_changed_; ///< to or from simple_one_for_one: restart with what they run
   std::set<std::string> restarts_;            ///< components stopped here and started again if still present
   std::vector<reload_step> updates_;
 };

@@ -112,7 +112,7 @@ void status_lines(const health::node& h, table_context& t, int depth, std::strin
 } // namespace
 
 std::string status_table(node& n, pool_exit_counts* last) {
-  auto health = health::check(n.system(), n.root(), n.config().name);
+  auto health = health::check(n.system(), n.root(), n.name());
   auto snapshot = perf::metrics().take_snapshot();
   table_context t{snapshot, last, {std::chrono::steady_clock::now(), {}}};
   std::string out;

@@ -12,6 +12,7 @@
 #include <caf/expected.hpp>
 #include <caf/local_actor.hpp>
 #include <caf/message.hpp>
+#include <caf/meta/type_name.hpp>
 
 #include "otpp/supervision/exceptions.hpp"
 #include "otpp/supervision/restart_backoff.hpp"
@@ -112,6 +113,12 @@ struct supervisor_flags {
   std::chrono::milliseconds period{5000};    ///< in [1 ms, max_period]
   supervision::auto_shutdown auto_shutdown = auto_shutdown::never;
 };
+
+/// Makes `supervisor_flags` a message type (`update_flags_atom`).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, supervisor_flags& x) {
+  return f(caf::meta::type_name("supervisor_flags"), x.strategy, x.intensity, x.period, x.auto_shutdown);
+}
 
 std::string to_string(restart_type x);
 std::string to_string(child_type x);

@@ -13,6 +13,11 @@ bool restart_intensity::add_restart(time_point now) {
   return static_cast<long long>(restarts_.size()) <= intensity_;
 }
 
+void restart_intensity::set_limits(int intensity, std::chrono::milliseconds period) {
+  intensity_ = intensity;
+  period_ = period;
+}
+
 std::size_t restart_intensity::restarts_in_window() const {
   return restarts_.size();
 }

@@ -19,6 +19,11 @@ public:
   /// restarts now fall within [now - period, now] (the supervisor must give up).
   bool add_restart(time_point now);
 
+  /// Changes the limits in place: the restarts recorded so far are kept and
+  /// judged by the new `intensity` and `period` from the next `add_restart`
+  /// (those an earlier, shorter period already dropped do not come back).
+  void set_limits(int intensity, std::chrono::milliseconds period);
+
   /// Restarts recorded in the window that ended at the last `add_restart`.
   std::size_t restarts_in_window() const;
 

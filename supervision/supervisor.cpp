@@ -46,6 +46,7 @@ struct child {
   caf::message args;
   caf::actor handle;
   bool restarting = false;
+  strategy restarted_as = strategy::one_for_one; ///< its latest restart's strategy: that restart keeps its group
   std::size_t restarts = 0;
   std::optional<restart_backoff> backoff;
   time_point started_at;
@@ -190,12 +191,18 @@ public:
       [this](count_children_atom) {
         return when_idle([this](caf::response_promise& rp) { rp.deliver(count_children()); });
       },
+      [this](update_flags_atom, supervisor_flags& flags) {
+        return when_idle([this, flags](caf::response_promise& rp) { update_flags_now(rp, flags); });
+      },
+      [this](update_child_atom, child_spec& spec) {
+        return when_idle([this, spec](caf::response_promise& rp) { update_child_now(rp, spec); });
+      },
       // Both carry the child's restart count when sent: a message from an
       // earlier restart of the same child (cancelled or superseded) does nothing.
       [this](try_again_atom, uint64_t key, std::size_t restarts) {
         defer_while_busy([this, key, restarts] {
           if (auto* c = find(key); c && c->restarting && c->restarts == restarts)
-            restart(*c);
+            restart(*c, c->restarted_as);
         });
       },
       [this](restart_due_atom, uint64_t key, std::size_t restarts) {
@@ -384,14 +391,13 @@ private:
     return err;
   }
 
-  // Keys of the children a restart of `key` concerns, in start order.
-  std::vector<uint64_t> restart_group(uint64_t key) {
+  // Keys of the children a restart of `key` under `how` concerns, in start order.
+  std::vector<uint64_t> restart_group(uint64_t key, strategy how) {
     std::vector<uint64_t> keys;
     bool reached = false;
     for (const auto& c : children_) {
       reached = reached || c.key == key;
-      bool member = flags_.strategy == strategy::one_for_all
-                    || (flags_.strategy == strategy::rest_for_one && reached) || c.key == key;
+      bool member = how == strategy::one_for_all || (how == strategy::rest_for_one && reached) || c.key == key;
       if (member)
         keys.push_back(c.key);
     }
@@ -399,9 +405,14 @@ private:
   }
 
   // Starts the group's children that wait for a restart; on a failure the
-  // rest keep waiting and a retry (which counts toward intensity) is queued.
+  // rest keep waiting and a retry (which counts toward intensity, with the
+  // same strategy) is queued.
   void start_group(uint64_t key) {
-    for (auto k : restart_group(key)) {
+    auto* origin = find(key);
+    if (origin == nullptr)
+      return;
+    auto how = origin->restarted_as;
+    for (auto k : restart_group(key, how)) {
       auto* c = find(k);
       if (c == nullptr || !c->restarting)
         continue;
@@ -440,6 +451,7 @@ private:
       // and the API sees it as restarting until then.
       c->handle = nullptr;
       c->restarting = true;
+      c->restarted_as = flags_.strategy;
       deferred_.emplace_back([this, key = c->key, reason = msg.reason](const caf::error* abort) {
         if (auto* dead = abort ? nullptr : find(key); dead != nullptr && !dead->handle)
           on_child_exit(*dead, reason);
@@ -459,7 +471,7 @@ private:
     bool normal = is_normal_exit(reason);
     if (c.spec.restart == restart_type::permanent || (c.spec.restart == restart_type::transient && !normal)) {
       emit_report<events::child_terminated>(c, c.last_exit);
-      restart(c);
+      restart(c, flags_.strategy);
       return;
     }
     if (!normal)
@@ -485,7 +497,8 @@ private:
 
   // OTP's restart: count it toward intensity (or give up), stop the rest of
   // the strategy's group in reverse order, then start the group in order.
-  void restart(child& c) {
+  // A pending restart keeps the group of `how`, also if the flags change meanwhile.
+  void restart(child& c, strategy how) {
     if (!intensity_.add_restart(clock().now())) {
       auto reason = describe(c.last_reason);
       emit_report<events::reached_max_restart_intensity>(c, reason);
@@ -497,18 +510,21 @@ private:
     ++total_restarts_;
     restarts_metric_->add();
     c.restarting = true;
+    c.restarted_as = how;
     auto key = c.key;
     auto delay = c.backoff ? c.backoff->next_delay(std::uniform_real_distribution<double>{}(rng_))
                            : std::chrono::milliseconds{0};
-    auto group = restart_group(key);
+    auto group = restart_group(key, how);
     std::vector<uint64_t> running;
     for (auto i = group.rbegin(); i != group.rend(); ++i)
       if (auto* member = find(*i); member != nullptr && member->handle)
         running.push_back(*i);
-    stop_children(std::move(running), [this, key, group, delay, restarts = c.restarts] {
+    stop_children(std::move(running), [this, key, how, group, delay, restarts = c.restarts] {
       for (auto k : group)
-        if (auto* member = find(k))
+        if (auto* member = find(k)) {
           member->restarting = true;
+          member->restarted_as = how;
+        }
       if (delay.count() > 0)
         delayed_send(this, delay, restart_due_atom::value, key, restarts);
       else
@@ -646,7 +662,7 @@ private:
       // Cancels a pending restart; the rest of its group, stopped for it and
       // waiting for it, stays terminated as in OTP (restart_child starts them).
       if (c->restarting)
-        for (auto k : restart_group(key))
+        for (auto k : restart_group(key, c->restarted_as))
           if (auto* member = find(k); member != nullptr && !member->handle)
             member->restarting = false;
       if (c->spec.restart == restart_type::temporary)
@@ -703,6 +719,51 @@ private:
     if (auto err = check_terminated(*c))
       return rp.deliver(err);
     erase(c->key);
+    rp.deliver(caf::ok_atom::value);
+  }
+
+  // Specs the flags must fit: every static child's, or the template.
+  std::vector<child_spec> specs() const {
+    if (dynamic())
+      return {*template_};
+    std::vector<child_spec> result;
+    for (const auto& c : children_)
+      result.push_back(c.spec);
+    return result;
+  }
+
+  void update_flags_now(caf::response_promise& rp, const supervisor_flags& flags) {
+    if (auto err = validate(flags))
+      return rp.deliver(err);
+    if (dynamic() != (flags.strategy == strategy::simple_one_for_one))
+      return rp.deliver(make_error(errc::not_allowed, "strategy cannot change between simple_one_for_one and "
+                                                      "the others, got " + strategy_ + " -> "
+                                                      + to_string(flags.strategy)));
+    if (auto err = validate(flags, specs()))
+      return rp.deliver(err);
+    flags_ = flags;
+    strategy_ = to_string(flags.strategy);
+    intensity_.set_limits(flags.intensity, flags.period);
+    rp.deliver(caf::ok_atom::value);
+  }
+
+  void update_child_now(caf::response_promise& rp, const child_spec& spec) {
+    if (auto err = validate(spec, flags_))
+      return rp.deliver(err);
+    if (dynamic()) {
+      if (spec.id != template_->id)
+        return rp.deliver(make_error(errc::not_found, "child '" + spec.id + "': the template's id is '"
+                                                        + template_->id + "'"));
+      template_ = spec;
+      return rp.deliver(caf::ok_atom::value);
+    }
+    auto* c = find_id(spec.id);
+    if (c == nullptr)
+      return rp.deliver(make_error(errc::not_found, "child '" + spec.id + "'"));
+    c->spec = spec;
+    c->backoff.reset();
+    if (spec.backoff)
+      c->backoff.emplace(*spec.backoff);
     rp.deliver(caf::ok_atom::value);
   }
 

@@ -84,6 +84,10 @@ typename Inspector::result_type inspect(Inspector& f, child_counts& x) {
 /// - (delete_child_atom, std::string id) -> caf::ok_atom
 /// - (which_children_atom) -> std::vector<child_info>
 /// - (count_children_atom) -> child_counts
+/// - (update_flags_atom, supervisor_flags) -> caf::ok_atom: new flags in place
+///   (`blocking::update_flags` says what applies when)
+/// - (update_child_atom, child_spec) -> caf::ok_atom: a new spec for the child
+///   `spec.id` (simple_one_for_one: the template), used from its next start
 /// Failures arrive as `caf::error` with an `errc` code.
 using start_child_atom = caf::atom_constant<caf::atom("start_chld")>;
 using terminate_child_atom = caf::atom_constant<caf::atom("term_chld")>;
@@ -91,5 +95,7 @@ using restart_child_atom = caf::atom_constant<caf::atom("rest_chld")>;
 using delete_child_atom = caf::atom_constant<caf::atom("del_chld")>;
 using which_children_atom = caf::atom_constant<caf::atom("which_chld")>;
 using count_children_atom = caf::atom_constant<caf::atom("count_chld")>;
+using update_flags_atom = caf::atom_constant<caf::atom("upd_flags")>;
+using update_child_atom = caf::atom_constant<caf::atom("upd_chld")>;
 
 } // namespace otpp::supervision

@@ -64,4 +64,13 @@ caf::expected<child_counts> count_children(caf::actor_system& sys, const caf::ac
   return ask<child_counts>(sys, sup, timeout, count_children_atom::value);
 }
 
+caf::error update_flags(caf::actor_system& sys, const caf::actor& sup, supervisor_flags flags,
+                        timeout_type timeout) {
+  return ask_ok(sys, sup, timeout, update_flags_atom::value, std::move(flags));
+}
+
+caf::error update_child(caf::actor_system& sys, const caf::actor& sup, child_spec spec, timeout_type timeout) {
+  return ask_ok(sys, sup, timeout, update_child_atom::value, std::move(spec));
+}
+
 } // namespace otpp::supervision::blocking

@@ -53,4 +53,22 @@ caf::expected<std::vector<child_info>> which_children(caf::actor_system& sys, co
 caf::expected<child_counts> count_children(caf::actor_system& sys, const caf::actor& sup,
                                            timeout_type timeout = default_timeout);
 
+/// Changes the running supervisor's flags in place: `validate`d as at start
+/// (an invalid value, or an auto_shutdown its children's specs do not fit, is
+/// refused and changes nothing). Intensity and period judge the restarts
+/// already recorded from the next restart on; a new strategy (among
+/// one_for_one, one_for_all and rest_for_one) applies to the next restart, a
+/// pending one keeps its group; auto_shutdown applies from the next exit of a
+/// significant child. To or from simple_one_for_one: `errc::not_allowed`.
+caf::error update_flags(caf::actor_system& sys, const caf::actor& sup, supervisor_flags flags, timeout_type timeout = default_timeout);
+
+/// Replaces the spec of the child with `spec.id` (simple_one_for_one: the template)
+/// once `validate(spec, flags)` accepts it; `errc::not_found` if there is no
+/// such child (or the template has another id). A running child keeps
+/// running; its new spec (restart type, shutdown, significant, backoff, start
+/// function, registered name) applies from its next stop or restart on, and a
+/// backoff starts its delay sequence over. Under simple_one_for_one the new template
+/// starts the children added afterwards; running ones keep their spec.
+caf::error update_child(caf::actor_system& sys, const caf::actor& sup, child_spec spec, timeout_type timeout = default_timeout);
+
 } // namespace otpp::supervision::blocking

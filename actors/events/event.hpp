@@ -411,6 +411,62 @@ struct http_listening {
   }
 };
 
+/// A running node's configuration differs from its new file in one
+/// component or node-wide setting (a reload applies it): `change` is
+/// "added", "removed", "changed" or "moved"; `kind` the component's kind
+/// ("pool", "limiter", "supervisor", ..., or "logging", "rate_limiting",
+/// "http"); `details` what differs, `; `-separated, e.g. "size 3 -> 6".
+struct config_changed {
+  static constexpr const char* name = "config_changed";
+  static constexpr const char* component_kind = "config";
+  std::string change;
+  std::string kind;
+  std::string component_name; ///< empty for the memory manager, the root and node-wide settings
+  std::string details;
+  const std::string& component() const { return component_name; }
+  level severity() const { return level::info; }
+  template <class F>
+  void fields(F&& f) const {
+    f("change", change), f("kind", kind), f("details", details);
+  }
+};
+
+/// A reload applied `path` (its SHA-256 `sha256`): `summary` reads
+/// `reload: 3 changed, 1 added, 1 removed, 17 unchanged`; `failures` lists
+/// the steps that could not be applied (`; `-separated; empty when all were).
+struct config_reloaded {
+  static constexpr const char* name = "config_reloaded";
+  static constexpr const char* component_kind = "config";
+  std::string node;
+  std::string path;
+  std::string sha256;
+  std::string summary;
+  std::string failures;
+  const std::string& component() const { return node; }
+  level severity() const { return failures.empty() ? level::info : level::error; }
+  template <class F>
+  void fields(F&& f) const {
+    f("path", path), f("sha256", sha256), f("summary", summary), f("failures", failures);
+  }
+};
+
+/// A reload of `path` changed nothing because of `error`: a problem of the
+/// file as `--check` prints it, or a change that needs a restart. One event
+/// per error.
+struct config_rejected {
+  static constexpr const char* name = "config_rejected";
+  static constexpr const char* component_kind = "config";
+  std::string node;
+  std::string path;
+  std::string error;
+  const std::string& component() const { return node; }
+  level severity() const { return level::error; }
+  template <class F>
+  void fields(F&& f) const {
+    f("path", path), f("error", error);
+  }
+};
+
 /// Any otpp event.
 using event = std::variant<child_started, child_terminated, start_error, shutdown_error,
                            reached_max_restart_intensity, supervisor_shutdown, pool_worker_started,
@@ -418,7 +474,8 @@ using event = std::variant<child_started, child_terminated, start_error, shutdow
                            breaker_state_changed, limiter_backend_degraded, limiter_backend_recovered,
                            memory_level_changed, connection_lost, database_notice, cluster_started, node_up,
                            node_down, node_unreachable, node_refused, node_started, node_stopping,
-                           node_stopped, http_listening>;
+                           node_stopped, http_listening, config_changed, config_reloaded,
+                           config_rejected>;
 
 /// The event's `name`, e.g. "child_terminated".
 const char* name_of(const event& e);

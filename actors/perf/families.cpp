@@ -80,4 +80,9 @@ const family cluster_node_downs{"otpp_cluster_node_down_total", "Times a peer we
                                 metric_type::counter,
                                 {"peer", "cause"}};
 
+const family config_reloads{"otpp_config_reloads_total",
+                            "Reloads of the node's configuration file: ok (applied) or rejected (nothing changed).",
+                            metric_type::counter,
+                            {"result"}};
+
 } // namespace otpp::perf::families

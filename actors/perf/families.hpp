@@ -38,4 +38,7 @@ extern const family protected_results; ///< otpp_protected_operation_results_tot
 extern const family cluster_peer_up;    ///< otpp_cluster_peer_up{peer}: 1 while connected
 extern const family cluster_node_downs; ///< otpp_cluster_node_down_total{peer,cause}
 
+// The node.
+extern const family config_reloads; ///< otpp_config_reloads_total{result}: result "ok|rejected"
+
 } // namespace otpp::perf::families

@@ -22,14 +22,18 @@
 #include <unordered_set>
 
 #include <caf/actor_system_config.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/defaults.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/monitorable_actor.hpp>
 #include <caf/scheduled_actor.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include "otpp/supervision/errors.hpp"
 #include "otpp/supervision/exceptions.hpp"
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otpp::pool::pool_config)
 
 namespace otpp::pool {
 
@@ -74,6 +78,8 @@ using watch_atom = caf::atom_constant<caf::atom("watch")>;
 using start_failed_atom = caf::atom_constant<caf::atom("start_fail")>;
 using start_done_atom = caf::atom_constant<caf::atom("start_done")>;
 using waiters_atom = caf::atom_constant<caf::atom("waiters")>;
+using replace_atom = caf::atom_constant<caf::atom("replace")>;
+using reconfigure_atom = caf::atom_constant<caf::atom("reconfig")>;
 
 /// False once the worker's actor has terminated: CAF sets the flag before it
 /// sends the down messages, so the pool's fast paths see a death before the
@@ -86,20 +92,101 @@ struct actor_alive {
 
 using book_type = pool_book<caf::actor, actor_alive>;
 
+/// How the pool starts workers: a kind's factory (or a program's) and its
+/// arguments, numbered so that a worker started from an older one is known.
+struct worker_spec {
+  std::string worker;    ///< the kind, or a label with a program's factory
+  worker_factory factory;
+  worker_args args;
+  bool from_kind;        ///< the factory is the kind `worker`'s
+  uint64_t generation;
+};
+
+using spec_ptr = std::shared_ptr<const worker_spec>;
+
+spec_ptr spec_of(const pool_config& resolved, bool from_kind, uint64_t generation) {
+  return std::make_shared<const worker_spec>(
+    worker_spec{resolved.worker, resolved.factory, resolved.args, from_kind, generation});
+}
+
+caf::error invalid(const pool_config& config, const std::string& what) {
+  return supervision::make_error(supervision::errc::invalid_spec, "pool '" + config.name + "': " + what);
+}
+
+caf::error check_fields(const pool_config& config) {
+  if (config.name.empty())
+    return invalid(config, "name must not be empty");
+  if (auto why = supervision::invalid_field(config.start_backoff); !why.empty())
+    return invalid(config, "start_" + why);
+  if (config.give_up_after.count() <= 0)
+    return invalid(config, "give_up_after must be > 0 ms, got " + std::to_string(config.give_up_after.count()));
+  if (config.crash_alarm_window.count() <= 0)
+    return invalid(config, "crash_alarm_window must be > 0 ms, got " + std::to_string(config.crash_alarm_window.count()));
+  return {};
+}
+
+// Unless `config.factory` is given: the factory of the kind `config.worker`,
+// with `config.args` checked against its declaration and its defaults filled in.
+caf::error resolve_workers(pool_config& config) {
+  if (config.factory)
+    return {};
+  auto kind = find_worker_kind(config.worker);
+  if (!kind)
+    return invalid(config, supervision::describe(kind.error()));
+  worker_args checked;
+  auto problems = supervision::check_arguments(kind->arguments, config.args.values(), checked);
+  if (!problems.empty())
+    return invalid(config, "worker_args." + problems.front().name + ": " + problems.front().message);
+  config.args = std::move(checked);
+  config.factory = kind->start;
+  return {};
+}
+
+/// How a running pool whose workers start from `running` starts them under
+/// `next` (whose factory and checked arguments are filled in): `running`
+/// itself when its workers stay as they are, else a newer spec. A kind and
+/// its arguments are checked as a start does; a pool built with a program's
+/// factory keeps its worker and arguments unless `next` brings a factory.
+caf::expected<spec_ptr> next_spec(const spec_ptr& running, pool_config& next) {
+  auto same = [&] { return next.worker == running->worker && next.args == running->args; };
+  if (next.factory) // a factory cannot be compared: it starts the workers from now on
+    return spec_of(next, false, running->generation + (!running->from_kind && same() ? 0 : 1));
+  if (!running->from_kind) {
+    if (!same())
+      return supervision::make_error(supervision::errc::not_allowed,
+                                     "pool '" + next.name + "': its workers come from a program's factory: "
+                                       "a new worker or args needs a new factory");
+    next.factory = running->factory;
+    return running;
+  }
+  if (auto err = resolve_workers(next))
+    return err;
+  return same() ? running : spec_of(next, true, running->generation + 1);
+}
+
+bool same_backoff(const supervision::backoff_options& a, const supervision::backoff_options& b) {
+  return a.min == b.min && a.max == b.max && a.multiplier == b.multiplier && a.jitter == b.jitter
+         && a.reset_after == b.reset_after;
+}
+
+/// The crash alarm's threshold: `crash_alarm_exits`, else the size (at least 1).
+std::size_t alarm_exits(const pool_config& config) {
+  return config.crash_alarm_exits.value_or(std::max<std::size_t>(config.size, 1));
+}
+
 } // namespace
 
 /// The book and the callers waiting on it, shared by the checkout actor and
 /// every caller. All fields are guarded by `mtx`.
 class pool_core {
 public:
-  pool_core(caf::actor_system& sys, const pool_config& config)
-    : book(config.size, config.max_overflow, config.strategy),
+  pool_core(caf::actor_system& sys, const pool_config& resolved, bool from_kind)
+    : book(resolved.size, resolved.max_overflow, resolved.strategy),
       sys(sys),
-      factory(config.factory),
-      args(config.args),
-      crashes(config.crash_alarm_window),
-      crash_alarm_exits(config.crash_alarm_exits.value_or(std::max<std::size_t>(config.size, 1))),
-      crash_alarm_window(config.crash_alarm_window) {}
+      spec(spec_of(resolved, from_kind, 1)),
+      crashes(resolved.crash_alarm_window),
+      crash_alarm_exits(alarm_exits(resolved)),
+      crash_alarm_window(resolved.crash_alarm_window) {}
 
   using lock_type = otpp::spin_lock;
 
@@ -114,6 +201,7 @@ public:
   struct placement {
     ticket actor_waiter = 0; ///< an actor caller to answer with the worker
     bool dismiss = false;    ///< the worker must be stopped
+    bool replace = false;    ///< the worker must be stopped and its successor started
   };
 
   /// Hands `w` to a waiting thread at once; the rest is left to the caller.
@@ -130,6 +218,7 @@ public:
       }
     }
     p.dismiss = r.kind == book_type::free_result::dismissed;
+    p.replace = r.kind == book_type::free_result::replaced;
     return p;
   }
 
@@ -150,28 +239,49 @@ public:
       caf::anon_send(owner, waiters_atom::value);
   }
 
-  /// From a caller's thread: what only the checkout actor may do goes to it.
-  void place_from_caller(const caf::actor& w, const book_type::free_result& r) {
+  /// What a caller's thread leaves to the checkout actor after a check-in
+  /// (sent once the core's lock is released: see `send`).
+  struct for_owner {
+    caf::actor owner;
+    caf::actor worker;
+    placement p;
+    dismissal why = dismissal::overflow;
+
+    void send() const {
+      if (!owner)
+        return;
+      if (p.actor_waiter != 0)
+        caf::anon_send(owner, handover_atom::value, p.actor_waiter, worker);
+      if (p.dismiss)
+        caf::anon_send(owner, dismiss_atom::value, worker, why);
+      if (p.replace)
+        caf::anon_send(owner, replace_atom::value, worker);
+    }
+  };
+
+  /// Under `mtx`, on a caller's thread: places `w` as the book says; what
+  /// only the checkout actor may do is returned, to be sent after the lock.
+  for_owner place_from_caller(const caf::actor& w, const book_type::free_result& r) {
     auto p = place(w, r);
     if (r.kind == book_type::free_result::handed)
       tell_waiters_edge();
-    if (!owner)
-      return;
-    if (p.actor_waiter != 0)
-      caf::anon_send(owner, handover_atom::value, p.actor_waiter, w);
-    if (p.dismiss)
-      caf::anon_send(owner, dismiss_atom::value, w);
+    if (p.actor_waiter == 0 && !p.dismiss && !p.replace)
+      return {}; // the common check-in: no handle copied
+    return {owner, w, p, r.why};
   }
 
-  /// Starts a worker (without the lock): in the checkout actor's constructor,
-  /// in a helper of the checkout actor, or on a caller's thread for an
-  /// overflow worker (`supervisor` null for the last two). A worker that
-  /// ended at once is a failed start.
-  caf::expected<caf::actor> start_worker(caf::local_actor* supervisor) {
+  /// Under `mtx`: how workers are started now.
+  const spec_ptr& current_spec() const { return spec; }
+
+  /// Starts a worker from `from` (without the lock): in the checkout actor's
+  /// constructor, in a helper of the checkout actor, or on a caller's thread
+  /// for an overflow worker (`supervisor` null for the last two). A worker
+  /// that ended at once is a failed start.
+  caf::expected<caf::actor> start_worker(caf::local_actor* supervisor, const worker_spec& from) {
     caf::message no_args;
     supervision::start_context ctx{sys, supervisor, no_args};
     try {
-      auto w = factory(ctx, args);
+      auto w = from.factory(ctx, from.args);
       if (w && !*w)
         return supervision::make_error(supervision::errc::start_failed, "the worker factory returned no actor");
       if (w && !actor_alive{}(*w))
@@ -230,12 +340,13 @@ public:
   lock_type mtx;
   book_type book;
   caf::actor_system& sys;
-  const worker_factory factory; ///< called from several threads: factories must be thread-safe
-  const worker_args args;
+  /// Replaced by the checkout actor on reconfiguration; its factory is
+  /// called from several threads: factories must be thread-safe.
+  spec_ptr spec;
   caf::actor owner; ///< the checkout actor; reset when it ends
   crash_window crashes; ///< worker crashes and failed starts, written by the checkout actor
-  const std::size_t crash_alarm_exits;
-  const std::chrono::milliseconds crash_alarm_window;
+  std::size_t crash_alarm_exits;
+  std::chrono::milliseconds crash_alarm_window;
   bool queue_nonempty = false; ///< as of the last `waiters_edge`
   bool closed = false;
   ticket next_ticket = 1;
@@ -320,8 +431,9 @@ public:
         perf::metrics().counter_of(perf::families::pool_worker_exits, {config_.name, to_string(reason)});
     set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
     attach_functor([this] { on_end(); });
+    auto spec = core_->current_spec(); // no other thread knows the core yet
     for (std::size_t i = 0; i < config_.size; ++i) {
-      if (auto w = record_start(core_->start_worker(this))) {
+      if (auto w = record_start(core_->start_worker(this, *spec))) {
         core_lock guard{*this};
         core_->book.add_initial(*w);
       } else {
@@ -346,6 +458,11 @@ public:
         serve(w, core_->book.checkin(w), "overflow_checked_in");
         return caf::ok_atom::value;
       },
+      [this](reconfigure_atom, pool_config& next) -> caf::result<caf::ok_atom> {
+        if (auto err = reconfigure(std::move(next)))
+          return err;
+        return caf::ok_atom::value;
+      },
       [this](status_atom) {
         std::lock_guard<pool_core::lock_type> guard{core_->mtx};
         return core_->book.status();
@@ -367,9 +484,13 @@ public:
       },
       [this](start_done_atom, uint64_t job, caf::error& err) { start_done(job, std::move(err)); },
       [this](start_failed_atom, const caf::error& err) { start_failed(err); }, // on a caller's thread
-      [this](dismiss_atom, caf::actor& w) { // checked in by a thread
-        dismiss(w, "overflow_checked_in");
-        flush_events();
+      [this](dismiss_atom, caf::actor& w, dismissal why) { // checked in by a thread
+        dismiss(w, why == dismissal::resized ? "resized" : "overflow_checked_in");
+        flush_pending();
+      },
+      [this](replace_atom, caf::actor& w) { // checked in by a thread
+        replace(w);
+        flush_pending();
       },
       [this](adopt_atom, caf::actor& w) { adopt(w); },
       [this](watch_atom, caf::actor& caller) {
@@ -394,13 +515,14 @@ private:
 
   // The core's lock, as the handlers take it: before it is released it notes
   // whether the waiting queue went from empty to non-empty or back; once it
-  // is released, the events noted under it are emitted (never under the lock).
+  // is released, the stops, starts and events decided under it are carried
+  // out (never under the lock).
   class core_lock {
   public:
     explicit core_lock(pool_actor& pool) : pool_(pool), lock_(pool.core_->mtx) {}
     ~core_lock() {
       unlock();
-      pool_.flush_events();
+      pool_.flush_pending();
     }
     core_lock(const core_lock&) = delete;
     core_lock& operator=(const core_lock&) = delete;
@@ -448,6 +570,7 @@ private:
     ticket caller = 0;
     holder_id holder = 0;
     bool block = false;
+    uint64_t generation = 0; ///< of the worker spec it starts from
   };
 
   // Runs the factory in a helper actor (a thread of its own, except on CAF's
@@ -456,10 +579,16 @@ private:
   // this actor has ended by then, the helper stops the worker.
   void start_off_actor(pending_start job) {
     auto id = next_start_++;
+    spec_ptr spec;
+    {
+      std::lock_guard<pool_core::lock_type> guard{core_->mtx};
+      spec = core_->current_spec();
+    }
+    job.generation = spec->generation;
     starts_.emplace(id, job);
-    auto helper = [core = core_, pool = caf::actor_cast<caf::actor>(this), id](caf::event_based_actor* self,
-                                                                              caf::unit_t) {
-      auto w = core->start_worker(nullptr);
+    auto helper = [core = core_, spec, pool = caf::actor_cast<caf::actor>(this), id](caf::event_based_actor* self,
+                                                                                    caf::unit_t) {
+      auto w = core->start_worker(nullptr, *spec);
       if (!w) {
         self->send(pool, start_done_atom::value, id, w.error());
         return;
@@ -492,6 +621,7 @@ private:
     }
     core_lock guard{*this};
     serve(*w, core_->book.started(*w, job.purpose), "overflow_not_needed");
+    retire_if_older(*w, job.generation);
   }
 
   // The overflow worker started for an actor caller: to that caller if it
@@ -500,14 +630,17 @@ private:
     core_lock guard{*this};
     auto waiter = waiters_.find(job.caller);
     if (waiter == waiters_.end()) { // it timed out or died meanwhile
-      if (w)
+      if (w) {
         serve(*w, core_->book.started(*w, start_purpose::for_pool), "overflow_not_needed");
-      else
+        retire_if_older(*w, job.generation);
+      } else {
         core_->book.unreserve();
+      }
       return;
     }
     if (w) {
       core_->book.adopt(*w, job.holder);
+      retire_if_older(*w, job.generation);
       auto promise = waiter->second.promise;
       waiters_.erase(waiter);
       promise.deliver(*w);
@@ -523,6 +656,43 @@ private:
     }
     core_->book.queue(job.caller, job.holder);
     retry_later(start_purpose::for_pool);
+  }
+
+  // The pool moves to `next` (see reconfigure_pool); one that is invalid
+  // changes nothing.
+  caf::error reconfigure(pool_config next) {
+    if (auto err = check_fields(next))
+      return err;
+    spec_ptr running;
+    {
+      std::lock_guard<pool_core::lock_type> guard{core_->mtx};
+      running = core_->current_spec();
+    }
+    auto spec = next_spec(running, next);
+    if (!spec)
+      return spec.error();
+    bool backoff_changed = !same_backoff(next.start_backoff, config_.start_backoff);
+    {
+      core_lock guard{*this};
+      core_->spec = *spec;
+      if ((*spec)->generation != running->generation)
+        core_->book.retire_all();
+      core_->book.set_strategy(next.strategy);
+      auto resized = core_->book.resize(next.size, next.max_overflow);
+      for (auto& w : resized.dismiss)
+        dismiss(w, "resized");
+      pending_starts_.insert(pending_starts_.end(), resized.starts, start_purpose::for_pool);
+      replace_next();
+      core_->crash_alarm_exits = alarm_exits(next);
+      if (next.crash_alarm_window != core_->crash_alarm_window) {
+        core_->crash_alarm_window = next.crash_alarm_window;
+        core_->crashes = crash_window{next.crash_alarm_window};
+      }
+      config_ = std::move(next);
+    }
+    if (backoff_changed)
+      backoff_ = supervision::restart_backoff{config_.start_backoff};
+    return {};
   }
 
   // A worker a thread started for itself: watch it like our own.
@@ -541,13 +711,36 @@ private:
   }
 
   // Under the core's lock: carries out the book's decision for a free
-  // worker; `why` it is dismissed, if it is.
+  // worker; `why` it is dismissed as an overflow worker, if it is.
   void serve(const caf::actor& w, const book_type::free_result& r, const char* why) {
     auto p = core_->place(w, r);
     if (p.dismiss)
-      dismiss(w, why);
+      dismiss(w, r.why == dismissal::resized ? "resized" : why);
+    if (p.replace)
+      replace(w);
     if (p.actor_waiter != 0)
       deliver(p.actor_waiter, w);
+    replace_next();
+  }
+
+  // Under the core's lock: a worker started from an older spec is replaced in its turn.
+  void retire_if_older(const caf::actor& w, uint64_t generation) {
+    if (generation == core_->current_spec()->generation)
+      return;
+    core_->book.retire(w);
+    replace_next();
+  }
+
+  // Stops `w`, to be replaced (the book took it out), and starts its successor.
+  void replace(const caf::actor& w) {
+    dismiss(w, "replaced");
+    pending_starts_.push_back(start_purpose::for_replacement);
+  }
+
+  // Under the core's lock: the next idle worker to replace, if its turn has come.
+  void replace_next() {
+    if (auto w = core_->book.next_replacement())
+      replace(*w);
   }
 
   // Under the core's lock: answers waiter `t` with `w`, or takes `w` back
@@ -622,6 +815,7 @@ private:
         if (!core_->book.knows(w))
           return; // dismissed, or released as broken
         starts = core_->book.worker_down(w);
+        replace_next(); // a shrink may have settled a replacement's start
       }
       if (supervision::is_normal_exit(msg.reason))
         events::emit(events::pool_worker_exited{config_.name, name, "normal", supervision::describe(msg.reason)});
@@ -652,9 +846,10 @@ private:
 
   // -- events and metrics
 
-  // Stops a worker the pool no longer needs (its event waits for flush_events).
+  // Stops a worker the pool no longer needs; the exit and the event wait
+  // for flush_pending (never sent under the core's lock).
   void dismiss(const caf::actor& w, const char* why) {
-    send_exit(w, caf::exit_reason::user_shutdown);
+    pending_exits_.push_back(w);
     if (auto label = labels_.find(w.address()); label != labels_.end())
       pending_.push_back(events::pool_worker_dismissed{config_.name, label->second, why});
     count_exit(exit_kind::dismissed);
@@ -691,7 +886,16 @@ private:
     pending_.push_back(events::pool_waiters{config_.name, waiting});
   }
 
-  void flush_events() {
+  // Out of the core's lock: what was decided under it.
+  void flush_pending() {
+    auto exits = std::move(pending_exits_);
+    pending_exits_.clear();
+    for (auto& w : exits)
+      send_exit(w, caf::exit_reason::user_shutdown);
+    auto starts = std::move(pending_starts_);
+    pending_starts_.clear();
+    for (auto purpose : starts)
+      start_off_actor(pending_start{purpose});
     for (auto& e : pending_)
       events::emit(std::move(e));
     pending_.clear();
@@ -701,10 +905,10 @@ private:
     gauges_.clear();
     exits_ = {};
     auto gone = make_error(pool_errc::closed, "pool '" + config_.name + "' has ended");
+    std::vector<caf::actor> known; // includes workers adopted by threads, not yet by us
     {
       std::lock_guard<pool_core::lock_type> guard{core_->mtx};
-      for (auto& w : core_->book.workers()) // includes workers adopted by threads, not yet by us
-        send_exit(w, caf::exit_reason::kill);
+      known = core_->book.workers();
       // Drop our handles: a pool_ref kept past the pool's end must not keep
       // its workers alive (CAF's system waits for detached ones at shutdown).
       core_->book = book_type{config_.size, config_.max_overflow, config_.strategy};
@@ -716,6 +920,8 @@ private:
         waiter->cv.notify_one();
       }
     }
+    for (auto& w : known)
+      send_exit(w, caf::exit_reason::kill);
     for (auto& [addr, label] : labels_)
       send_exit(addr, caf::exit_reason::kill);
     for (auto& [t, waiter] : waiters_)
@@ -740,6 +946,8 @@ private:
   std::vector<std::shared_ptr<perf::gauge>> gauges_; ///< otpp_pool_workers{pool,state}, otpp_pool_waiting{pool}
   std::array<std::shared_ptr<perf::counter>, 3> exits_; ///< otpp_pool_worker_exits_total{pool,reason}
   std::vector<events::event> pending_; ///< noted under the core's lock, emitted after it
+  std::vector<caf::actor> pending_exits_;      ///< dismissed under the core's lock, stopped after it
+  std::vector<start_purpose> pending_starts_; ///< decided under the core's lock, started after it
   bool waiters_shown_ = false; ///< whether the last pool_waiters said callers wait
 };
 
@@ -780,8 +988,12 @@ void lease::release() {
     worker_ = nullptr;
     return;
   }
-  std::lock_guard<pool_core::lock_type> guard{core_->mtx};
-  core_->place_from_caller(worker_, core_->book.checkin(worker_));
+  pool_core::for_owner todo;
+  {
+    std::lock_guard<pool_core::lock_type> guard{core_->mtx};
+    todo = core_->place_from_caller(worker_, core_->book.checkin(worker_));
+  }
+  todo.send();
   worker_ = nullptr;
 }
 
@@ -841,8 +1053,9 @@ caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds ti
   if (r.kind == book_type::checkout_result::full)
     return make_error(pool_errc::full);
   if (r.kind == book_type::checkout_result::start) {
+    auto spec = core_->current_spec();
     guard.unlock();
-    auto w = core_->start_worker(nullptr);
+    auto w = core_->start_worker(nullptr, *spec);
     guard.lock();
     if (w && core_->closed) {
       caf::anon_send_exit(*w, caf::exit_reason::kill);
@@ -850,6 +1063,8 @@ caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds ti
     }
     if (w) {
       core_->book.adopt(*w, 0);
+      if (spec->generation != core_->current_spec()->generation)
+        core_->book.retire(*w); // the pool was reconfigured meanwhile
       caf::anon_send(core_->owner, adopt_atom::value, *w);
       return lease{core_, std::move(*w)};
     }
@@ -911,8 +1126,12 @@ caf::expected<caf::actor> pool_ref::try_checkout(const caf::actor& caller) const
 void pool_ref::checkin(const caf::actor& worker) const {
   if (remote_)
     return remote_->checkin(worker);
-  std::lock_guard<pool_core::lock_type> guard{core_->mtx};
-  core_->place_from_caller(worker, core_->book.checkin(worker));
+  pool_core::for_owner todo;
+  {
+    std::lock_guard<pool_core::lock_type> guard{core_->mtx};
+    todo = core_->place_from_caller(worker, core_->book.checkin(worker));
+  }
+  todo.send();
 }
 
 pool_status pool_ref::status() const {
@@ -978,43 +1197,6 @@ caf::error no_direct_resource(const caf::actor& worker) {
 
 // -- starting -----------------------------------------------------------------
 
-namespace {
-
-caf::error invalid(const pool_config& config, const std::string& what) {
-  return supervision::make_error(supervision::errc::invalid_spec, "pool '" + config.name + "': " + what);
-}
-
-caf::error check_fields(const pool_config& config) {
-  if (config.name.empty())
-    return invalid(config, "name must not be empty");
-  if (auto why = supervision::invalid_field(config.start_backoff); !why.empty())
-    return invalid(config, "start_" + why);
-  if (config.give_up_after.count() <= 0)
-    return invalid(config, "give_up_after must be > 0 ms, got " + std::to_string(config.give_up_after.count()));
-  if (config.crash_alarm_window.count() <= 0)
-    return invalid(config, "crash_alarm_window must be > 0 ms, got " + std::to_string(config.crash_alarm_window.count()));
-  return {};
-}
-
-// Unless `config.factory` is given: the factory of the kind `config.worker`,
-// with `config.args` checked against its declaration and its defaults filled in.
-caf::error resolve_workers(pool_config& config) {
-  if (config.factory)
-    return {};
-  auto kind = find_worker_kind(config.worker);
-  if (!kind)
-    return invalid(config, supervision::describe(kind.error()));
-  worker_args checked;
-  auto problems = supervision::check_arguments(kind->arguments, config.args.values(), checked);
-  if (!problems.empty())
-    return invalid(config, "worker_args." + problems.front().name + ": " + problems.front().message);
-  config.args = std::move(checked);
-  config.factory = kind->start;
-  return {};
-}
-
-} // namespace
-
 caf::error validate(const pool_config& config) {
   if (auto err = check_fields(config))
     return err;
@@ -1032,9 +1214,10 @@ struct spawned_pool {
 caf::expected<spawned_pool> spawn_pool(caf::actor_system& sys, pool_config config) {
   if (auto err = check_fields(config))
     return err;
+  bool from_kind = !config.factory;
   if (auto err = resolve_workers(config))
     return err;
-  auto core = std::make_shared<pool_core>(sys, config);
+  auto core = std::make_shared<pool_core>(sys, config, from_kind);
   auto actor = sys.spawn<pool_actor>(core, std::move(config));
   return spawned_pool{std::move(core), std::move(actor)};
 }
@@ -1081,6 +1264,22 @@ void set_remote_resolver(caf::actor_system& sys, remote_resolver resolve) {
     resolvers.erase(&sys);
 }
 
+namespace {
+
+/// How long `reconfigure_pool` waits for the checkout actor's answer.
+constexpr auto reconfigure_timeout = std::chrono::seconds(10);
+
+caf::expected<pool_ref> find_local_pool(caf::actor_system& sys, const std::string& name) {
+  if (auto core = pools().find_fast(sys, name)) {
+    std::lock_guard<pool_core::lock_type> guard{core->mtx};
+    if (!core->closed && core->owner)
+      return pool_ref{core, core->owner};
+  }
+  return supervision::make_error(supervision::errc::not_found, "no running pool '" + name + "'");
+}
+
+} // namespace
+
 caf::expected<pool_ref> find_pool(caf::actor_system& sys, const std::string& name) {
   if (auto at = name.find('@'); at != std::string::npos) {
     remote_resolver resolve;
@@ -1097,13 +1296,20 @@ caf::expected<pool_ref> find_pool(caf::actor_system& sys, const std::string& nam
       return remote.error();
     return pool_ref{std::move(*remote)};
   }
-  auto core = pools().find_fast(sys, name);
-  if (core) {
-    std::lock_guard<pool_core::lock_type> guard{core->mtx};
-    if (!core->closed && core->owner)
-      return pool_ref{core, core->owner};
-  }
-  return supervision::make_error(supervision::errc::not_found, "no running pool '" + name + "'");
+  return find_local_pool(sys, name);
+}
+
+caf::error reconfigure_pool(caf::actor_system& sys, const pool_config& next) {
+  auto pool = find_local_pool(sys, next.name);
+  if (!pool)
+    return pool.error();
+  caf::error result;
+  caf::scoped_actor self{sys};
+  self->request(pool->actor(), reconfigure_timeout, reconfigure_atom::value, next)
+    .receive([](caf::ok_atom) {}, [&](caf::error& err) { result = std::move(err); });
+  if (result == caf::sec::request_receiver_down)
+    return supervision::make_error(supervision::errc::not_found, "pool '" + next.name + "' has ended");
+  return result;
 }
 
 } // namespace otpp::pool

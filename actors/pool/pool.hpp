@@ -270,6 +270,33 @@ supervision::child_spec pool_child(pool_config config);
 /// `"name@node"` names a pool of another node of the cluster.
 caf::expected<pool_ref> find_pool(caf::actor_system& sys, const std::string& name);
 
+/// Moves the running pool named `next.name` to `next` without a restart
+/// (blocking: call it from a plain thread, not from an actor; it waits at
+/// most 10 s for the checkout actor). A pool of another name, or none, fails
+/// with `supervision::errc::not_found`; a `next` that `validate` refuses
+/// (or a kind or args that a start would refuse) fails with that error and
+/// changes nothing. Nobody's checkout fails because of the change:
+/// - a larger `size` or `max_overflow` starts workers at once, as a start
+///   does (with `start_backoff` on failures), and waiting callers get them;
+/// - a smaller one dismisses idle workers beyond it now and checked-out
+///   ones as they are checked in (before any waiter gets them; a waiter
+///   waits on for the next free worker or its own timeout); they emit
+///   `pool_worker_dismissed` (why `resized`), count as dismissed, and are
+///   not restarted;
+/// - `strategy`, `start_backoff`, `give_up_after` and the crash alarm apply
+///   from now on; `status()` reports the new size and max_overflow at once;
+/// - a new `worker` or `args` replaces the workers one at a time: an idle
+///   one (else the next one checked in) is dismissed (why `replaced`) and
+///   its successor started from `next`; the next one goes only once that
+///   successor runs, so at most one worker is out of service for it;
+/// - a pool built with a C++ `factory` keeps its worker and args unless
+///   `next.factory` is given (`supervision::errc::not_allowed`); a given
+///   factory starts the workers from then on, and replaces the running ones
+///   when `worker` or `args` differ, or when the pool was built from a kind.
+/// A pool whose configuration did not change is left as it is. A supervisor
+/// that restarts the pool later starts it from its own child spec.
+caf::error reconfigure_pool(caf::actor_system& sys, const pool_config& next);
+
 /// Messages of the checkout actor, for requests from actors:
 /// - (checkout_atom, bool block, std::chrono::milliseconds timeout) -> caf::actor
 ///   (the pool watches the requester: if it dies, its workers come back)

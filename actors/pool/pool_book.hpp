@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -39,8 +40,15 @@ using ticket = uint64_t;
 
 /// Why the owner must start a worker; decides where it goes once running.
 enum class start_purpose {
-  for_pool,      ///< a retried start (initial or overflow): handled like a check-in
-  for_idle_head, ///< a crashed worker's replacement: the oldest waiter, else the head of the idle list
+  for_pool,        ///< a retried start (initial, overflow or a larger size): handled like a check-in
+  for_idle_head,   ///< a crashed worker's replacement: the oldest waiter, else the head of the idle list
+  for_replacement, ///< the new worker of a rolling replacement: placed as `for_idle_head`; once it runs, the next may go
+};
+
+/// Why the book dismisses a free worker.
+enum class dismissal {
+  overflow, ///< poolboy's: a worker came free while overflow workers exist and nobody waits
+  resized,  ///< the pool has more workers than its (new) size or overflow workers than its max_overflow
 };
 
 /// A liveness test that knows of no death: the owner hears of every one by message.
@@ -54,6 +62,8 @@ struct always_alive {
 /// poolboy's bookkeeping, without actors, threads or clocks: the idle list,
 /// the checked-out workers and their holders, the overflow count and the FIFO
 /// of waiting callers. Every operation returns what the owner must do.
+/// A running pool changes size, max_overflow and strategy with `resize` and
+/// `set_strategy`, and replaces its workers one at a time after `retire_all`.
 /// `Worker` is any hashable handle. `Alive` tells whether a worker still
 /// runs before the owner heard of its end: a dead worker is never handed
 /// out, but set aside until `worker_down` replaces it.
@@ -69,10 +79,19 @@ public:
   };
 
   /// What the owner must do with a worker that became free (check-in, a
-  /// started worker, or a waiter that went away holding one).
+  /// started worker, or a waiter that went away holding one). `replaced`:
+  /// stop it and start its successor for `start_purpose::for_replacement`.
   struct free_result {
-    enum kind_t { ignored, handed, dismissed, idled } kind;
-    ticket waiter = 0; ///< with `handed`: who gets the worker now
+    enum kind_t { ignored, handed, dismissed, idled, replaced } kind;
+    ticket waiter = 0;                    ///< with `handed`: who gets the worker now
+    dismissal why = dismissal::overflow; ///< with `dismissed`
+  };
+
+  /// What the owner must do after `resize`: stop the idle workers in
+  /// `dismiss` now, and start `starts` workers for `start_purpose::for_pool`.
+  struct resize_result {
+    std::vector<Worker> dismiss;
+    std::size_t starts = 0;
   };
 
   pool_book(std::size_t size, std::size_t max_overflow, pool_strategy strategy, Alive alive = {})
@@ -135,6 +154,8 @@ public:
 
   /// poolboy's checkin: the oldest waiter gets the worker; else an overflow
   /// worker is dismissed; else it becomes idle (head for lifo, tail for fifo).
+  /// Before all that, a worker the pool has too many of since a `resize` is
+  /// dismissed, and a retired one is `replaced` unless a replacement is under way.
   /// Unknown, idle or dead workers are ignored (a dead one stays checked
   /// out until `worker_down`, which handles it as a crashed busy worker).
   free_result checkin(const Worker& w) {
@@ -163,7 +184,9 @@ public:
       dead_.emplace(w, purpose);
       return {free_result::ignored, 0};
     }
-    return place(w, purpose == start_purpose::for_idle_head || strategy_ == pool_strategy::lifo);
+    if (purpose == start_purpose::for_replacement)
+      replacing_ = false;
+    return place(w, purpose != start_purpose::for_pool || strategy_ == pool_strategy::lifo);
   }
 
   /// The worker handed to waiter `t` (of `holder`) ended before it reached
@@ -191,16 +214,19 @@ public:
   }
 
   /// A worker died (crash or kill). Returns how many workers to start and
-  /// for what: none for an unknown worker or a busy overflow worker.
+  /// for what: none for an unknown worker or a busy overflow worker, nor
+  /// while the pool has more workers than its size or max_overflow allow.
   std::vector<start_purpose> worker_down(const Worker& w) {
+    if (!stale_.empty())
+      stale_.erase(w);
     if (auto i = dead_.find(w); i != dead_.end()) {
       auto purpose = i->second;
       dead_.erase(i);
-      return {purpose};
+      return needed(purpose);
     }
     if (auto i = std::find(idle_.begin(), idle_.end(), w); i != idle_.end()) {
       idle_.erase(i);
-      return {start_purpose::for_idle_head};
+      return needed(start_purpose::for_idle_head);
     }
     auto i = busy_.find(w);
     if (i == busy_.end())
@@ -210,7 +236,81 @@ public:
       --overflow_;
       return {};
     }
-    return {start_purpose::for_idle_head}; // poolboy 1.5.2: the oldest waiter, else the head of the idle list
+    return needed(start_purpose::for_idle_head); // poolboy 1.5.2: the oldest waiter, else the head of the idle list
+  }
+
+  /// A new size and max_overflow, at once. A larger size starts workers
+  /// (as many as it adds, less those a shrink still had to dismiss); a
+  /// larger max_overflow starts overflow workers for the callers that wait
+  /// beyond them. A smaller size dismisses idle workers now (those to be
+  /// replaced first) and busy ones as they come free; overflow workers beyond
+  /// a smaller max_overflow go as they come free. Nobody's checkout fails:
+  /// a waiter keeps waiting for the next free worker.
+  resize_result resize(std::size_t size, std::size_t max_overflow) {
+    resize_result r;
+    if (size >= size_) {
+      auto owed = std::min(excess_, size - size_);
+      excess_ -= owed;
+      r.starts = size - size_ - owed;
+    } else {
+      excess_ += size_ - size;
+    }
+    size_ = size;
+    max_overflow_ = max_overflow;
+    for (; excess_ > 0 && !idle_.empty(); --excess_)
+      r.dismiss.push_back(take_idle_to_dismiss());
+    for (; excess_ == 0 && r.starts < waiters_.size() && overflow_ < max_overflow_; ++overflow_)
+      ++r.starts;
+    return r;
+  }
+
+  /// Check-ins go to the head (lifo) or the tail (fifo) of the idle list from now on.
+  void set_strategy(pool_strategy strategy) {
+    strategy_ = strategy;
+  }
+
+  /// Every worker the book holds (idle or checked out) is to be replaced,
+  /// one at a time: ask `next_replacement` for an idle one; a checked-out one
+  /// is `replaced` when it comes free while no replacement is under way.
+  void retire_all() {
+    stale_.insert(idle_.begin(), idle_.end());
+    for (const auto& [w, out] : busy_)
+      stale_.insert(w);
+  }
+
+  /// `w` (idle or checked out; started from an older configuration) is to be replaced too.
+  void retire(const Worker& w) {
+    if (busy_.count(w) > 0 || std::find(idle_.begin(), idle_.end(), w) != idle_.end())
+      stale_.insert(w);
+  }
+
+  /// Unless a replacement is under way: an idle worker to replace, taken
+  /// out of the idle list (stop it and start its successor for
+  /// `start_purpose::for_replacement`). The next one comes once that
+  /// successor runs (`started`), so one worker at most is out of service.
+  std::optional<Worker> next_replacement() {
+    if (replacing_ || stale_.empty())
+      return std::nullopt;
+    for (auto i = idle_.rbegin(); i != idle_.rend(); ++i) {
+      if (stale_.count(*i) == 0 || !alive_(*i))
+        continue;
+      Worker w = std::move(*i);
+      idle_.erase(std::next(i).base());
+      stale_.erase(w);
+      replacing_ = true;
+      return w;
+    }
+    return std::nullopt;
+  }
+
+  /// Workers still to be replaced (after `retire_all`).
+  std::size_t retired() const {
+    return stale_.size();
+  }
+
+  /// Whether a replacement's successor is being started.
+  bool replacing() const {
+    return replacing_;
   }
 
   /// A waiter gave up (timeout) or died. False if it is no longer queued:
@@ -277,7 +377,7 @@ public:
     if (overflow_ < 1)
       s.state = !idle_.empty() ? pool_state::ready : (max_overflow_ < 1 ? pool_state::full : pool_state::overflow);
     else
-      s.state = overflow_ == max_overflow_ ? pool_state::full : pool_state::overflow;
+      s.state = overflow_ >= max_overflow_ ? pool_state::full : pool_state::overflow;
     return s;
   }
 
@@ -293,22 +393,65 @@ private:
     ticket handed_to;
   };
 
+  // Dismissals a shrink owes come first, then poolboy's overflow rule, then a
+  // rolling replacement; only then does a waiter get the worker.
   free_result place(Worker w, bool at_head) {
+    bool stale = !stale_.empty() && stale_.erase(w) > 0;
+    if (excess_ > 0) {
+      --excess_;
+      return {free_result::dismissed, 0, dismissal::resized};
+    }
+    if (overflow_ > max_overflow_) {
+      --overflow_;
+      return {free_result::dismissed, 0, dismissal::resized};
+    }
+    if (waiters_.empty() && overflow_ > 0) {
+      --overflow_;
+      return {free_result::dismissed, 0, dismissal::overflow};
+    }
+    if (stale && !replacing_) {
+      replacing_ = true;
+      return {free_result::replaced, 0};
+    }
+    if (stale)
+      stale_.insert(w);
     if (!waiters_.empty()) {
       auto next = waiters_.front();
       waiters_.pop_front();
       hold(w, lease_of{next.holder, next.t});
       return {free_result::handed, next.t};
     }
-    if (overflow_ > 0) {
-      --overflow_;
-      return {free_result::dismissed, 0};
-    }
     if (at_head)
       idle_.push_front(std::move(w));
     else
       idle_.push_back(std::move(w));
     return {free_result::idled, 0};
+  }
+
+  // A start the pool needs after a worker ended, unless a shrink owes a
+  // dismissal: then the ended worker settles it.
+  std::vector<start_purpose> needed(start_purpose purpose) {
+    if (excess_ > 0)
+      --excess_;
+    else if (overflow_ > max_overflow_)
+      --overflow_;
+    else
+      return {purpose};
+    if (purpose == start_purpose::for_replacement)
+      replacing_ = false;
+    return {};
+  }
+
+  // The idle worker a shrink dismisses: one to be replaced if any, else the
+  // one that would be checked out last.
+  Worker take_idle_to_dismiss() {
+    auto i = std::find_if(idle_.begin(), idle_.end(), [&](const Worker& w) { return stale_.count(w) > 0; });
+    if (i == idle_.end())
+      i = std::prev(idle_.end());
+    Worker w = std::move(*i);
+    idle_.erase(i);
+    stale_.erase(w);
+    return w;
   }
 
   // Records `w` as checked out, in the node the last check-in freed if
@@ -341,6 +484,9 @@ private:
   typename std::unordered_map<Worker, lease_of>::node_type spare_; ///< a freed node of busy_, for reuse
   std::deque<waiter> waiters_;
   std::unordered_map<Worker, start_purpose> dead_; ///< seen ended before `worker_down`: the start it needs
+  std::size_t excess_ = 0;          ///< workers a shrink still has to dismiss as they come free
+  std::unordered_set<Worker> stale_; ///< idle or checked-out workers still to be replaced
+  bool replacing_ = false;          ///< a replacement's successor is being started
 };
 
 } // namespace otpp::pool

@@ -62,7 +62,9 @@ inline double to_tokens(amount a) {
 
 /// Token bucket: starts full, refills continuously at `refill_per_s`, capped
 /// at `capacity`; allowed iff tokens >= cost. A rate above the capacity is
-/// sustained (the refill is continuous, not per second). Pure.
+/// sustained (the refill is continuous, not per second). Pure. A new object
+/// (another capacity or rate) goes on with the states of the old one: the
+/// tokens stay, read as at most the new capacity.
 class token_bucket {
 public:
   /// Per-key state (32 bytes).
@@ -134,7 +136,9 @@ private:
 
 /// Leaky bucket: starts empty, drains continuously at `leak_per_s`; allowed
 /// iff level + cost <= capacity (Hammer admits while level < capacity and
-/// overfills). Pure.
+/// overfills). Pure. A new object (another capacity or rate) goes on with
+/// the states of the old one: the level stays and drains as before, read as
+/// at most the new capacity (full until it drained below it).
 class leaky_bucket {
 public:
   /// Per-key state (32 bytes).
@@ -205,8 +209,8 @@ private:
   bucket_math::amount level(const state& s, millis now) const {
     if (s.last == std::numeric_limits<millis>::min())
       return 0;
-    auto drained = bucket_math::flow(now - s.last, rate_, s.level);
-    return s.level - drained;
+    auto current = s.level - bucket_math::flow(now - s.last, rate_, s.level);
+    return current < cap_ ? current : cap_; // a level above a lowered capacity reads as full
   }
 
   bucket_math::amount cap_;

@@ -9,13 +9,18 @@ namespace otpp::rate_limit {
 
 /// Hammer's fixed window: windows aligned to the epoch (floor(now / scale));
 /// the cost is added first, then compared; denied costs stay counted. Pure.
+///
+/// The limiter's settings are the object itself: a new object (another limit
+/// or scale) goes on with the states of the old one. The count of a running
+/// window stays; the new limit decides from the next hit; a running window
+/// keeps the end it began with, later windows are cut by the new scale.
 class fixed_window {
 public:
-  /// Per-key state (24 bytes).
-  static constexpr int64_t none = std::numeric_limits<int64_t>::min();
+  static constexpr millis none = std::numeric_limits<millis>::min();
 
+  /// Per-key state (24 bytes).
   struct state {
-    int64_t window = none;
+    millis ends = none; ///< the first instant after the key's window (none: no window)
     uint64_t count = 0;
     millis latest_seen = std::numeric_limits<millis>::min();
   };
@@ -29,26 +34,19 @@ public:
     s.count = saturating_add(s.count, cost);
     if (s.count <= limit_)
       return decision::allow(s.count);
-    return decision::deny(retry_after(now));
+    return decision::deny(s.ends - now);
   }
 
   /// The current window's count (0 once it ended).
-  uint64_t get(const state& s, millis now) const {
-    return window_of(now < s.latest_seen ? s.latest_seen : now) == s.window ? s.count : 0;
-  }
+  uint64_t get(const state& s, millis now) const { return running(s, now) ? s.count : 0; }
 
   /// The first instant at which the current window no longer counts (the key was hit).
   millis expires_at(const state& s) const {
-    if (s.window == none)
-      return s.latest_seen; // never hit (a refund or a read created it)
-    auto start = s.window * scale_; // the window's start <= the latest time seen: no overflow
-    return later(start, scale_);
+    return s.ends == none ? s.latest_seen : s.ends; // none: never hit (a refund or a read created it)
   }
 
   /// True when a sweep may drop the key: its window has ended.
-  bool expired(const state& s, millis now) const {
-    return window_of(now < s.latest_seen ? s.latest_seen : now) != s.window;
-  }
+  bool expired(const state& s, millis now) const { return !running(s, now); }
 
   void set(state& s, millis now, uint64_t count) const {
     now = clamp_time(s.latest_seen, now);
@@ -59,7 +57,7 @@ public:
   /// Takes back `cost` of an allowed hit whose call never ran, while its window lasts.
   uint64_t refund(state& s, millis now, uint64_t cost) const {
     now = clamp_time(s.latest_seen, now);
-    if (window_of(now) == s.window)
+    if (now < s.ends)
       s.count = s.count > cost ? s.count - cost : 0;
     return get(s, now);
   }
@@ -72,25 +70,20 @@ public:
   }
 
 private:
-  int64_t window_of(millis now) const {
-    auto w = now / scale_;
-    return (now % scale_ != 0 && now < 0) ? w - 1 : w; // floor, also before the epoch
-  }
+  // Per key, time never goes back: a window that began is running until it ends.
+  static bool running(const state& s, millis now) { return (now < s.latest_seen ? s.latest_seen : now) < s.ends; }
 
   void roll(state& s, millis now) const {
-    int64_t start;
-    if (s.window != none && !__builtin_mul_overflow(s.window, scale_, &start) && now >= start && now - start < scale_)
+    if (now < s.ends)
       return; // still the same window: no division on the hot path
-    auto w = window_of(now);
-    if (w != s.window) {
-      s.window = w;
-      s.count = 0;
-    }
-  }
-
-  int64_t retry_after(millis now) const {
-    auto into = now - window_of(now) * scale_;
-    return scale_ - into;
+    auto into = now % scale_;
+    if (into < 0)
+      into += scale_; // floor, also before the epoch
+    millis start;
+    if (__builtin_sub_overflow(now, into, &start))
+      start = std::numeric_limits<millis>::min();
+    s.ends = later(start, scale_);
+    s.count = 0;
   }
 
   millis scale_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <type_traits>
 
 #include "otpp/actors/rate_limit/buckets.hpp"
 #include "otpp/actors/rate_limit/fixed_window.hpp"
@@ -67,6 +68,17 @@ bool is_system_clock(const limiter::clock& now) {
   return fn != nullptr && *fn == &system_clock_ms;
 }
 
+// The algorithm object of `c` (valid).
+template <class Algorithm>
+Algorithm algorithm_of(const limiter_config& c) {
+  auto limit = static_cast<uint64_t>(c.limit);
+  auto capacity = static_cast<uint64_t>(c.capacity);
+  if constexpr (std::is_same_v<Algorithm, fixed_window> || std::is_same_v<Algorithm, sliding_window>)
+    return Algorithm{c.scale_ms, limit};
+  else
+    return Algorithm{capacity, c.rate_per_s};
+}
+
 // Adapts one algorithm and its in-memory store to the limiter interface.
 template <class Algorithm, class Clock>
 class memory_limiter final : public limiter {
@@ -128,13 +140,20 @@ public:
 
   uint64_t denied_hits() const override { return store_.denied_hits(); }
 
+protected:
+  caf::error apply(const limiter_config& next) override {
+    store_.reconfigure(algorithm_of<Algorithm>(next));
+    return {};
+  }
+
 private:
   memory_store<Algorithm> store_;
   Clock now_;
 };
 
 template <class Algorithm>
-std::shared_ptr<limiter> memory_limiter_of(const limiter_config& c, Algorithm algorithm, limiter::clock now) {
+std::shared_ptr<limiter> memory_limiter_of(const limiter_config& c, limiter::clock now) {
+  auto algorithm = algorithm_of<Algorithm>(c);
   if (is_system_clock(now))
     return std::make_shared<memory_limiter<Algorithm, system_clock>>(c, std::move(algorithm), std::move(now));
   return std::make_shared<memory_limiter<Algorithm, injected_clock>>(c, std::move(algorithm), std::move(now));
@@ -170,19 +189,35 @@ millis system_clock_ms() {
 caf::expected<std::shared_ptr<limiter>> limiter::in_memory(limiter_config c, clock now) {
   if (auto err = validate(c))
     return err;
-  auto limit = static_cast<uint64_t>(c.limit);
-  auto capacity = static_cast<uint64_t>(c.capacity);
   switch (c.algorithm) {
-    case algorithm::fixed_window:
-      return memory_limiter_of(c, fixed_window{c.scale_ms, limit}, std::move(now));
-    case algorithm::sliding_window:
-      return memory_limiter_of(c, sliding_window{c.scale_ms, limit}, std::move(now));
-    case algorithm::token_bucket:
-      return memory_limiter_of(c, token_bucket{capacity, c.rate_per_s}, std::move(now));
-    case algorithm::leaky_bucket:
-      return memory_limiter_of(c, leaky_bucket{capacity, c.rate_per_s}, std::move(now));
+    case algorithm::fixed_window: return memory_limiter_of<fixed_window>(c, std::move(now));
+    case algorithm::sliding_window: return memory_limiter_of<sliding_window>(c, std::move(now));
+    case algorithm::token_bucket: return memory_limiter_of<token_bucket>(c, std::move(now));
+    case algorithm::leaky_bucket: return memory_limiter_of<leaky_bucket>(c, std::move(now));
   }
   return make_error(limit_errc::invalid_argument, "unknown algorithm");
+}
+
+caf::error limiter::reconfigure(const limiter_config& next) {
+  auto refused = [&](const std::string& what) {
+    return supervision::make_error(supervision::errc::not_allowed,
+                                   "limiter '" + config_.name + "': " + what
+                                     + " cannot change in a running limiter (restart it: its keys start over)");
+  };
+  if (next.name != config_.name)
+    return refused("the name ('" + next.name + "')");
+  if (next.algorithm != config_.algorithm)
+    return refused("the algorithm (" + to_string(config_.algorithm) + " -> " + to_string(next.algorithm) + ")");
+  if (auto err = validate(next))
+    return err;
+  std::lock_guard<std::mutex> guard{reconfiguring_};
+  if (auto err = apply(next))
+    return err;
+  config_.scale_ms = next.scale_ms;
+  config_.limit = next.limit;
+  config_.capacity = next.capacity;
+  config_.rate_per_s = next.rate_per_s;
+  return {};
 }
 
 } // namespace otpp::rate_limit

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -142,13 +143,34 @@ public:
   /// True while the backend fails (hits are answered by the failure policy).
   virtual bool degraded() const { return false; }
 
+  /// Moves this limiter to the limits of `next` from its next hit, keeping
+  /// what its keys spent: a fixed window's count in the running window (a
+  /// limit lowered below it denies until the window ends, a raised one
+  /// allows more in the same window), a sliding window's recorded hits, a
+  /// bucket's tokens or level (read as at most a lowered capacity). A
+  /// running fixed window keeps the end it began with; later windows and
+  /// recorded sliding hits use the new scale. Safe while other threads hit.
+  /// Name and algorithm cannot change (`supervision::errc::not_allowed`);
+  /// invalid values fail as at creation (`invalid_argument`); on an error
+  /// nothing changes. Redis: the next block a hit takes follows `next`
+  /// (blocks held are given back), docs/redis.md.
+  caf::error reconfigure(const limiter_config& next);
+
+  /// The configuration: name and algorithm are fixed; the limits are those
+  /// of creation or of the last `reconfigure` (read them where no
+  /// `reconfigure` runs at the same time).
   const limiter_config& config() const { return config_; }
 
 protected:
   explicit limiter(limiter_config config) : config_(std::move(config)) {}
 
+  /// The backend's part of `reconfigure`: checks what the backend bounds
+  /// further, then decides with `next` (valid, same name and algorithm).
+  virtual caf::error apply(const limiter_config& next) = 0;
+
 private:
   limiter_config config_;
+  std::mutex reconfiguring_; ///< one `reconfigure` at a time
 };
 
 } // namespace otpp::rate_limit

@@ -27,6 +27,22 @@ supervision::child_spec limiter_child(limiter_config config, std::chrono::millis
 supervision::child_spec limiter_child(limiter_config config, redis_options redis,
                                       std::chrono::milliseconds cleanup_interval, limiter::clock now = nullptr);
 
+/// Moves the running limiter named `next.name` to `next` without losing its
+/// counts (`limiter::reconfigure`): the new limits decide from its next hit;
+/// a fixed window keeps its running window's count and end, a sliding window
+/// its recorded hits, a bucket its tokens or level (read as at most a lowered
+/// capacity); with Redis the keys stay and the next block a hit takes
+/// follows `next`. Its owner sweeps every `cleanup_interval` from its next
+/// sweep on (a changed interval re-arms the timer now). Metrics and keys
+/// stay. Errors, after
+/// which nothing changed: `supervision::errc::not_found` (no such running
+/// limiter), `supervision::errc::not_allowed` (another algorithm or, with
+/// Redis, a capacity whose keys use other units: restart the limiter, its
+/// keys start over), `invalid_argument` (values refused as at start, or
+/// `cleanup_interval` <= 0).
+caf::error reconfigure_limiter(caf::actor_system& sys, const limiter_config& next,
+                               std::chrono::milliseconds cleanup_interval);
+
 /// The limiter of the running owner named `name`, or `supervision::errc::not_found`.
 caf::expected<std::shared_ptr<limiter>> find_limiter(caf::actor_system& sys, const std::string& name);
 

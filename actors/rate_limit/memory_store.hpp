@@ -305,15 +305,19 @@ private:
 } // namespace detail
 
 /// The keys of one limiter in memory: 256 shards, each a `shard_lock` over a
-/// flat hash table from key to the algorithm's per-key state, and the
-/// counts of the decisions it made. Thread-safe; every operation hashes the
-/// key once and locks one shard; a sweep locks one shard at a time.
+/// flat hash table from key to the algorithm's per-key state, its copy of
+/// the algorithm (the limits) and the counts of the decisions it made.
+/// Thread-safe; every operation hashes the key once and locks one shard; a
+/// sweep or a change of the algorithm locks one shard at a time.
 template <class Algorithm>
 class memory_store {
 public:
   using state = typename Algorithm::state;
 
-  explicit memory_store(Algorithm algorithm) : algorithm_(std::move(algorithm)) {}
+  explicit memory_store(const Algorithm& algorithm) {
+    for (auto& s : shards_)
+      s.algorithm = algorithm;
+  }
 
   // Inlined into the limiter's hit: left to itself, GCC 12 calls it out of
   // line for the sliding window and the leaky bucket (5 ns more per hit).
@@ -321,7 +325,7 @@ public:
     auto h = detail::hash_key(key);
     auto& s = shard_of(h);
     std::lock_guard<shard_lock> guard{s.lock};
-    auto d = algorithm_.hit(s.keys.find_or_insert(key, h), now, cost);
+    auto d = s.algorithm.hit(s.keys.find_or_insert(key, h), now, cost);
     auto& count = d.allowed ? s.allowed : s.denied; // written under the lock: no read-modify-write needed
     count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     return d;
@@ -333,7 +337,7 @@ public:
     auto h = detail::hash_key(key);
     auto& s = shard_of(h);
     std::lock_guard<shard_lock> guard{s.lock};
-    return fn(algorithm_, s.keys.find(key, h));
+    return fn(s.algorithm, s.keys.find(key, h));
   }
 
   /// Runs `fn(algorithm, state&)` under the key's lock, creating the key if needed.
@@ -342,7 +346,7 @@ public:
     auto h = detail::hash_key(key);
     auto& s = shard_of(h);
     std::lock_guard<shard_lock> guard{s.lock};
-    return fn(algorithm_, s.keys.find_or_insert(key, h));
+    return fn(s.algorithm, s.keys.find_or_insert(key, h));
   }
 
   void reset(std::string_view key) {
@@ -359,9 +363,18 @@ public:
     std::size_t dropped = 0;
     for (auto& s : shards_) {
       std::lock_guard<shard_lock> guard{s.lock};
-      dropped += s.keys.erase_if([&](state& st) { return algorithm_.expired(st, now); });
+      dropped += s.keys.erase_if([&](state& st) { return s.algorithm.expired(st, now); });
     }
     return dropped;
+  }
+
+  /// Decides with `next` from now on, over the states the keys have: each
+  /// key's hits after the change (in its shard's lock order) see `next`.
+  void reconfigure(const Algorithm& next) {
+    for (auto& s : shards_) {
+      std::lock_guard<shard_lock> guard{s.lock};
+      s.algorithm = next;
+    }
   }
 
   std::size_t size() {
@@ -384,6 +397,7 @@ private:
     shard_lock lock;
     std::atomic<uint64_t> allowed{0};
     std::atomic<uint64_t> denied{0};
+    Algorithm algorithm{0, 0}; // read and changed under the lock
     detail::flat_table<state> keys;
   };
 
@@ -396,7 +410,6 @@ private:
 
   shard& shard_of(uint64_t h) { return shards_[h >> 56]; }
 
-  Algorithm algorithm_;
   std::array<shard, 256> shards_;
 };
 

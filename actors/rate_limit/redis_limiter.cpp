@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <memory>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -50,7 +51,7 @@ double redis_rate(const limiter_config& c) {
 // keep amounts in units of 1/unit token).
 struct script_setup {
   std::string script = scripts::prelude;
-  std::vector<std::string> parameters;
+  std::shared_ptr<const std::vector<std::string>> parameters;
   std::string kind;
   long long unit = 1;
 };
@@ -62,7 +63,8 @@ script_setup setup_for(const limiter_config& c) {
     case algorithm::fixed_window:
     case algorithm::sliding_window:
       x.script += c.algorithm == algorithm::fixed_window ? scripts::fixed_window : scripts::sliding_window;
-      x.parameters = {std::to_string(c.scale_ms), std::to_string(c.limit)};
+      x.parameters = std::make_shared<const std::vector<std::string>>(
+        std::vector<std::string>{std::to_string(c.scale_ms), std::to_string(c.limit)});
       break;
     case algorithm::token_bucket:
     case algorithm::leaky_bucket: {
@@ -72,11 +74,27 @@ script_setup setup_for(const limiter_config& c) {
       x.kind += ":u" + std::to_string(x.unit);
       x.script += scripts::bucket_prelude;
       x.script += c.algorithm == algorithm::token_bucket ? scripts::token_bucket : scripts::leaky_bucket;
-      x.parameters = {std::to_string(capacity), std::to_string(x.unit), std::to_string(rate)};
+      x.parameters = std::make_shared<const std::vector<std::string>>(
+        std::vector<std::string>{std::to_string(capacity), std::to_string(x.unit), std::to_string(rate)});
       break;
     }
   }
   return x;
+}
+
+// An `invalid_argument` error for a limiter Redis cannot keep exactly, or none.
+caf::error redis_bounds(const limiter_config& config) {
+  auto invalid = [&](const std::string& what) {
+    return make_error(limit_errc::invalid_argument, "limiter '" + config.name + "': " + what);
+  };
+  if (static_cast<uint64_t>(config.limit) >= exact_limit || static_cast<uint64_t>(config.capacity) >= exact_limit)
+    return invalid("limit and capacity must be < 2^53 (9007199254740992) with the Redis backend");
+  if (auto kept = redis_rate(config); config.rate_per_s > 0
+                                      && std::abs(kept - config.rate_per_s) > 1e-6 * config.rate_per_s)
+    return invalid("a rate of " + std::to_string(config.rate_per_s) + " per second with a capacity of "
+                   + std::to_string(config.capacity) + " would be kept as " + std::to_string(kept)
+                   + " on Redis; lower the capacity below 9007199 or round the rate");
+  return {};
 }
 
 // The block arguments of one script call (redis_scripts.hpp).
@@ -205,6 +223,23 @@ public:
 
   bool degraded() const override { return degraded_.load(); }
 
+protected:
+  // The scripts take the limits at each call: later calls pass the new ones.
+  caf::error apply(const limiter_config& next) override {
+    if (auto err = redis_bounds(next))
+      return err;
+    auto setup = setup_for(next);
+    if (setup.kind != setup_.kind)
+      return supervision::make_error(supervision::errc::not_allowed,
+                                     "limiter '" + next.name + "': a capacity of " + std::to_string(next.capacity)
+                                       + " keeps its Redis keys in other units (" + setup.kind + ", not "
+                                       + setup_.kind + "): restart the limiter instead");
+    std::atomic_store(&setup_.parameters, setup.parameters);
+    if (blocks_) // the next block is taken under the new limits
+      give_back(blocks_->release_all());
+    return {};
+  }
+
 private:
   decision counted(decision d) {
     (d.allowed ? allowed_ : denied_).add();
@@ -256,7 +291,8 @@ private:
                                   std::to_string(b.back.reserved),
                                   std::to_string(b.back.unused),
                                   std::to_string(b.back.until)};
-    args.insert(args.end(), setup_.parameters.begin(), setup_.parameters.end());
+    auto parameters = std::atomic_load(&setup_.parameters);
+    args.insert(args.end(), parameters->begin(), parameters->end());
     return client_.call(std::move(args));
   }
 
@@ -347,13 +383,8 @@ caf::expected<std::shared_ptr<limiter>> limiter::on_redis(limiter_config config,
   auto invalid = [&](const std::string& what) {
     return make_error(limit_errc::invalid_argument, "limiter '" + config.name + "': " + what);
   };
-  if (static_cast<uint64_t>(config.limit) >= exact_limit || static_cast<uint64_t>(config.capacity) >= exact_limit)
-    return invalid("limit and capacity must be < 2^53 (9007199254740992) with the Redis backend");
-  if (auto kept = redis_rate(config); config.rate_per_s > 0
-                                      && std::abs(kept - config.rate_per_s) > 1e-6 * config.rate_per_s)
-    return invalid("a rate of " + std::to_string(config.rate_per_s) + " per second with a capacity of "
-                   + std::to_string(config.capacity) + " would be kept as " + std::to_string(kept)
-                   + " on Redis; lower the capacity below 9007199 or round the rate");
+  if (auto err = redis_bounds(config))
+    return err;
   if (options.timeout.count() <= 0)
     return invalid("redis timeout must be > 0 ms, got " + std::to_string(options.timeout.count()));
   if (options.connections < 1 || options.connections > 1024)

@@ -61,17 +61,22 @@ local function expire_in(key, ms)
 end
 )lua";
 
-// ARGV[9] scale_ms, ARGV[10] limit. Hash: w window, c count (blocks
-// included), s latest time seen, o units reserved by blocks in window w and
-// e when they end (both absent when none; a block never outlives its window).
+// ARGV[9] scale_ms, ARGV[10] limit. Hash: w window, k the scale that cut
+// it (absent: this scale), c count (blocks included), s latest time seen, o
+// units reserved by blocks in window w and e when they end (both absent when
+// none; a block never outlives its window). After a scale change a running
+// window keeps its count and its end; later windows are cut by the new scale.
 inline constexpr const char* fixed_window = R"lua(
 local scale, limit = tonumber(ARGV[9]), tonumber(ARGV[10])
-local st = redis.call('HMGET', H, 'w', 'c', 's', 'o', 'e')
+local st = redis.call('HMGET', H, 'w', 'c', 's', 'o', 'e', 'k')
 at_least(tonumber(st[3]))
-local w = floor_div(now, scale)
-local ends = (w + 1) * scale
+local sw, k = tonumber(st[1]), tonumber(st[6]) or scale
+local running = sw ~= nil and sw * k <= now and now < (sw + 1) * k
+local w = sw
+if not running then w, k = floor_div(now, scale), scale end
+local ends = (w + 1) * k
 local count, o, e = 0, 0, 0
-if tonumber(st[1]) == w then
+if running then
   count = tonumber(st[2])
   e = tonumber(st[5]) or 0
   if e > now then o = tonumber(st[4]) else e = 0 end
@@ -83,20 +88,20 @@ if held > 0 and held_until > now and o > 0 then -- the node's live block: its un
 end
 local function store()
   if o > 0 then
-    redis.call('HSET', H, 'w', n(w), 'c', n(count), 's', n(now), 'o', n(o), 'e', n(e))
+    redis.call('HSET', H, 'w', n(w), 'k', n(k), 'c', n(count), 's', n(now), 'o', n(o), 'e', n(e))
   else
-    redis.call('HSET', H, 'w', n(w), 'c', n(count), 's', n(now))
+    redis.call('HSET', H, 'w', n(w), 'k', n(k), 'c', n(count), 's', n(now))
     if st[4] then redis.call('HDEL', H, 'o', 'e') end
   end
   expire_in(H, ends - now)
 end
 if op == 'get' then return count end
 if op == 'give' then
-  if tonumber(st[1]) == w then store() end
+  if running then store() end
   return count
 end
 if op == 'expires' then
-  if st[1] then return math.max((tonumber(st[1]) + 1) * scale, now) end
+  if sw then return math.max((sw + 1) * (tonumber(st[6]) or scale), now) end
   return now
 end
 if op == 'reset' then
@@ -106,7 +111,7 @@ if op == 'reset' then
   return count
 end
 if op == 'refund' then
-  if tonumber(st[1]) ~= w then
+  if not running then
     if st[1] then redis.call('HSET', H, 's', n(now)) end
     return 0
   end
@@ -310,6 +315,7 @@ if st[2] then
   else
     tokens = have + flow(now - last, cap - have)
   end
+  tokens = math.min(tokens, cap) -- tokens above a lowered capacity (o: reserved, may come back)
 end
 local function at_lease_end(t) -- tokens when the blocks end (o > 0)
   return math.min(cap - o, t + (e - now) * rate)
@@ -331,10 +337,10 @@ local function keep(t)
   if rate > 0 then store(t, full_in(t)) else store(t, 0) end
   return t
 end
-local room = cap - o
+local room = math.max(cap - o, 0)
 if returned() then
-  tokens = math.min(tokens + unused * unit, cap - o)
-  room = cap - o
+  room = math.max(cap - o, 0)
+  tokens = math.min(tokens + unused * unit, room)
 end
 if op == 'give' then
   if st[2] then keep(tokens) end
@@ -386,6 +392,7 @@ if st[2] then
   else
     level = had - flow(now - last, had)
   end
+  level = math.min(level, cap) -- a level above a lowered capacity reads as full
 end
 local function at_lease_end(v) -- the level when the blocks end (o > 0)
   return math.max(o, v - (e - now) * rate)

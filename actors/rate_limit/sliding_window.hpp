@@ -11,7 +11,9 @@ namespace otpp::rate_limit {
 
 /// An exact sliding log: a hit at t with cost c weighs c while now is in
 /// [t, t + scale). Allowed iff weight + cost <= limit; denied hits are not
-/// recorded. O(log n) per hit: entries keep running sums. Pure.
+/// recorded. O(log n) per hit: entries keep running sums. Pure. A new
+/// object (another limit or scale) goes on with the states of the old one:
+/// the recorded hits stay, each weighing for the new scale from its time.
 class sliding_window {
 public:
   struct entry {

@@ -447,7 +447,7 @@ TEST_CASE("a node's /status, /health and /metrics show its peers: up, then down 
     REQUIRE(test::eventually([&] { return get("/status").find(R"("name":"node-a","state":"up")") != std::string::npos; }, 2s));
     CHECK(get("/health").find(R"("peers":[{"name":"node-a","state":"up")") != std::string::npos);
     CHECK(get("/metrics").find("otpp_cluster_peer_up{peer=\"node-a\"} 1") != std::string::npos);
-    CHECK(get("/pools/database") == R"({"state":"ready","idle":1,"busy":0,"overflow":0,"waiting":0})");
+    CHECK(get("/pools/database") == R"({"state":"ready","idle":1,"busy":0,"overflow":0,"waiting":0,"size":1,"max_overflow":0})");
     auto probe = http.Post("/pools/database/probe");
     REQUIRE(probe);
     CHECK(probe->body.find(R"({"ok":true,"worker":)") == 0);

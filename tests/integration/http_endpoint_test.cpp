@@ -212,7 +212,8 @@ TEST_CASE("a pool that does not exist is answered 404 with a JSON error, whateve
   REQUIRE(db);
   CHECK(db->status == 200);
   CHECK(nlohmann::json::parse(db->body)
-        == nlohmann::json{{"state", "ready"}, {"idle", 1}, {"busy", 0}, {"overflow", 0}, {"waiting", 0}});
+        == nlohmann::json{{"state", "ready"}, {"idle", 1},         {"busy", 0},        {"overflow", 0},
+                          {"waiting", 0},     {"size", 1},         {"max_overflow", 0}});
 }
 
 TEST_CASE("a request head that trickles in is answered 408 once read_timeout_ms has passed since its first byte") {

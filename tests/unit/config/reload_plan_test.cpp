@@ -218,16 +218,33 @@ TEST_CASE("a Redis URL change restarts every limiter without showing the URL, wh
   CHECK(change_of(p, "limiter", "api")->details == std::vector<std::string>{"redis.url changed (keys start over)"});
 }
 
-TEST_CASE("a [children] entry whose spec changed is restarted with its new spec") {
+void register_ticker_kind() {
   supervision::register_child_kind("test.reload_ticker", {},
                                    [](supervision::start_context& ctx, const supervision::arguments&) -> caf::expected<caf::actor> {
                                      return ctx.spawn([](caf::event_based_actor*) -> caf::behavior { return {[](int x) { return x; }}; });
                                    });
+}
+
+TEST_CASE("a [children] entry whose spec changed is restarted with its new spec") {
+  register_ticker_kind();
   auto a = loaded(tree + "\n[children.ticker]\nkind = \"test.reload_ticker\"\n");
   auto b = loaded(tree + "\n[children.ticker]\nkind = \"test.reload_ticker\"\nrestart = \"transient\"\n");
   auto p = plan_reload(a, b);
   CHECK(steps_of(p) == std::vector<std::string>{"stop child/ticker@", "start child/ticker@"});
   CHECK(change_of(p, "child", "ticker")->details == std::vector<std::string>{"restart permanent -> transient"});
+}
+
+TEST_CASE("a supervisor that becomes simple_one_for_one restarts with everything under it") {
+  register_ticker_kind();
+  auto a = loaded(tree + "\n[supervisors.jobs]\n[children.ticker]\nkind = \"test.reload_ticker\"\nsupervisor = \"jobs\"\n");
+  auto b = loaded(tree + "\n[supervisors.jobs]\nstrategy = \"simple_one_for_one\"\n"
+                         "[supervisors.jobs.template]\nkind = \"test.reload_ticker\"\n");
+  auto p = plan_reload(a, b);
+  CHECK(steps_of(p) == std::vector<std::string>{"stop supervisor/jobs@", "start supervisor/jobs@"});
+  REQUIRE(change_of(p, "supervisor", "jobs"));
+  CHECK(change_of(p, "supervisor", "jobs")->details.front()
+        == "strategy one_for_one -> simple_one_for_one (restarted with everything under it)");
+  CHECK(change_of(p, "child", "ticker")->change == config_change::what::removed);
 }
 
 } // TEST_SUITE

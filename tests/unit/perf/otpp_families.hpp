@@ -19,7 +19,7 @@ inline const std::vector<std::pair<std::string, const perf::family*>>& otpp_fami
     OTPP_FAMILY(breaker_calls),        OTPP_FAMILY(breaker_failure_ratio),  OTPP_FAMILY(breaker_slow_call_ratio),
     OTPP_FAMILY(memory_bytes),         OTPP_FAMILY(memory_limit_bytes),     OTPP_FAMILY(memory_level),
     OTPP_FAMILY(protected_seconds),    OTPP_FAMILY(protected_results),      OTPP_FAMILY(cluster_peer_up),
-    OTPP_FAMILY(cluster_node_downs)};
+    OTPP_FAMILY(cluster_node_downs),   OTPP_FAMILY(config_reloads)};
 #undef OTPP_FAMILY
   return all;
 }

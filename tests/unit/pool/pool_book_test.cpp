@@ -1,20 +1,10 @@
 #include <doctest/doctest.h>
 
-#include "otpp/actors/pool/pool_book.hpp"
+#include "tests/unit/pool/pool_book_helpers.hpp"
 
 using namespace otpp::pool;
-using book = pool_book<int>;
-
-namespace {
-
-book with_idle(std::size_t size, std::size_t max_overflow, pool_strategy strategy = pool_strategy::lifo) {
-  book b{size, max_overflow, strategy};
-  for (int w = 1; w <= static_cast<int>(size); ++w)
-    b.add_initial(w);
-  return b;
-}
-
-} // namespace
+using book = otpp::test::int_book;
+using otpp::test::with_idle;
 
 TEST_SUITE("pool.book") {
 

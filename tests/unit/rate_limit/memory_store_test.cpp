@@ -110,7 +110,7 @@ TEST_CASE("a fresh key gets a fresh state, also where an erased key's entry is r
   t.erase("a", hash_key("a"));
   auto& fresh = t.find_or_insert("b", hash_key("b"));
   CHECK(fresh.count == 0);
-  CHECK(fresh.window == fixed_window::none);
+  CHECK(fresh.ends == fixed_window::none);
 }
 
 TEST_CASE("a shard lock lets one thread in at a time") {

@@ -37,4 +37,29 @@ TEST_CASE("a restart exactly one period ago still counts, as in OTP") {
   CHECK_FALSE(window.add_restart(t + 5000ms));
 }
 
+TEST_CASE("new limits judge the restarts already recorded from the next restart on") {
+  restart_intensity::time_point t{};
+  restart_intensity lowered{3, 5000ms};
+  CHECK(lowered.add_restart(t));
+  CHECK(lowered.add_restart(t + 1000ms));
+  lowered.set_limits(2, 5000ms);
+  CHECK(lowered.restarts_in_window() == 2);
+  CHECK_FALSE(lowered.add_restart(t + 2000ms));
+  restart_intensity raised{1, 5000ms};
+  CHECK(raised.add_restart(t));
+  raised.set_limits(3, 5000ms);
+  CHECK(raised.add_restart(t + 1000ms));
+  CHECK(raised.add_restart(t + 2000ms));
+  CHECK_FALSE(raised.add_restart(t + 3000ms));
+}
+
+TEST_CASE("a shorter period set in place lets earlier restarts fall out of the window") {
+  restart_intensity window{1, 5000ms};
+  restart_intensity::time_point t{};
+  CHECK(window.add_restart(t));
+  window.set_limits(1, 1000ms);
+  CHECK(window.add_restart(t + 1500ms));
+  CHECK(window.restarts_in_window() == 1);
+}
+
 }
