@@ -292,6 +292,22 @@ supervisor = "jobs"
   CHECK_FALSE(rate_limit::find_limiter(node.n->system(), "jobs_limit"));
 }
 
+TEST_CASE("a pool moved to another supervisor is stopped under the old one and started under the new one") {
+  file_node node{base};
+  auto before = tree_of(*node.n);
+  auto moved = node.reload(with(base, "[pools.other]\n", "[supervisors.edge]\n\n[pools.other]\nsupervisor = \"edge\"\n"));
+  REQUIRE(moved.applied);
+  CHECK(moved.failures.empty());
+  CHECK(moved.summary == "reload: 1 changed, 1 added, 0 removed, 7 unchanged");
+  auto after = tree_of(*node.n);
+  CHECK(after.count("other") == 0);
+  REQUIRE(after.count("edge/other") == 1);
+  CHECK(after.at("edge/other").first != before.at("other").first);
+  for (auto& id : {"api", "payments", "db"})
+    CHECK_MESSAGE(after.at(id) == before.at(id), id);
+  CHECK(node.pool("other").status().size == 2);
+}
+
 TEST_CASE("worker_args changes replace the workers one at a time, never more than one out of service") {
   auto sleepy = with(base, "size = 3\nmax_overflow = 0\nworker = \"echo\"",
                      "size = 3\nmax_overflow = 0\nworker = \"sleep\"\nworker_args = { delay_ms = 1 }");
