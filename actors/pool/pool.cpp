@@ -259,6 +259,17 @@ public:
     }
   };
 
+  /// On a caller's thread: checks `w` in under `mtx`, then tells the
+  /// checkout actor what only it may do.
+  void checkin_from_caller(const caf::actor& w) {
+    for_owner todo;
+    {
+      std::lock_guard<lock_type> guard{mtx};
+      todo = place_from_caller(w, book.checkin(w));
+    }
+    todo.send();
+  }
+
   /// Under `mtx`, on a caller's thread: places `w` as the book says; what
   /// only the checkout actor may do is returned, to be sent after the lock.
   for_owner place_from_caller(const caf::actor& w, const book_type::free_result& r) {
@@ -433,10 +444,12 @@ public:
     attach_functor([this] { on_end(); });
     auto spec = core_->current_spec(); // no other thread knows the core yet
     for (std::size_t i = 0; i < config_.size; ++i) {
-      if (auto w = record_start(core_->start_worker(this, *spec))) {
-        core_lock guard{*this};
+      auto w = record_start(core_->start_worker(this, *spec));
+      core_lock guard{*this};
+      if (w) {
         core_->book.add_initial(*w);
       } else {
+        core_->book.expect_start(); // retried in make_behavior
         ++initial_failures_;
       }
     }
@@ -631,7 +644,7 @@ private:
     auto waiter = waiters_.find(job.caller);
     if (waiter == waiters_.end()) { // it timed out or died meanwhile
       if (w) {
-        serve(*w, core_->book.started(*w, start_purpose::for_pool), "overflow_not_needed");
+        serve(*w, core_->book.started(*w, start_purpose::for_overflow), "overflow_not_needed");
         retire_if_older(*w, job.generation);
       } else {
         core_->book.unreserve();
@@ -655,7 +668,7 @@ private:
       return;
     }
     core_->book.queue(job.caller, job.holder);
-    retry_later(start_purpose::for_pool);
+    retry_later(start_purpose::for_overflow);
   }
 
   // The pool moves to `next` (see reconfigure_pool); one that is invalid
@@ -682,6 +695,7 @@ private:
       for (auto& w : resized.dismiss)
         dismiss(w, "resized");
       pending_starts_.insert(pending_starts_.end(), resized.starts, start_purpose::for_pool);
+      pending_starts_.insert(pending_starts_.end(), resized.overflow_starts, start_purpose::for_overflow);
       replace_next();
       core_->crash_alarm_exits = alarm_exits(next);
       if (next.crash_alarm_window != core_->crash_alarm_window) {
@@ -888,14 +902,12 @@ private:
 
   // Out of the core's lock: what was decided under it.
   void flush_pending() {
-    auto exits = std::move(pending_exits_);
-    pending_exits_.clear();
-    for (auto& w : exits)
+    for (auto& w : pending_exits_)
       send_exit(w, caf::exit_reason::user_shutdown);
-    auto starts = std::move(pending_starts_);
-    pending_starts_.clear();
-    for (auto purpose : starts)
+    pending_exits_.clear();
+    for (auto purpose : pending_starts_)
       start_off_actor(pending_start{purpose});
+    pending_starts_.clear();
     for (auto& e : pending_)
       events::emit(std::move(e));
     pending_.clear();
@@ -988,12 +1000,7 @@ void lease::release() {
     worker_ = nullptr;
     return;
   }
-  pool_core::for_owner todo;
-  {
-    std::lock_guard<pool_core::lock_type> guard{core_->mtx};
-    todo = core_->place_from_caller(worker_, core_->book.checkin(worker_));
-  }
-  todo.send();
+  core_->checkin_from_caller(worker_);
   worker_ = nullptr;
 }
 
@@ -1005,12 +1012,17 @@ void lease::fail() {
     worker_ = nullptr;
     return;
   }
-  std::lock_guard<pool_core::lock_type> guard{core_->mtx};
-  auto starts = core_->book.worker_down(worker_);
-  if (core_->owner) {
-    caf::anon_send(core_->owner, kill_worker_atom::value, worker_);
+  std::vector<start_purpose> starts;
+  caf::actor owner;
+  {
+    std::lock_guard<pool_core::lock_type> guard{core_->mtx};
+    starts = core_->book.worker_down(worker_);
+    owner = core_->owner;
+  }
+  if (owner) {
+    caf::anon_send(owner, kill_worker_atom::value, worker_);
     for (auto purpose : starts)
-      caf::anon_send(core_->owner, start_worker_atom::value, purpose);
+      caf::anon_send(owner, start_worker_atom::value, purpose);
   }
   worker_ = nullptr;
 }
@@ -1078,7 +1090,7 @@ caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds ti
     }
     core_->book.queue(t, 0); // the checkout actor retries, reports, and hands the worker over
     if (core_->owner)
-      caf::anon_send(core_->owner, start_worker_atom::value, start_purpose::for_pool);
+      caf::anon_send(core_->owner, start_worker_atom::value, start_purpose::for_overflow);
   }
   core_->tell_waiters_edge(); // queued (a `wait` or a failed start)
   pool_core::thread_waiter me;
@@ -1126,12 +1138,7 @@ caf::expected<caf::actor> pool_ref::try_checkout(const caf::actor& caller) const
 void pool_ref::checkin(const caf::actor& worker) const {
   if (remote_)
     return remote_->checkin(worker);
-  pool_core::for_owner todo;
-  {
-    std::lock_guard<pool_core::lock_type> guard{core_->mtx};
-    todo = core_->place_from_caller(worker, core_->book.checkin(worker));
-  }
-  todo.send();
+  core_->checkin_from_caller(worker);
 }
 
 pool_status pool_ref::status() const {

@@ -40,9 +40,10 @@ using ticket = uint64_t;
 
 /// Why the owner must start a worker; decides where it goes once running.
 enum class start_purpose {
-  for_pool,        ///< a retried start (initial, overflow or a larger size): handled like a check-in
+  for_pool,        ///< a start for the size (a larger size, an initial worker's retry): handled like a check-in
   for_idle_head,   ///< a crashed worker's replacement: the oldest waiter, else the head of the idle list
   for_replacement, ///< the new worker of a rolling replacement: placed as `for_idle_head`; once it runs, the next may go
+  for_overflow,    ///< a reserved overflow worker (a blocking `start` checkout's retry, `resize`'s for waiters): as `for_pool`
 };
 
 /// Why the book dismisses a free worker.
@@ -88,10 +89,12 @@ public:
   };
 
   /// What the owner must do after `resize`: stop the idle workers in
-  /// `dismiss` now, and start `starts` workers for `start_purpose::for_pool`.
+  /// `dismiss` now, start `starts` workers for `start_purpose::for_pool`
+  /// and `overflow_starts` for `start_purpose::for_overflow`.
   struct resize_result {
     std::vector<Worker> dismiss;
     std::size_t starts = 0;
+    std::size_t overflow_starts = 0;
   };
 
   pool_book(std::size_t size, std::size_t max_overflow, pool_strategy strategy, Alive alive = {})
@@ -102,15 +105,23 @@ public:
     idle_.push_back(w);
   }
 
-  /// poolboy's checkout: the head of the idle list; else an overflow worker
-  /// (overflow grows, even for a non-blocking call); else `full` for a
-  /// non-blocking caller, or a place at the back of the queue. A pool of
-  /// size 0 without overflow answers `full` to every caller.
+  /// The owner retries a start of its own (an initial worker that failed to
+  /// start) for `start_purpose::for_pool`: counted as under way, like the
+  /// starts the book asks for, so that a shrink can cancel it.
+  void expect_start() {
+    ++starting_;
+  }
+
+  /// poolboy's checkout: the head of the idle list; else, unless callers
+  /// already wait (they come first), an overflow worker (reserved until it
+  /// runs, even for a non-blocking call); else `full` for a non-blocking
+  /// caller, or a place at the back of the queue. A pool of size 0 without
+  /// overflow answers `full` to every caller.
   checkout_result checkout(holder_id holder, bool block, ticket t) {
     if (auto w = take_idle(holder))
       return {checkout_result::got, std::move(*w)};
-    if (overflow_ < max_overflow_) {
-      ++overflow_;
+    if (waiters_.empty() && overflow_ + reserved_ < max_overflow_) {
+      ++reserved_;
       return {checkout_result::start, Worker{}};
     }
     if (!block || (size_ == 0 && max_overflow_ == 0))
@@ -135,19 +146,25 @@ public:
     return std::nullopt;
   }
 
-  /// The overflow worker started after a `start` checkout: checked out to `holder`.
+  /// The overflow worker started after a `start` checkout: checked out to
+  /// `holder`, and its reservation becomes an overflow worker.
   void adopt(const Worker& w, holder_id holder) {
+    if (reserved_ > 0)
+      --reserved_;
+    ++overflow_;
     hold(w, lease_of{holder, 0});
   }
 
-  /// The start after a non-blocking `start` checkout failed: the overflow
-  /// slot is given back and the caller gets nothing.
+  /// The start after a `start` checkout failed (or its worker is not
+  /// wanted): the reservation is given back and the caller gets nothing.
   void unreserve() {
-    --overflow_;
+    if (reserved_ > 0)
+      --reserved_;
   }
 
   /// The start after a `start` checkout failed: the caller queues instead
-  /// (at the back) and the next `for_pool` worker started goes to the oldest waiter.
+  /// (at the back), the reservation stays, and the owner retries the start
+  /// for `start_purpose::for_overflow`; the next worker goes to the oldest waiter.
   void queue(ticket t, holder_id holder) {
     waiters_.push_back({t, holder});
   }
@@ -176,17 +193,32 @@ public:
   }
 
   /// A worker started for `purpose` is running.
-  /// Placed like a check-in (an overflow worker started meanwhile is made
-  /// up for by dismissing this one), idle at the head for a replacement.
+  /// A start a shrink cancelled meanwhile is dismissed (ignored if it ended).
+  /// Else placed like a check-in (an overflow worker started meanwhile is
+  /// made up for by dismissing this one), idle at the head for a crashed
+  /// worker's replacement or a rolling one; a `for_overflow` one fills its reservation.
   /// One that already ended is set aside: `worker_down` starts another for `purpose`.
   free_result started(const Worker& w, start_purpose purpose) {
+    bool overflow = purpose == start_purpose::for_overflow;
+    if (!overflow && start_arrived()) {
+      if (purpose == start_purpose::for_replacement)
+        replacing_ = false;
+      if (!alive_(w))
+        return {free_result::ignored, 0};
+      return {free_result::dismissed, 0, dismissal::resized};
+    }
     if (!alive_(w)) {
-      dead_.emplace(w, purpose);
+      dead_.emplace(w, purpose); // a reservation stays for the restart
       return {free_result::ignored, 0};
     }
     if (purpose == start_purpose::for_replacement)
       replacing_ = false;
-    return place(w, purpose != start_purpose::for_pool || strategy_ == pool_strategy::lifo);
+    if (overflow && reserved_ > 0) {
+      --reserved_;
+      ++overflow_;
+    }
+    bool as_checkin = overflow || purpose == start_purpose::for_pool;
+    return place(w, !as_checkin || strategy_ == pool_strategy::lifo);
   }
 
   /// The worker handed to waiter `t` (of `holder`) ended before it reached
@@ -222,7 +254,7 @@ public:
     if (auto i = dead_.find(w); i != dead_.end()) {
       auto purpose = i->second;
       dead_.erase(i);
-      return needed(purpose);
+      return purpose == start_purpose::for_overflow ? overflow_needed() : needed(purpose);
     }
     if (auto i = std::find(idle_.begin(), idle_.end(), w); i != idle_.end()) {
       idle_.erase(i);
@@ -240,27 +272,37 @@ public:
   }
 
   /// A new size and max_overflow, at once. A larger size starts workers
-  /// (as many as it adds, less those a shrink still had to dismiss); a
-  /// larger max_overflow starts overflow workers for the callers that wait
-  /// beyond them. A smaller size dismisses idle workers now (those to be
-  /// replaced first) and busy ones as they come free; overflow workers beyond
-  /// a smaller max_overflow go as they come free. Nobody's checkout fails:
-  /// a waiter keeps waiting for the next free worker.
+  /// (as many as it adds, less the starts a shrink cancelled and the
+  /// dismissals it still owed); a larger max_overflow starts overflow
+  /// workers for the callers that wait beyond them. A smaller size cancels
+  /// starts under way first (restarts, retries, a replacement's successor:
+  /// each is dismissed when it runs), then dismisses idle workers now (those
+  /// to be replaced first) and busy ones as they come free; overflow workers
+  /// beyond a smaller max_overflow go as they come free. Nobody's checkout
+  /// fails: a waiter keeps waiting for the next free worker.
   resize_result resize(std::size_t size, std::size_t max_overflow) {
     resize_result r;
     if (size >= size_) {
-      auto owed = std::min(excess_, size - size_);
+      auto added = size - size_;
+      auto revived = std::min(cancelled_, added);
+      cancelled_ -= revived;
+      auto owed = std::min(excess_, added - revived);
       excess_ -= owed;
-      r.starts = size - size_ - owed;
+      r.starts = added - revived - owed;
+      starting_ += r.starts;
     } else {
       excess_ += size_ - size;
     }
     size_ = size;
     max_overflow_ = max_overflow;
+    auto in_flight = std::min(excess_, starting_ - cancelled_);
+    cancelled_ += in_flight;
+    excess_ -= in_flight;
     for (; excess_ > 0 && !idle_.empty(); --excess_)
       r.dismiss.push_back(take_idle_to_dismiss());
-    for (; excess_ == 0 && r.starts < waiters_.size() && overflow_ < max_overflow_; ++overflow_)
-      ++r.starts;
+    for (; excess_ == 0 && r.starts + r.overflow_starts < waiters_.size() && overflow_ + reserved_ < max_overflow_;
+         ++reserved_)
+      ++r.overflow_starts;
     return r;
   }
 
@@ -298,6 +340,7 @@ public:
       idle_.erase(std::next(i).base());
       stale_.erase(w);
       replacing_ = true;
+      ++starting_;
       return w;
     }
     return std::nullopt;
@@ -366,18 +409,19 @@ public:
     return waiters_.size();
   }
 
+  /// poolboy's view: `overflow` counts overflow workers and those still starting.
   pool_status status() const {
     pool_status s;
     s.idle = idle_.size();
-    s.overflow = overflow_;
+    s.overflow = overflow_ + reserved_;
     s.busy = busy_.size();
     s.waiting = waiters_.size();
     s.size = size_;
     s.max_overflow = max_overflow_;
-    if (overflow_ < 1)
+    if (s.overflow < 1)
       s.state = !idle_.empty() ? pool_state::ready : (max_overflow_ < 1 ? pool_state::full : pool_state::overflow);
     else
-      s.state = overflow_ >= max_overflow_ ? pool_state::full : pool_state::overflow;
+      s.state = s.overflow >= max_overflow_ ? pool_state::full : pool_state::overflow;
     return s;
   }
 
@@ -411,6 +455,7 @@ private:
     }
     if (stale && !replacing_) {
       replacing_ = true;
+      ++starting_;
       return {free_result::replaced, 0};
     }
     if (stale)
@@ -431,15 +476,38 @@ private:
   // A start the pool needs after a worker ended, unless a shrink owes a
   // dismissal: then the ended worker settles it.
   std::vector<start_purpose> needed(start_purpose purpose) {
-    if (excess_ > 0)
+    if (excess_ > 0) {
       --excess_;
-    else if (overflow_ > max_overflow_)
+    } else if (overflow_ > max_overflow_) {
       --overflow_;
-    else
+    } else {
+      ++starting_;
       return {purpose};
+    }
     if (purpose == start_purpose::for_replacement)
       replacing_ = false;
     return {};
+  }
+
+  // A reserved overflow worker ended before it ran: started again, unless
+  // max_overflow no longer leaves room for it (then the reservation goes).
+  std::vector<start_purpose> overflow_needed() {
+    if (overflow_ + reserved_ <= max_overflow_)
+      return {start_purpose::for_overflow};
+    unreserve();
+    return {};
+  }
+
+  // A start the book counted as under way has run: true if a shrink
+  // cancelled it (a start nobody counted, with none under way, is not).
+  bool start_arrived() {
+    if (starting_ == 0)
+      return false;
+    --starting_;
+    if (cancelled_ == 0)
+      return false;
+    --cancelled_;
+    return true;
   }
 
   // The idle worker a shrink dismisses: one to be replaced if any, else the
@@ -478,7 +546,10 @@ private:
   std::size_t max_overflow_;
   pool_strategy strategy_;
   Alive alive_;
-  std::size_t overflow_ = 0;
+  std::size_t overflow_ = 0;  ///< running overflow workers
+  std::size_t reserved_ = 0;  ///< overflow workers still starting (after `start` checkouts and `resize`)
+  std::size_t starting_ = 0;  ///< other starts asked for (or `expect_start`) and not yet `started`
+  std::size_t cancelled_ = 0; ///< of those, how many a shrink cancelled (dismissed when they run)
   std::deque<Worker> idle_;
   std::unordered_map<Worker, lease_of> busy_;
   typename std::unordered_map<Worker, lease_of>::node_type spare_; ///< a freed node of busy_, for reuse

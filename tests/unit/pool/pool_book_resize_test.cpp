@@ -104,10 +104,11 @@ TEST_CASE("a larger max_overflow starts overflow workers for the callers waiting
   b.checkout(8, true, 3);
   b.checkout(9, true, 4);
   auto r = b.resize(1, 2);
-  CHECK(r.starts == 2);
+  CHECK(r.starts == 0);
+  CHECK(r.overflow_starts == 2);
   CHECK(b.status().overflow == 2);
-  CHECK(b.started(10, start_purpose::for_pool).waiter == 2);
-  CHECK(b.started(11, start_purpose::for_pool).waiter == 3);
+  CHECK(b.started(10, start_purpose::for_overflow).waiter == 2);
+  CHECK(b.started(11, start_purpose::for_overflow).waiter == 3);
   CHECK(b.status().waiting == 1);
   CHECK(b.status().state == pool_state::full);
 }
@@ -225,6 +226,124 @@ TEST_CASE("a worker started from an older configuration is retired in its turn")
   b.retire(1);
   CHECK(b.retired() == 1);
   REQUIRE(b.next_replacement() == 1);
+}
+
+TEST_CASE("an overflow start still under way is no overflow worker: a check-in is not dismissed for it") {
+  auto b = with_idle(1, 1);
+  b.checkout(0, true, 1); // takes 1
+  REQUIRE(b.checkout(7, false, 2).kind == book::checkout_result::start);
+  CHECK(b.status().overflow == 1); // poolboy's count includes the start
+  CHECK(b.checkin(1).kind == book::free_result::idled);
+  b.unreserve(); // the start failed
+  CHECK(b.status().overflow == 0);
+  CHECK(b.status().state == pool_state::ready);
+  b.checkout(0, true, 3);
+  CHECK(b.checkin(1).kind == book::free_result::idled); // the pool does not drain
+  CHECK(held(b) == 1);
+}
+
+TEST_CASE("a smaller max_overflow during an overflow start dismisses no worker of the size, and a failed start undoes nothing else") {
+  auto b = with_idle(1, 1);
+  b.checkout(0, true, 1);
+  REQUIRE(b.checkout(7, true, 2).kind == book::checkout_result::start);
+  b.resize(1, 0);
+  CHECK(b.checkin(1).kind == book::free_result::idled);
+  b.unreserve();
+  b.unreserve(); // more than reserved: nothing to give back
+  CHECK(b.status().overflow == 0);
+  b.checkout(0, true, 3);
+  CHECK(b.checkin(1).kind == book::free_result::idled);
+  CHECK(held(b) == 1);
+}
+
+TEST_CASE("a busy worker that ends during an overflow start is replaced: the start is not one of the pool's workers yet") {
+  auto b = with_idle(1, 1);
+  b.checkout(0, true, 1);
+  REQUIRE(b.checkout(7, false, 2).kind == book::checkout_result::start);
+  CHECK(b.worker_down(1) == std::vector<start_purpose>{start_purpose::for_idle_head});
+  b.unreserve();
+  CHECK(b.status().overflow == 0);
+}
+
+TEST_CASE("a reserved overflow start that runs after its caller left fills its reservation and is dismissed as overflow") {
+  auto b = with_idle(1, 1);
+  b.checkout(0, true, 1);
+  REQUIRE(b.checkout(7, true, 2).kind == book::checkout_result::start);
+  auto r = b.started(9, start_purpose::for_overflow);
+  CHECK(r.kind == book::free_result::dismissed);
+  CHECK(r.why == dismissal::overflow);
+  CHECK(b.status().overflow == 0);
+}
+
+TEST_CASE("a smaller size cancels a restart under way before it dismisses a live idle worker") {
+  auto b = with_idle(2, 0);
+  REQUIRE(b.worker_down(2) == std::vector<start_purpose>{start_purpose::for_idle_head}); // restarting (its database is down)
+  auto r = b.resize(1, 0);
+  CHECK(r.dismiss.empty());
+  CHECK(b.status().idle == 1); // the only live worker stays
+  auto late = b.started(9, start_purpose::for_idle_head);
+  CHECK(late.kind == book::free_result::dismissed);
+  CHECK(late.why == dismissal::resized);
+  CHECK(held(b) == 1);
+}
+
+TEST_CASE("a smaller size during a rolling replacement cancels the successor and keeps the idle workers") {
+  auto b = with_idle(3, 0);
+  b.retire_all();
+  REQUIRE(b.next_replacement());
+  auto r = b.resize(2, 0);
+  CHECK(r.dismiss.empty());
+  CHECK(b.status().idle == 2);
+  CHECK(b.started(10, start_purpose::for_replacement).kind == book::free_result::dismissed);
+  CHECK_FALSE(b.replacing());
+  REQUIRE(b.next_replacement()); // the rolling replacement goes on
+  CHECK(b.started(11, start_purpose::for_replacement).kind == book::free_result::idled);
+  CHECK(held(b) == 2);
+}
+
+TEST_CASE("a cancelled start that ended before it ran needs no restart") {
+  pool_book<int, bool (*)(const int&)> b{2, 0, pool_strategy::lifo, [](const int& w) { return w != 9; }};
+  b.add_initial(1);
+  b.add_initial(2);
+  REQUIRE(b.worker_down(2).size() == 1);
+  b.resize(1, 0);
+  CHECK(b.started(9, start_purpose::for_idle_head).kind == decltype(b)::free_result::ignored);
+  CHECK(b.worker_down(9).empty());
+  CHECK(b.status().idle == 1);
+}
+
+TEST_CASE("a start the owner retries on its own is cancelled by a smaller size like the book's") {
+  book b{2, 0, pool_strategy::lifo};
+  b.add_initial(1);
+  b.expect_start(); // the second initial worker failed to start
+  CHECK(b.resize(1, 0).dismiss.empty());
+  CHECK(b.started(9, start_purpose::for_pool).kind == book::free_result::dismissed);
+  CHECK(b.status().idle == 1);
+}
+
+TEST_CASE("a larger size after a smaller one first revives the starts it cancelled") {
+  auto b = with_idle(2, 0);
+  b.worker_down(2);
+  b.resize(1, 0); // cancels the restart
+  auto r = b.resize(2, 0);
+  CHECK(r.starts == 0);
+  CHECK(b.started(9, start_purpose::for_idle_head).kind == book::free_result::idled);
+  CHECK(held(b) == 2);
+}
+
+TEST_CASE("new callers queue behind waiting ones even when max_overflow leaves room") {
+  auto b = with_idle(2, 0);
+  b.checkout(0, true, 1);
+  b.checkout(0, true, 2);
+  REQUIRE(b.checkout(7, true, 3).kind == book::checkout_result::wait);
+  auto r = b.resize(1, 2); // owes 1: no overflow start while a worker is to be dismissed
+  CHECK(r.overflow_starts == 0);
+  CHECK(b.checkout(8, true, 4).kind == book::checkout_result::wait);
+  CHECK(b.checkout(9, false, 5).kind == book::checkout_result::full);
+  CHECK(b.checkin(1).kind == book::free_result::dismissed);
+  auto next = b.checkin(2);
+  CHECK(next.kind == book::free_result::handed);
+  CHECK(next.waiter == 3); // the first caller first
 }
 
 }

@@ -34,10 +34,11 @@ TEST_CASE("a caller whose overflow start failed queues and gets the next started
   CHECK(b.checkout(7, true, 2).kind == book::checkout_result::start);
   b.queue(2, 7);
   CHECK(b.status().waiting == 1);
-  auto placed = b.started(9, start_purpose::for_pool);
+  auto placed = b.started(9, start_purpose::for_overflow); // the retry keeps the failed start's reservation
   CHECK(placed.kind == book::free_result::handed);
   CHECK(placed.waiter == 2);
   CHECK(b.holder_of(9) == 7);
+  CHECK(b.status().overflow == 1);
 }
 
 TEST_CASE("at max_overflow a non-blocking checkout is full and a blocking one queues") {
