@@ -95,7 +95,8 @@ public:
   /// any problem, or a change that needs a restart (`[cluster]`, `[node]`
   /// name or scheduler, `[demo]`), changes nothing: the outcome lists the
   /// errors, each is logged (`config_rejected`). Thread-safe; one reload at
-  /// a time. Environment overrides apply as at start.
+  /// a time. Environment overrides apply as at start. Once applied, `path`
+  /// is the node's file (`source()`, `reload()`).
   reload_outcome reload(const std::string& path);
 
   /// Reloads the file the node was started from (`source().path`).
