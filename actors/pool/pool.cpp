@@ -260,25 +260,19 @@ public:
   };
 
   /// On a caller's thread: checks `w` in under `mtx`, then tells the
-  /// checkout actor what only it may do.
+  /// checkout actor what only it may do (after the lock; the common
+  /// check-in copies no handle and sends nothing).
   void checkin_from_caller(const caf::actor& w) {
-    for_owner todo;
-    {
-      std::lock_guard<lock_type> guard{mtx};
-      todo = place_from_caller(w, book.checkin(w));
-    }
-    todo.send();
-  }
-
-  /// Under `mtx`, on a caller's thread: places `w` as the book says; what
-  /// only the checkout actor may do is returned, to be sent after the lock.
-  for_owner place_from_caller(const caf::actor& w, const book_type::free_result& r) {
+    std::unique_lock<lock_type> guard{mtx};
+    auto r = book.checkin(w);
     auto p = place(w, r);
     if (r.kind == book_type::free_result::handed)
       tell_waiters_edge();
     if (p.actor_waiter == 0 && !p.dismiss && !p.replace)
-      return {}; // the common check-in: no handle copied
-    return {owner, w, p, r.why};
+      return;
+    for_owner todo{owner, w, p, r.why};
+    guard.unlock();
+    todo.send();
   }
 
   /// Under `mtx`: how workers are started now.
