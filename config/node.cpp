@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <map>
 #include <system_error>
 #include <thread>
 
@@ -18,7 +17,6 @@
 #include "otpp/actors/health/health.hpp"
 #include "otpp/actors/perf/families.hpp"
 #include "otpp/actors/perf/registry.hpp"
-#include "otpp/actors/pool/pool.hpp"
 #include "otpp/supervision/errors.hpp"
 #include "otpp/supervision/system_setup.hpp"
 
