@@ -205,7 +205,8 @@ void read_rate_limiting(toml_reader& r, const toml::table& root, node_config& c)
     c.rate_limiting.cleanup_interval = ms(*v);
   if (auto* redis = r.table(*t, "rate_limiting", "redis")) {
     const std::string path = "rate_limiting.redis";
-    r.only(*redis, path, {"url", "sentinels", "master_name", "prefix", "timeout_ms", "connections", "on_error"});
+    r.only(*redis, path,
+           {"url", "sentinels", "master_name", "prefix", "timeout_ms", "connections", "on_error", "block", "block_lease_ms"});
     auto& o = c.rate_limiting.redis;
     if (auto v = r.text(*redis, path, "url")) {
       o.url = *v;
@@ -221,6 +222,10 @@ void read_rate_limiting(toml_reader& r, const toml::table& root, node_config& c)
       o.connections = static_cast<int>(*v);
     if (auto v = r.choice(*redis, path, "on_error", {"fail_closed", "fail_open"}))
       o.on_error = *v == "fail_open" ? rate_limit::failure_policy::fail_open : rate_limit::failure_policy::fail_closed;
+    if (auto v = r.integer(*redis, path, "block", 0, (int64_t{1} << 53) - 1))
+      o.block = *v;
+    if (auto v = r.integer(*redis, path, "block_lease_ms", 1, 3'600'000))
+      o.block_lease = ms(*v);
   }
 }
 

@@ -244,6 +244,8 @@ void compare_backend(field_diff& d, const rate_limiting_config& a, const rate_li
   d.add("redis.timeout", a.redis.timeout, b.redis.timeout);
   d.add("redis.connections", a.redis.connections, b.redis.connections);
   d.add("redis.on_error", a.redis.on_error, b.redis.on_error);
+  d.add("redis.block", a.redis.block, b.redis.block);
+  d.add("redis.block_lease", a.redis.block_lease, b.redis.block_lease);
 }
 
 void compare(field_diff& d, const cluster::cluster_config& a, const cluster::cluster_config& b) {

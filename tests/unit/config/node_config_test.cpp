@@ -181,6 +181,14 @@ TEST_CASE("the Redis backend through Sentinel: sentinels and master_name instead
   CHECK(o.sentinels == std::vector<std::string>{"10.0.0.1:26379", "[::1]:26380"});
   CHECK(o.master_name == "main");
   CHECK(o.connections == 2);
+  CHECK(o.block == 0);
+  auto blocks = load_string("[rate_limiting.redis]\nblock = 64\nblock_lease_ms = 250\n", "node.toml");
+  REQUIRE(blocks.config);
+  CHECK(blocks.config->rate_limiting.redis.block == 64);
+  CHECK(blocks.config->rate_limiting.redis.block_lease == std::chrono::milliseconds{250});
+  CHECK(problems_of("[rate_limiting.redis]\nblock = -1\nblock_lease_ms = 0\n")
+        == std::vector<std::string>{"node.toml:2:9: rate_limiting.redis.block: must be in [0, 9007199254740991], got -1",
+                                    "node.toml:3:18: rate_limiting.redis.block_lease_ms: must be in [1, 3600000], got 0"});
   CHECK(load_string("[rate_limiting.redis]\nurl = \"redis://h\"\n", "node.toml").config->rate_limiting.redis.connections
         == 4);
   CHECK(problems_of("[rate_limiting.redis]\nurl = \"redis://h\"\nsentinels = [\"h\", 5, \"h:0\", \"h:1\"]\n"
