@@ -169,6 +169,12 @@ bool same_backoff(const supervision::backoff_options& a, const supervision::back
          && a.reset_after == b.reset_after;
 }
 
+/// The `why` of a dismissed worker's `pool_worker_dismissed`: "resized", or
+/// `as_overflow` when poolboy's overflow rule dismissed it.
+const char* dismissal_text(dismissal why, const char* as_overflow) {
+  return why == dismissal::resized ? "resized" : as_overflow;
+}
+
 /// The crash alarm's threshold: `crash_alarm_exits`, else the size (at least 1).
 std::size_t alarm_exits(const pool_config& config) {
   return config.crash_alarm_exits.value_or(std::max<std::size_t>(config.size, 1));
@@ -492,7 +498,7 @@ public:
       [this](start_done_atom, uint64_t job, caf::error& err) { start_done(job, std::move(err)); },
       [this](start_failed_atom, const caf::error& err) { start_failed(err); }, // on a caller's thread
       [this](dismiss_atom, caf::actor& w, dismissal why) { // checked in by a thread
-        dismiss(w, why == dismissal::resized ? "resized" : "overflow_checked_in");
+        dismiss(w, dismissal_text(why, "overflow_checked_in"));
         flush_pending();
       },
       [this](replace_atom, caf::actor& w) { // checked in by a thread
@@ -723,7 +729,7 @@ private:
   void serve(const caf::actor& w, const book_type::free_result& r, const char* why) {
     auto p = core_->place(w, r);
     if (p.dismiss)
-      dismiss(w, r.why == dismissal::resized ? "resized" : why);
+      dismiss(w, dismissal_text(r.why, why));
     if (p.replace)
       replace(w);
     if (p.actor_waiter != 0)
