@@ -270,6 +270,67 @@ public:
   /// check-in copies no handle and sends nothing).
   void checkin_from_caller(const caf::actor& w) {
     std::unique_lock<lock_type> guard{mtx};
+    checkin_locked(guard, w);
+  }
+
+  // -- leases: a core lives while a pool_ref, its checkout actor or a lease
+  // holds it. Leases are counted under `mtx` (no atomic reference count on
+  // a checkout); the shared owners' deleter is `let_go`.
+
+  /// Under `mtx`: a lease on `w`.
+  lease lease_of(caf::actor w) {
+    ++leases;
+    return lease{this, std::move(w)};
+  }
+
+  /// The end of a lease on `w` that checks it in.
+  void end_lease_by_checkin(const caf::actor& w) {
+    bool last;
+    {
+      std::unique_lock<lock_type> guard{mtx};
+      last = end_lease();
+      checkin_locked(guard, w);
+    }
+    if (last)
+      delete this;
+  }
+
+  /// The end of a lease on `w` that found it broken: the worker is stopped
+  /// and the starts the book decided are asked for.
+  void end_lease_by_failure(const caf::actor& w) {
+    std::vector<start_purpose> starts;
+    caf::actor to_tell;
+    bool last;
+    {
+      std::lock_guard<lock_type> guard{mtx};
+      last = end_lease();
+      starts = book.worker_down(w);
+      to_tell = owner;
+    }
+    if (to_tell) {
+      caf::anon_send(to_tell, kill_worker_atom::value, w);
+      for (auto purpose : starts)
+        caf::anon_send(to_tell, start_worker_atom::value, purpose);
+    }
+    if (last)
+      delete this;
+  }
+
+  /// The deleter of the shared owners: the core goes now, or with its last lease.
+  static void let_go(pool_core* core) {
+    {
+      std::lock_guard<lock_type> guard{core->mtx};
+      if (core->leases > 0) {
+        core->orphaned = true;
+        return;
+      }
+    }
+    delete core;
+  }
+
+private:
+  // Checks `w` in under `guard`, which it releases before telling the owner.
+  void checkin_locked(std::unique_lock<lock_type>& guard, const caf::actor& w) {
     auto r = book.checkin(w);
     auto p = place(w, r);
     if (r.kind == book_type::free_result::handed)
@@ -280,6 +341,17 @@ public:
     guard.unlock();
     todo.send();
   }
+
+  // Under `mtx`: one lease fewer; true if it was the last of an orphaned core.
+  bool end_lease() {
+    --leases;
+    return orphaned && leases == 0;
+  }
+
+  std::size_t leases = 0; ///< leases on this core's workers
+  bool orphaned = false;  ///< no shared owner left: the last lease deletes the core
+
+public:
 
   /// Under `mtx`: how workers are started now.
   const spec_ptr& current_spec() const { return spec; }
@@ -967,22 +1039,24 @@ private:
 
 // -- lease --------------------------------------------------------------------
 
-lease::lease(std::shared_ptr<pool_core> core, caf::actor worker) : core_(std::move(core)), worker_(std::move(worker)) {}
+lease::lease(pool_core* core, caf::actor worker) : core_(core), worker_(std::move(worker)) {}
 
 lease::lease(std::shared_ptr<remote_backend> remote, caf::actor worker)
   : remote_(std::move(remote)), worker_(std::move(worker)) {}
 
 lease::lease(lease&& other) noexcept
-  : core_(std::move(other.core_)), remote_(std::move(other.remote_)), worker_(std::move(other.worker_)) {
+  : core_(other.core_), remote_(std::move(other.remote_)), worker_(std::move(other.worker_)) {
+  other.core_ = nullptr;
   other.worker_ = nullptr;
 }
 
 lease& lease::operator=(lease&& other) noexcept {
   if (this != &other) {
     release();
-    core_ = std::move(other.core_);
+    core_ = other.core_;
     remote_ = std::move(other.remote_);
     worker_ = std::move(other.worker_);
+    other.core_ = nullptr;
     other.worker_ = nullptr;
   }
   return *this;
@@ -995,35 +1069,20 @@ lease::~lease() {
 void lease::release() {
   if (!worker_)
     return;
-  if (remote_) {
+  if (remote_)
     remote_->checkin(worker_);
-    worker_ = nullptr;
-    return;
-  }
-  core_->checkin_from_caller(worker_);
+  else
+    core_->end_lease_by_checkin(worker_);
   worker_ = nullptr;
 }
 
 void lease::fail() {
   if (!worker_)
     return;
-  if (remote_) {
+  if (remote_)
     remote_->fail(worker_);
-    worker_ = nullptr;
-    return;
-  }
-  std::vector<start_purpose> starts;
-  caf::actor owner;
-  {
-    std::lock_guard<pool_core::lock_type> guard{core_->mtx};
-    starts = core_->book.worker_down(worker_);
-    owner = core_->owner;
-  }
-  if (owner) {
-    caf::anon_send(owner, kill_worker_atom::value, worker_);
-    for (auto purpose : starts)
-      caf::anon_send(owner, start_worker_atom::value, purpose);
-  }
+  else
+    core_->end_lease_by_failure(worker_);
   worker_ = nullptr;
 }
 
@@ -1061,7 +1120,7 @@ caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds ti
   auto t = core_->next_ticket++;
   auto r = core_->book.checkout(0, block, t);
   if (r.kind == book_type::checkout_result::got)
-    return lease{core_, std::move(r.worker)};
+    return core_->lease_of(std::move(r.worker));
   if (r.kind == book_type::checkout_result::full)
     return make_error(pool_errc::full);
   if (r.kind == book_type::checkout_result::start) {
@@ -1078,7 +1137,7 @@ caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds ti
       if (spec->generation != core_->current_spec()->generation)
         core_->book.retire(*w); // the pool was reconfigured meanwhile
       caf::anon_send(core_->owner, adopt_atom::value, *w);
-      return lease{core_, std::move(*w)};
+      return core_->lease_of(std::move(*w));
     }
     if (core_->owner) // counted and emitted by the checkout actor
       caf::anon_send(core_->owner, start_failed_atom::value, w.error());
@@ -1112,7 +1171,7 @@ caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds ti
   core_->thread_waiters.erase(t);
   if (me.err)
     return me.err;
-  return lease{core_, std::move(me.worker)};
+  return core_->lease_of(std::move(me.worker));
 }
 
 caf::expected<caf::actor> pool_ref::try_checkout(const caf::actor& caller) const {
@@ -1224,7 +1283,7 @@ caf::expected<spawned_pool> spawn_pool(caf::actor_system& sys, pool_config confi
   bool from_kind = !config.factory;
   if (auto err = resolve_workers(config))
     return err;
-  auto core = std::make_shared<pool_core>(sys, config, from_kind);
+  std::shared_ptr<pool_core> core{new pool_core(sys, config, from_kind), &pool_core::let_go};
   auto actor = sys.spawn<pool_actor>(core, std::move(config));
   return spawned_pool{std::move(core), std::move(actor)};
 }

@@ -124,7 +124,8 @@ void set_remote_resolver(caf::actor_system& sys,
 class lease {
 public:
   lease() = default;
-  lease(std::shared_ptr<pool_core> core, caf::actor worker);
+  /// A lease on `core`'s worker, counted by the core (under its lock).
+  lease(pool_core* core, caf::actor worker);
   lease(std::shared_ptr<remote_backend> remote, caf::actor worker);
   lease(lease&& other) noexcept;
   lease& operator=(lease&& other) noexcept;
@@ -142,7 +143,7 @@ public:
   void fail();
 
 private:
-  std::shared_ptr<pool_core> core_;
+  pool_core* core_ = nullptr; ///< kept alive by this lease: the core counts its leases
   std::shared_ptr<remote_backend> remote_;
   caf::actor worker_;
 };

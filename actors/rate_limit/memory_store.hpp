@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "otpp/actors/rate_limit/decision.hpp"
-#include "otpp/actors/rate_limit/shard_lock.hpp"
+#include "otpp/actors/spin_lock.hpp"
 
 namespace otpp::rate_limit {
 
@@ -304,7 +304,7 @@ private:
 
 } // namespace detail
 
-/// The keys of one limiter in memory: 256 shards, each a `shard_lock` over a
+/// The keys of one limiter in memory: 256 shards, each a `spin_lock` over a
 /// flat hash table from key to the algorithm's per-key state, its copy of
 /// the algorithm (the limits) and the counts of the decisions it made.
 /// Thread-safe; every operation hashes the key once and locks one shard; a
@@ -324,7 +324,7 @@ public:
   [[gnu::always_inline]] decision hit(std::string_view key, millis now, uint64_t cost) {
     auto h = detail::hash_key(key);
     auto& s = shard_of(h);
-    std::lock_guard<shard_lock> guard{s.lock};
+    std::lock_guard<otpp::spin_lock> guard{s.lock};
     auto d = s.algorithm.hit(s.keys.find_or_insert(key, h), now, cost);
     auto& count = d.allowed ? s.allowed : s.denied; // written under the lock: no read-modify-write needed
     count.store(count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -336,7 +336,7 @@ public:
   auto peek(std::string_view key, F fn) {
     auto h = detail::hash_key(key);
     auto& s = shard_of(h);
-    std::lock_guard<shard_lock> guard{s.lock};
+    std::lock_guard<otpp::spin_lock> guard{s.lock};
     return fn(s.algorithm, s.keys.find(key, h));
   }
 
@@ -345,14 +345,14 @@ public:
   auto update(std::string_view key, F fn) {
     auto h = detail::hash_key(key);
     auto& s = shard_of(h);
-    std::lock_guard<shard_lock> guard{s.lock};
+    std::lock_guard<otpp::spin_lock> guard{s.lock};
     return fn(s.algorithm, s.keys.find_or_insert(key, h));
   }
 
   void reset(std::string_view key) {
     auto h = detail::hash_key(key);
     auto& s = shard_of(h);
-    std::lock_guard<shard_lock> guard{s.lock};
+    std::lock_guard<otpp::spin_lock> guard{s.lock};
     s.keys.erase(key, h);
   }
 
@@ -362,7 +362,7 @@ public:
   std::size_t sweep(millis now) {
     std::size_t dropped = 0;
     for (auto& s : shards_) {
-      std::lock_guard<shard_lock> guard{s.lock};
+      std::lock_guard<otpp::spin_lock> guard{s.lock};
       dropped += s.keys.erase_if([&](state& st) { return s.algorithm.expired(st, now); });
     }
     return dropped;
@@ -372,7 +372,7 @@ public:
   /// key's hits after the change (in its shard's lock order) see `next`.
   void reconfigure(const Algorithm& next) {
     for (auto& s : shards_) {
-      std::lock_guard<shard_lock> guard{s.lock};
+      std::lock_guard<otpp::spin_lock> guard{s.lock};
       s.algorithm = next;
     }
   }
@@ -380,7 +380,7 @@ public:
   std::size_t size() {
     std::size_t n = 0;
     for (auto& s : shards_) {
-      std::lock_guard<shard_lock> guard{s.lock};
+      std::lock_guard<otpp::spin_lock> guard{s.lock};
       n += s.keys.size();
     }
     return n;
@@ -394,7 +394,7 @@ public:
 
 private:
   struct alignas(64) shard {
-    shard_lock lock;
+    otpp::spin_lock lock;
     std::atomic<uint64_t> allowed{0};
     std::atomic<uint64_t> denied{0};
     Algorithm algorithm{0, 0}; // read and changed under the lock

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -119,6 +120,36 @@ TEST_CASE("a pool that ends wakes its blocked threads with closed") {
   caf::anon_send_exit(p->actor(), caf::exit_reason::user_shutdown);
   waiter.join();
   CHECK(supervision::describe(seen) == "closed: pool 'threaded.pool' has ended");
+}
+
+TEST_CASE("leases outlive their pool and every pool_ref: checking them in or failing them afterwards is harmless") {
+  test::threaded_config cfg;
+  caf::actor_system sys{cfg};
+  std::optional<lease> kept;
+  std::optional<lease> broken;
+  caf::actor_addr pool_actor;
+  {
+    auto p = start_pool(sys, counted(2, 0));
+    REQUIRE(p);
+    auto first = p->checkout();
+    auto second = p->checkout();
+    REQUIRE(first);
+    REQUIRE(second);
+    lease moved = std::move(*first); // a moved-from lease gives nothing back when it ends
+    kept.emplace(std::move(moved));
+    broken.emplace(std::move(*second));
+    CHECK_FALSE(*first);
+    pool_actor = p->actor().address();
+    caf::anon_send_exit(p->actor(), caf::exit_reason::user_shutdown);
+  }
+  // The checkout actor is gone with its hold on the pool's core: only the
+  // two leases keep the core now (ASan sees any use after it went).
+  REQUIRE(eventually([&] { return !caf::actor_cast<caf::actor>(pool_actor); }, 30s));
+  REQUIRE(kept->worker());
+  kept->release();
+  broken->fail();
+  CHECK_FALSE(*kept);
+  CHECK_FALSE(*broken);
 }
 
 TEST_CASE("sixteen threads hammering checkout, checkin and failures leave the pool whole") {

@@ -1,16 +1,11 @@
 #include <doctest/doctest.h>
 
-#include <atomic>
-#include <chrono>
-#include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "otpp/actors/rate_limit/fixed_window.hpp"
 #include "otpp/actors/rate_limit/memory_store.hpp"
-#include "otpp/actors/rate_limit/shard_lock.hpp"
 
 using namespace otpp::rate_limit;
 using detail::compact_key;
@@ -111,48 +106,6 @@ TEST_CASE("a fresh key gets a fresh state, also where an erased key's entry is r
   auto& fresh = t.find_or_insert("b", hash_key("b"));
   CHECK(fresh.count == 0);
   CHECK(fresh.ends == fixed_window::none);
-}
-
-TEST_CASE("a shard lock lets one thread in at a time") {
-  shard_lock lock;
-  long long counted = 0; // plain: only ever written under the lock
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 8; ++t)
-    threads.emplace_back([&] {
-      for (int i = 0; i < 20000; ++i) {
-        std::lock_guard<shard_lock> guard{lock};
-        ++counted;
-      }
-    });
-  for (auto& t : threads)
-    t.join();
-  CHECK(counted == 8 * 20000);
-}
-
-TEST_CASE("a thread waiting on a shard lock past its spinning gets it once the holder releases it") {
-  using namespace std::chrono;
-  shard_lock lock;
-  std::atomic<bool> waiting{false};
-  std::atomic<bool> got{false};
-  lock.lock();
-  std::thread waiter{[&] {
-    waiting = true;
-    std::lock_guard<shard_lock> guard{lock};
-    got = true;
-  }};
-  auto until = steady_clock::now() + seconds(5);
-  while (!waiting && steady_clock::now() < until)
-    std::this_thread::yield();
-  auto held_until = steady_clock::now() + milliseconds(5); // long past the spinning: the waiter sleeps
-  while (steady_clock::now() < held_until)
-    std::this_thread::yield();
-  CHECK_FALSE(got);
-  lock.unlock();
-  until = steady_clock::now() + seconds(5);
-  while (!got && steady_clock::now() < until)
-    std::this_thread::yield();
-  CHECK(got);
-  waiter.join();
 }
 
 }
