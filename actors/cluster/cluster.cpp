@@ -5,6 +5,7 @@
 
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/io/typed_broker.hpp>
 #include <caf/openssl/manager.hpp>
 #include <caf/openssl/publish.hpp>
 #include <caf/openssl/remote_actor.hpp>
@@ -81,6 +82,9 @@ void configure(caf::actor_system_config& cfg, const cluster_config& c) {
     cfg.set("openssl.passphrase", c.tls->passphrase);
   }
   add_wire_types(cfg);
+  // Answers to the threads' remote calls are decoded and delivered on the
+  // middleman's own thread: no hand-off to a BASP worker and back.
+  cfg.set("middleman.workers", size_t{0});
 }
 
 // -- shared state -------------------------------------------------------------
@@ -121,7 +125,20 @@ namespace {
 
 // -- the directory ------------------------------------------------------------
 
-directory_actor::behavior_type directory(directory_actor::pointer self, std::shared_ptr<membership_state> st) {
+// The directory runs on the middleman's thread, as a broker without
+// connections: a request that arrives there is answered there, without a
+// hand-off to a scheduler thread and back. Its handlers never block.
+template <class>
+struct broker_of;
+
+template <class... Sigs>
+struct broker_of<caf::typed_actor<Sigs...>> {
+  using type = caf::io::typed_broker<Sigs...>;
+};
+
+using directory_broker = broker_of<directory_actor>::type;
+
+directory_actor::behavior_type directory(directory_broker* self, std::shared_ptr<membership_state> st) {
   auto pool_error = [st](const std::string& name) {
     if (std::find(st->pools.begin(), st->pools.end(), name) == st->pools.end())
       return make_error(cluster_errc::no_such_pool, "node " + st->config.node_name + " has no pool '" + name + "'");
@@ -501,7 +518,7 @@ caf::expected<std::unique_ptr<membership>> membership::start(caf::actor_system& 
     return caf::make_error(caf::sec::feature_disabled, "the cluster needs cluster::configure on the system's config");
   auto st = std::make_shared<membership_state>(sys, std::move(c), std::move(pools));
   st->manager = sys.spawn<manager_actor>(st);
-  st->directory = sys.spawn(directory, st);
+  st->directory = sys.middleman().spawn_broker(directory, st);
   auto& at = st->config.listen;
   auto port = st->config.tls ? caf::openssl::publish(st->directory, at.port, at.host.c_str(), true)
                              : publish_tuned(sys, caf::actor_cast<caf::strong_actor_ptr>(st->directory),

@@ -1,19 +1,26 @@
 // A pool of another node: `pool::find_pool(sys, "pool@node")`.
 //
 // CAF 0.17.6 never fails a request whose target node dies (it ends only by
-// its own timeout), so every remote call goes through one local agent per
-// (node, pool) that keeps the calls in flight in a table, and fails them all
-// with `node_down` when the manager reports the node down. The agent is the
-// holder of the workers at the remote pool (which watches it like any
-// caller: when this node is lost, the remote pool takes its workers back);
-// the agent watches its own actor callers the same way and checks their
-// workers in when they die. A grant that arrives for a call that already
-// ended (node down, caller dead, thread gave up) is checked back in.
+// its own timeout), so the calls in flight to a (node, pool) are kept in
+// tables and failed with `node_down` when the manager reports the node down.
+// Actors call through one local agent per (node, pool); plain threads send
+// their checkouts and check-ins themselves, straight to the node's
+// directory, with a passive actor as the sender whose `enqueue` (run by
+// CAF's middleman when the answer arrives) wakes the waiting thread: no hop
+// through a scheduler thread on the way out or back. The agent and the
+// passive actor are the holders of the workers at the remote pool (which
+// watches them like any caller: when this node is lost, the remote pool
+// takes its workers back); the agent watches its own actor callers the same
+// way and checks their workers in when they die. A grant that arrives for a
+// call that already ended (node down, caller dead, thread gave up) is
+// checked back in.
 
 #include <algorithm>
 #include <functional>
 
+#include <caf/blocking_actor.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/mailbox_element.hpp>
 #include <caf/send.hpp>
 
 #include "otpp/actors/cluster/membership_state.hpp"
@@ -44,15 +51,191 @@ namespace otpp::cluster {
 namespace {
 
 using call_ptr = std::shared_ptr<detail::thread_call>;
-using thread_checkout_atom = caf::atom_constant<caf::atom("t_checkout")>;
 using thread_status_atom = caf::atom_constant<caf::atom("t_status")>;
 using fail_atom = caf::atom_constant<caf::atom("fail")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 
+// The remote calls of plain threads to one pool of one node. A thread sends
+// its checkout request from its own thread, with this actor as the sender;
+// CAF calls `enqueue` with the answer on the middleman's thread, which wakes
+// the thread. The actor never runs; its tables are guarded by a mutex.
+class thread_calls final : public caf::blocking_actor {
+public:
+  thread_calls(caf::actor_config& cfg, std::string node, std::string pool)
+    : caf::blocking_actor(cfg), node_(std::move(node)), pool_(std::move(pool)) {}
+
+  const char* name() const override {
+    return "otpp_remote_pool_threads";
+  }
+
+  void act() override {} // never runs: spawned only to have an address and be watched
+
+  void launch(caf::execution_unit*, bool, bool) override {
+    initialize();
+  }
+
+  /// Sends a checkout for `call` to `dir` (connection `epoch`); the answer,
+  /// the node's loss or the membership's end completes `call`.
+  void checkout(const call_ptr& call, const directory_actor& dir, uint64_t epoch, bool block,
+                std::chrono::milliseconds timeout) {
+    uint64_t id;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (ended_ || epoch <= down_epoch_) {
+        complete(*call, make_error(cluster_errc::node_down, "node " + node_ + " went down"));
+        return;
+      }
+      id = next_id_++;
+      pending_.emplace(id, pending_call{call, epoch, dir});
+    }
+    caf::actor_cast<caf::strong_actor_ptr>(dir)->enqueue(
+      caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()}, caf::make_message_id(id), {}, pool::checkout_atom::value,
+                                pool_, block, static_cast<uint32_t>(timeout.count())),
+      nullptr);
+  }
+
+  /// Checks `worker` in if a thread got it through this actor (true), now,
+  /// from the calling thread; a worker of a lost connection is dropped.
+  bool checkin(const caf::actor& worker) {
+    directory_actor dir;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto i = held_.find(worker.address());
+      if (i == held_.end())
+        return false;
+      dir = i->second.directory;
+      held_.erase(i);
+    }
+    if (dir)
+      caf::anon_send(dir, pool::checkin_atom::value, pool_, worker);
+    return true;
+  }
+
+  /// Stops `worker` if a thread got it through this actor (true); its pool replaces it.
+  bool fail(const caf::actor& worker) {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (held_.erase(worker.address()) == 0)
+        return false;
+    }
+    caf::anon_send_exit(worker, caf::exit_reason::kill);
+    return true;
+  }
+
+  /// The connection `epoch` was lost: its calls fail, its workers are void
+  /// (the remote pool took them back).
+  void node_down(uint64_t epoch) {
+    auto err = make_error(cluster_errc::node_down, "node " + node_ + " went down while the call waited");
+    std::vector<call_ptr> failed;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      down_epoch_ = std::max(down_epoch_, epoch);
+      for (auto i = pending_.begin(); i != pending_.end();) {
+        if (i->second.epoch == epoch) {
+          failed.push_back(std::move(i->second.call));
+          i = pending_.erase(i);
+        } else {
+          ++i;
+        }
+      }
+      for (auto i = held_.begin(); i != held_.end();)
+        i = i->second.epoch == epoch ? held_.erase(i) : std::next(i);
+    }
+    for (auto& call : failed)
+      complete(*call, err);
+  }
+
+  /// The membership ended: every call fails, and no new one starts.
+  void end() {
+    std::map<uint64_t, pending_call> failed;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      ended_ = true;
+      failed.swap(pending_);
+      held_.clear();
+    }
+    auto err = make_error(cluster_errc::node_down, "the cluster membership of this node has ended");
+    for (auto& [id, p] : failed)
+      complete(*p.call, err);
+  }
+
+  // An answer to one of the threads' checkouts (nothing else is sent here).
+  void enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) override {
+    if (!what || !what->mid.is_response())
+      return;
+    auto& answer = what->content();
+    pending_call p;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto i = pending_.find(what->mid.request_id().integer_value());
+      if (i == pending_.end())
+        return; // its connection was lost: the remote pool took the worker back
+      p = std::move(i->second);
+      pending_.erase(i);
+      if (answer.match_elements<caf::actor>())
+        held_[answer.get_as<caf::actor>(0).address()] = {p.epoch, p.directory};
+    }
+    if (!answer.match_elements<caf::actor>()) {
+      complete(*p.call, answer.match_elements<caf::error>()
+                          ? answer.get_as<caf::error>(0)
+                          : make_error(cluster_errc::node_down,
+                                       "node " + node_ + " answered a checkout with " + answer.stringify()));
+      return;
+    }
+    auto& worker = answer.get_as<caf::actor>(0);
+    if (!complete(*p.call, worker)) // the thread stopped waiting
+      checkin(worker);
+  }
+
+private:
+  struct pending_call {
+    call_ptr call;
+    uint64_t epoch = 0;
+    directory_actor directory;
+  };
+
+  struct held_worker {
+    uint64_t epoch = 0;
+    directory_actor directory;
+  };
+
+  // Answers the waiting thread; false if it stopped waiting.
+  static bool complete(detail::thread_call& call, caf::expected<caf::actor> answer) {
+    std::lock_guard<std::mutex> guard{call.mtx};
+    if (call.abandoned)
+      return false;
+    if (answer)
+      call.worker = std::move(*answer);
+    else
+      call.err = std::move(answer.error());
+    call.done = true;
+    call.cv.notify_one();
+    return true;
+  }
+
+  const std::string node_;
+  const std::string pool_;
+  std::mutex mtx_;
+  bool ended_ = false;
+  uint64_t down_epoch_ = 0; ///< the latest connection lost: calls on it fail at once
+  uint64_t next_id_ = 1;
+  std::map<uint64_t, pending_call> pending_;
+  std::map<caf::actor_addr, held_worker> held_;
+};
+
+thread_calls& calls_of(const caf::actor& a) {
+  return *static_cast<thread_calls*>(caf::actor_cast<caf::abstract_actor*>(a));
+}
+
 class agent_actor : public caf::event_based_actor {
 public:
-  agent_actor(caf::actor_config& cfg, std::shared_ptr<membership_state> st, std::string node, std::string pool)
-    : caf::event_based_actor(cfg), st_(std::move(st)), node_(std::move(node)), pool_(std::move(pool)) {
+  agent_actor(caf::actor_config& cfg, std::shared_ptr<membership_state> st, std::string node, std::string pool,
+              caf::actor threads)
+    : caf::event_based_actor(cfg),
+      st_(std::move(st)),
+      node_(std::move(node)),
+      pool_(std::move(pool)),
+      threads_(std::move(threads)) {
     set_down_handler([this](caf::down_msg& msg) { caller_down(msg.source); });
   }
 
@@ -67,6 +250,7 @@ public:
     for (auto& [id, call] : pending_)
       call.fail(err);
     pending_.clear();
+    calls_of(threads_).end();
     st_.reset();
   }
 
@@ -83,20 +267,6 @@ public:
           return true;
         });
         return rp;
-      },
-      [this](thread_checkout_atom, call_ptr& call, bool block, std::chrono::milliseconds timeout) {
-        checkout(block, timeout, nullptr, [call](caf::expected<caf::actor> w) {
-          std::lock_guard<std::mutex> guard{call->mtx};
-          if (call->abandoned)
-            return false;
-          if (w)
-            call->worker = std::move(*w);
-          else
-            call->err = w.error();
-          call->done = true;
-          call->cv.notify_one();
-          return true;
-        });
       },
       [this](pool::checkin_atom, caf::actor& worker) {
         checkin(worker);
@@ -252,6 +422,7 @@ private:
   }
 
   void node_down(uint64_t epoch) {
+    calls_of(threads_).node_down(epoch);
     auto err = make_error(cluster_errc::node_down, "node " + node_ + " went down while the call waited");
     for (auto i = pending_.begin(); i != pending_.end();) {
       if (i->second.epoch != epoch) {
@@ -281,6 +452,7 @@ private:
   std::shared_ptr<membership_state> st_;
   std::string node_;
   std::string pool_;
+  caf::actor threads_; ///< the threads' calls (thread_calls), told of down nodes and the end
   uint64_t next_id_ = 1;
   std::map<uint64_t, pending_call> pending_;
   std::map<caf::actor_addr, held_worker> held_;
@@ -293,25 +465,40 @@ class remote_pool_backend : public pool::remote_backend {
 public:
   remote_pool_backend(std::shared_ptr<membership_state> st, std::string node, std::string pool)
     : st_(std::move(st)), node_(std::move(node)), pool_(std::move(pool)) {
-    agent_ = st_->sys.spawn<agent_actor>(st_, node_, pool_);
+    caf::actor_config cfg;
+    threads_ = st_->sys.spawn_impl<thread_calls, caf::hidden>(cfg, node_, pool_);
+    agent_ = st_->sys.spawn<agent_actor>(st_, node_, pool_, threads_);
+  }
+
+  // The remote pool sees the threads' holder end and takes back what it still lent.
+  ~remote_pool_backend() override {
+    auto& calls = calls_of(threads_);
+    calls.end();
+    if (!calls.getf(caf::abstract_actor::is_terminated_flag))
+      calls.cleanup(caf::exit_reason::normal, nullptr);
   }
 
   caf::expected<caf::actor> checkout(bool block, std::chrono::milliseconds timeout) override {
-    if (auto err = fast_failure())
-      return err;
     auto call = std::make_shared<detail::thread_call>();
-    caf::anon_send(agent_, thread_checkout_atom::value, call, block, timeout);
+    {
+      auto t = target();
+      if (!t)
+        return t.error();
+      calls_of(threads_).checkout(call, t->first, t->second, block, timeout);
+    }
     if (auto err = wait(*call, timeout))
       return err;
     return call->worker;
   }
 
   void checkin(const caf::actor& worker) override {
-    caf::anon_send(agent_, pool::checkin_atom::value, worker);
+    if (!calls_of(threads_).checkin(worker)) // an actor caller's, through the agent
+      caf::anon_send(agent_, pool::checkin_atom::value, worker);
   }
 
   void fail(const caf::actor& worker) override {
-    caf::anon_send(agent_, fail_atom::value, worker);
+    if (!calls_of(threads_).fail(worker))
+      caf::anon_send(agent_, fail_atom::value, worker);
   }
 
   caf::expected<pool::pool_status> status() override {
@@ -340,8 +527,23 @@ private:
     return {};
   }
 
-  // The agent always answers within `timeout` + the request slack; the
-  // extra second only guards against a stalled system.
+  // The node's directory and connection number, or why it cannot take a checkout now.
+  caf::expected<std::pair<directory_actor, uint64_t>> target() const {
+    std::lock_guard<std::mutex> guard{st_->mtx};
+    if (st_->stopping)
+      return make_error(cluster_errc::node_down, "the cluster membership of this node has ended");
+    auto i = st_->peers.find(node_);
+    if (i == st_->peers.end() || i->second.epoch == 0)
+      return st_->not_up(node_);
+    auto& pools = i->second.pools;
+    if (std::find(pools.begin(), pools.end(), pool_) == pools.end())
+      return make_error(cluster_errc::no_such_pool, "node " + node_ + " has no pool '" + pool_ + "'");
+    return std::make_pair(i->second.directory, i->second.epoch);
+  }
+
+  // A call is answered within `timeout` + the request slack (the node
+  // answers, or is declared down); the extra second only guards against a
+  // stalled system.
   caf::error wait(detail::thread_call& call, std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout + st_->request_slack() + std::chrono::seconds{1};
     std::unique_lock<std::mutex> lock{call.mtx};
@@ -355,6 +557,7 @@ private:
   std::shared_ptr<membership_state> st_;
   std::string node_;
   std::string pool_;
+  caf::actor threads_; ///< thread_calls
   caf::actor agent_;
 };
 
