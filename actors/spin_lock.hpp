@@ -27,12 +27,14 @@ public:
 
 private:
   [[gnu::noinline]] void wait() {
-    for (int i = 0; !try_lock(); ++i) {
+    for (int spins = 0; !try_lock();) {
       while (held_.load(std::memory_order_relaxed)) {
-        if (++i < 64)
+        if (spins < 64) {
+          ++spins;
           relax();
-        else
+        } else {
           std::this_thread::sleep_for(std::chrono::microseconds(20));
+        }
       }
     }
   }

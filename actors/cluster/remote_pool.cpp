@@ -145,11 +145,14 @@ public:
       complete(*call, err);
   }
 
-  /// The membership ended: every call fails, and no new one starts.
+  /// The membership ended: every call fails, no new one starts, and this
+  /// actor ends, so that the remote pools take back what it held.
   void end() {
     std::map<uint64_t, pending_call> failed;
     {
       std::lock_guard<std::mutex> guard{mtx_};
+      if (ended_)
+        return;
       ended_ = true;
       failed.swap(pending_);
       held_.clear();
@@ -157,6 +160,7 @@ public:
     auto err = make_error(cluster_errc::node_down, "the cluster membership of this node has ended");
     for (auto& [id, p] : failed)
       complete(*p.call, err);
+    cleanup(caf::exit_reason::user_shutdown, nullptr);
   }
 
   // An answer to one of the threads' checkouts (nothing else is sent here).
@@ -472,10 +476,7 @@ public:
 
   // The remote pool sees the threads' holder end and takes back what it still lent.
   ~remote_pool_backend() override {
-    auto& calls = calls_of(threads_);
-    calls.end();
-    if (!calls.getf(caf::abstract_actor::is_terminated_flag))
-      calls.cleanup(caf::exit_reason::normal, nullptr);
+    calls_of(threads_).end();
   }
 
   caf::expected<caf::actor> checkout(bool block, std::chrono::milliseconds timeout) override {

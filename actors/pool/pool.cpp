@@ -1074,6 +1074,7 @@ void lease::release() {
   else
     core_->end_lease_by_checkin(worker_);
   worker_ = nullptr;
+  core_ = nullptr;
 }
 
 void lease::fail() {
@@ -1084,6 +1085,7 @@ void lease::fail() {
   else
     core_->end_lease_by_failure(worker_);
   worker_ = nullptr;
+  core_ = nullptr;
 }
 
 // -- pool_ref -----------------------------------------------------------------

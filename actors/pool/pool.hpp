@@ -124,8 +124,6 @@ void set_remote_resolver(caf::actor_system& sys,
 class lease {
 public:
   lease() = default;
-  /// A lease on `core`'s worker, counted by the core (under its lock).
-  lease(pool_core* core, caf::actor worker);
   lease(std::shared_ptr<remote_backend> remote, caf::actor worker);
   lease(lease&& other) noexcept;
   lease& operator=(lease&& other) noexcept;
@@ -143,6 +141,11 @@ public:
   void fail();
 
 private:
+  friend class pool_core;
+
+  /// A lease on `core`'s worker, counted by the core (under its lock).
+  lease(pool_core* core, caf::actor worker);
+
   pool_core* core_ = nullptr; ///< kept alive by this lease: the core counts its leases
   std::shared_ptr<remote_backend> remote_;
   caf::actor worker_;

@@ -623,6 +623,26 @@ TEST_CASE("when a node's membership ends, its calls still waiting at other nodes
 
 TEST_SUITE("cluster") {
 
+TEST_CASE("when a node's membership ends, the other node's pool takes back what its threads held, though their pool refs live on") {
+  int b_port = test::free_loopback_port();
+  pool::pool_config database;
+  database.name = "database";
+  database.size = 1;
+  database.max_overflow = 0;
+  test::local_node b{test::test_cluster("node-b", b_port), {database}};
+  test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
+  REQUIRE(a.wait_state("node-b", "up"));
+  auto at_b = *pool::find_pool(b.sys(), "database");
+  auto remote = *pool::find_pool(a.sys(), "database@node-b");
+  auto held = remote.checkout();
+  REQUIRE(held);
+  REQUIRE(at_b.status().idle == 0);
+  a.stop_membership(); // `remote` and `held` live on, and so may the connection
+  CHECK(test::eventually([&] { return at_b.status().idle == 1; }, 5s));
+  held->release(); // void: no effect, no error
+  CHECK(at_b.status().idle == 1);
+}
+
 TEST_CASE("a watch of an actor on another node delivers its exit reason with its text") {
   two_nodes nodes{1};
   auto& [b_port, b, a] = nodes;

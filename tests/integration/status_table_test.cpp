@@ -46,7 +46,8 @@ TEST_CASE("the status table shows each pool's worker exits per second since the 
   CHECK(first.find(" (crash ", rate) != std::string::npos);
   // Nothing more ended: the next table says 0.
   auto second = config::status_table(node, &last);
-  CHECK(second.find("waiting=0 exits/s=0.0\n") != std::string::npos);
+  // (the replacements of the two workers may still be starting: "(no live worker)" may follow)
+  CHECK_MESSAGE(second.find("waiting=0 exits/s=0.0") != std::string::npos, second);
 }
 
 }
