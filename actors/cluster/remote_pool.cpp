@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 
 #include <caf/blocking_actor.hpp>
 #include <caf/event_based_actor.hpp>
@@ -50,10 +51,12 @@ namespace otpp::cluster {
 
 namespace {
 
+using clock_type = std::chrono::steady_clock;
 using call_ptr = std::shared_ptr<detail::thread_call>;
 using thread_status_atom = caf::atom_constant<caf::atom("t_status")>;
 using fail_atom = caf::atom_constant<caf::atom("fail")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 
 // The remote calls of plain threads to one pool of one node. A thread sends
 // its checkout request from its own thread, with this actor as the sender;
@@ -303,6 +306,10 @@ public:
       },
       [this](peer_down_atom, uint64_t epoch) { node_down(epoch); },
       [this](flush_atom) { flush_checkins(); },
+      [this](sweep_atom, uint64_t generation) {
+        if (generation == sweep_generation_) // else re-armed since
+          sweep();
+      },
     };
   }
 
@@ -311,6 +318,8 @@ private:
     uint64_t epoch;
     caf::actor_addr caller; ///< empty for a thread
     std::function<void(const caf::error&)> fail;
+    clock_type::time_point deadline; ///< failed with request_timeout by the sweep after it
+    caf::message_id response_id = {}; ///< of the request, to end CAF's wait for its answer
   };
 
   struct held_worker {
@@ -352,12 +361,14 @@ private:
     auto caller_addr = caller ? caller.address() : caf::actor_addr{};
     if (caller && watched_callers_.insert(caller_addr).second)
       monitor(caller);
-    pending_.emplace(id, pending_call{epoch, caller_addr, [deliver](const caf::error& err) { deliver(err); }});
+    add_pending(id, pending_call{epoch, caller_addr, [deliver](const caf::error& err) { deliver(err); },
+                                 clock_type::now() + timeout + st_->request_slack()});
     auto pool = pool_;
     flush_checkins(); // a check-in made before this checkout arrives before it
-    request(dir, timeout + st_->request_slack(), pool::checkout_atom::value, pool_, block,
-            static_cast<uint32_t>(timeout.count()))
-      .then(
+    auto answer =
+      request(dir, caf::infinite, pool::checkout_atom::value, pool_, block, static_cast<uint32_t>(timeout.count()));
+    pending_.at(id).response_id = answer.id();
+    answer.then(
         [this, id, epoch, dir, pool, caller_addr, deliver](caf::actor& worker) {
           if (pending_.erase(id) > 0) {
             held_[worker.address()] = {worker, epoch, caller_addr};
@@ -411,10 +422,12 @@ private:
       return deliver(t.error());
     auto [dir, epoch] = *t;
     auto id = next_id_++;
-    pending_.emplace(id, pending_call{epoch, {}, [deliver](const caf::error& err) { deliver(err); }});
+    add_pending(id, pending_call{epoch, {}, [deliver](const caf::error& err) { deliver(err); },
+                                 clock_type::now() + st_->request_slack()});
     flush_checkins();
-    request(dir, st_->request_slack(), pool::status_atom::value, pool_)
-      .then(
+    auto answer = request(dir, caf::infinite, pool::status_atom::value, pool_);
+    pending_.at(id).response_id = answer.id();
+    answer.then(
         [this, id, deliver](pool::pool_status& s) {
           if (pending_.erase(id) > 0)
             deliver(s);
@@ -423,6 +436,46 @@ private:
           if (pending_.erase(id) > 0)
             deliver(err);
         });
+  }
+
+  // Requests carry no CAF timeout (CAF 0.17 never cancels one: each would
+  // wake its clock thread twice); one sweep, armed for the earliest
+  // deadline, answers the calls that outlived theirs with request_timeout.
+  // A call that ends otherwise (node down) gets the same kind of answer, so
+  // that CAF forgets the response it waited for.
+  void add_pending(uint64_t id, pending_call call) {
+    auto deadline = call.deadline;
+    pending_.emplace(id, std::move(call));
+    if (!sweep_at_ || deadline < *sweep_at_)
+      arm_sweep(deadline);
+  }
+
+  void arm_sweep(clock_type::time_point at) {
+    sweep_at_ = at;
+    auto in = std::max(at - clock_type::now(), clock_type::duration::zero());
+    delayed_send(this, std::chrono::duration_cast<caf::timespan>(in), sweep_atom::value, ++sweep_generation_);
+  }
+
+  void sweep() {
+    auto now = clock_type::now();
+    sweep_at_.reset();
+    std::optional<clock_type::time_point> next;
+    for (auto& [id, call] : pending_) {
+      if (call.deadline <= now) {
+        call.deadline = clock_type::time_point::max(); // answered below, once
+        answer_self(call.response_id, caf::make_error(caf::sec::request_timeout));
+      } else if (!next || call.deadline < *next) {
+        next = call.deadline;
+      }
+    }
+    if (next)
+      arm_sweep(*next);
+  }
+
+  // Answers this actor's own request `response_id` with `err` (its error
+  // handler runs next, as for an answer from the node).
+  void answer_self(caf::message_id response_id, caf::error err) {
+    eq_impl(response_id, nullptr, context(), std::move(err));
   }
 
   void node_down(uint64_t epoch) {
@@ -434,6 +487,7 @@ private:
         continue;
       }
       auto fail = std::move(i->second.fail);
+      answer_self(i->second.response_id, err); // finds the call gone: only ends CAF's wait
       i = pending_.erase(i);
       fail(err);
     }
@@ -458,6 +512,8 @@ private:
   std::string pool_;
   caf::actor threads_; ///< the threads' calls (thread_calls), told of down nodes and the end
   uint64_t next_id_ = 1;
+  std::optional<clock_type::time_point> sweep_at_; ///< when the armed sweep runs
+  uint64_t sweep_generation_ = 0;                  ///< of the armed sweep; older ones do nothing
   std::map<uint64_t, pending_call> pending_;
   std::map<caf::actor_addr, held_worker> held_;
   std::vector<caf::actor> checkins_; ///< to send at the next flush

@@ -188,6 +188,36 @@ TEST_CASE("an actor checks out of a remote pool through its agent and its worker
   CHECK(test::eventually([&] { return remote.status().idle == 2; }, 2s));
 }
 
+TEST_CASE("an actor's checkout waiting at a remote pool answers node_down when the node crashes, and the agent serves again after its restart") {
+  two_nodes nodes{1};
+  auto& [b_port, b, a] = nodes;
+  auto remote = *pool::find_pool(a.sys(), "database@node-b");
+  auto held = remote.checkout();
+  REQUIRE(held);
+  auto ask = [&](std::chrono::milliseconds timeout) {
+    caf::scoped_actor self{a.sys()};
+    std::string out;
+    self->request(remote.actor(), caf::infinite, pool::checkout_atom::value, true, timeout)
+      .receive([&](caf::actor& w) {
+                 out = "worker";
+                 remote.checkin(w);
+               },
+               [&](caf::error& err) { out = supervision::describe(err); });
+    return out;
+  };
+  auto waiting = std::async(std::launch::async, [&] { return ask(10000ms); });
+  REQUIRE(test::eventually([&] { return remote.status().waiting == 1; }, 5s));
+  auto killed_at = clock_type::now();
+  b.process().signal(SIGKILL);
+  auto answer = waiting.get();
+  CHECK(answer.find("node_down") == 0);
+  CHECK_MESSAGE(ms_since(killed_at) <= 1000, ms_since(killed_at) << " ms");
+  b.process().wait();
+  b.restart();
+  REQUIRE(a.wait_state("node-b", "up", 2000ms));
+  CHECK(ask(1000ms) == "worker");
+}
+
 TEST_CASE("a crashed node: pending checkouts fail with node_down within 100 ms, leases are void, watches fire, "
           "and the node is up again after its restart") {
   test::event_capture events;
