@@ -559,8 +559,8 @@ public:
   }
 
   caf::expected<pool::pool_status> status() override {
-    if (auto err = fast_failure())
-      return err;
+    if (auto t = target(false); !t) // the node answers no_such_pool itself
+      return t.error();
     auto call = std::make_shared<detail::thread_call>();
     caf::anon_send(agent_, thread_status_atom::value, call);
     if (auto err = wait(*call, std::chrono::milliseconds{0}))
@@ -573,19 +573,10 @@ public:
   }
 
 private:
-  // A node that is down answers at once, without a message.
-  caf::error fast_failure() const {
-    std::lock_guard<std::mutex> guard{st_->mtx};
-    if (st_->stopping)
-      return make_error(cluster_errc::node_down, "the cluster membership of this node has ended");
-    auto i = st_->peers.find(node_);
-    if (i == st_->peers.end() || i->second.epoch == 0)
-      return st_->not_up(node_);
-    return {};
-  }
-
-  // The node's directory and connection number, or why it cannot take a checkout now.
-  caf::expected<std::pair<directory_actor, uint64_t>> target() const {
+  // The node's directory and connection number, or why it cannot be called
+  // now (`needs_pool`: also when its hello named no such pool). A node that
+  // is down answers at once, without a message.
+  caf::expected<std::pair<directory_actor, uint64_t>> target(bool needs_pool = true) const {
     std::lock_guard<std::mutex> guard{st_->mtx};
     if (st_->stopping)
       return make_error(cluster_errc::node_down, "the cluster membership of this node has ended");
@@ -593,7 +584,7 @@ private:
     if (i == st_->peers.end() || i->second.epoch == 0)
       return st_->not_up(node_);
     auto& pools = i->second.pools;
-    if (std::find(pools.begin(), pools.end(), pool_) == pools.end())
+    if (needs_pool && std::find(pools.begin(), pools.end(), pool_) == pools.end())
       return make_error(cluster_errc::no_such_pool, "node " + node_ + " has no pool '" + pool_ + "'");
     return std::make_pair(i->second.directory, i->second.epoch);
   }

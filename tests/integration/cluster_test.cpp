@@ -66,6 +66,15 @@ struct two_nodes {
   test::local_node a;
 };
 
+// A pool "database" of `size` workers of the default kind, no overflow.
+pool::pool_config database_pool(std::size_t size) {
+  pool::pool_config database;
+  database.name = "database";
+  database.size = size;
+  database.max_overflow = 0;
+  return database;
+}
+
 // The events of type T about `peer`.
 template <class T>
 std::vector<T> about(const test::event_capture& events, const std::string& peer) {
@@ -345,11 +354,7 @@ TEST_SUITE("cluster") {
 
 TEST_CASE("a crashed caller node: within 100 ms its workers are back in the pool and its waiters left the queue") {
   int b_port = test::free_loopback_port();
-  pool::pool_config database;
-  database.name = "database";
-  database.size = 3;
-  database.max_overflow = 0;
-  test::local_node b{test::test_cluster("node-b", b_port), {database}};
+  test::local_node b{test::test_cluster("node-b", b_port), {database_pool(3)}};
   auto local = *pool::find_pool(b.sys(), "database");
   test::child_process a{{OTPP_CLUSTER_CLIENT_PATH, std::to_string(b_port), "3", "2"}, test::child_process::output::out};
   REQUIRE(a.wait_for("holding 3"));
@@ -372,16 +377,12 @@ TEST_CASE("two TLS nodes that list each other work in both directions over one c
   test::test_pki pki;
   int a_port = test::free_loopback_port();
   int b_port = test::free_loopback_port();
-  pool::pool_config database;
-  database.name = "database";
-  database.size = 2;
-  database.max_overflow = 0;
   auto ac = test::test_cluster("node-a", a_port, {peer_entry("node-b", b_port)});
   auto bc = test::test_cluster("node-b", b_port, {peer_entry("node-a", a_port)});
   ac.tls = pki.member("node-a");
   bc.tls = pki.member("node-b");
-  test::local_node a{ac, {database}};
-  test::local_node b{bc, {database}};
+  test::local_node a{ac, {database_pool(2)}};
+  test::local_node b{bc, {database_pool(2)}};
   REQUIRE(a.wait_state("node-b", "up"));
   REQUIRE(b.wait_state("node-a", "up"));
   auto to_b = *pool::find_pool(a.sys(), "database@node-b");
@@ -655,11 +656,7 @@ TEST_SUITE("cluster") {
 
 TEST_CASE("when a node's membership ends, the other node's pool takes back what its threads held, though their pool refs live on") {
   int b_port = test::free_loopback_port();
-  pool::pool_config database;
-  database.name = "database";
-  database.size = 1;
-  database.max_overflow = 0;
-  test::local_node b{test::test_cluster("node-b", b_port), {database}};
+  test::local_node b{test::test_cluster("node-b", b_port), {database_pool(1)}};
   test::local_node a{test::test_cluster("node-a", 0, {peer_entry("node-b", b_port)})};
   REQUIRE(a.wait_state("node-b", "up"));
   auto at_b = *pool::find_pool(b.sys(), "database");
