@@ -37,6 +37,7 @@ struct thread_call {
   bool done = false;
   bool abandoned = false; ///< the thread stopped waiting: a late worker goes back
   caf::actor worker;
+  uint64_t loan = 0; ///< the number of the loan of `worker`
   pool::pool_status status;
   caf::error err;
 };
@@ -97,32 +98,18 @@ public:
       nullptr);
   }
 
-  /// Checks `worker` in if a thread got it through this actor (true), now,
-  /// from the calling thread; a worker of a lost connection is dropped.
-  bool checkin(const caf::actor& worker) {
-    directory_actor dir;
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      auto i = held_.find(worker.address());
-      if (i == held_.end())
-        return false;
-      dir = i->second.directory;
-      held_.erase(i);
-    }
-    if (dir)
+  /// Checks in loan `loan` of `worker`, now, from the calling thread. A loan
+  /// that ended (its connection was lost: the remote pool took the worker
+  /// back and may have lent it again) is ignored.
+  void checkin(const caf::actor& worker, uint64_t loan) {
+    if (auto dir = end_loan(worker, loan))
       caf::anon_send(dir, pool::checkin_atom::value, pool_, worker);
-    return true;
   }
 
-  /// Stops `worker` if a thread got it through this actor (true); its pool replaces it.
-  bool fail(const caf::actor& worker) {
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      if (held_.erase(worker.address()) == 0)
-        return false;
-    }
-    caf::anon_send_exit(worker, caf::exit_reason::kill);
-    return true;
+  /// Stops the worker of loan `loan` (ignored as for `checkin`); its pool replaces it.
+  void fail(const caf::actor& worker, uint64_t loan) {
+    if (end_loan(worker, loan))
+      caf::anon_send_exit(worker, caf::exit_reason::kill);
   }
 
   /// The connection `epoch` was lost: its calls fail, its workers are void
@@ -171,16 +158,17 @@ public:
     if (!what || !what->mid.is_response())
       return;
     auto& answer = what->content();
+    auto id = what->mid.request_id().integer_value(); // also the number of the loan
     pending_call p;
     {
       std::lock_guard<std::mutex> guard{mtx_};
-      auto i = pending_.find(what->mid.request_id().integer_value());
+      auto i = pending_.find(id);
       if (i == pending_.end())
         return; // its connection was lost: the remote pool took the worker back
       p = std::move(i->second);
       pending_.erase(i);
       if (answer.match_elements<caf::actor>())
-        held_[answer.get_as<caf::actor>(0).address()] = {p.epoch, p.directory};
+        held_[answer.get_as<caf::actor>(0).address()] = {p.epoch, p.directory, id};
     }
     if (!answer.match_elements<caf::actor>()) {
       complete(*p.call, answer.match_elements<caf::error>()
@@ -190,8 +178,8 @@ public:
       return;
     }
     auto& worker = answer.get_as<caf::actor>(0);
-    if (!complete(*p.call, worker)) // the thread stopped waiting
-      checkin(worker);
+    if (!complete(*p.call, worker, id)) // the thread stopped waiting
+      checkin(worker, id);
   }
 
 private:
@@ -204,17 +192,32 @@ private:
   struct held_worker {
     uint64_t epoch = 0;
     directory_actor directory;
+    uint64_t loan = 0;
   };
 
-  // Answers the waiting thread; false if it stopped waiting.
-  static bool complete(detail::thread_call& call, caf::expected<caf::actor> answer) {
+  // Ends loan `loan` of `worker`: its directory, or null if that loan had already ended.
+  directory_actor end_loan(const caf::actor& worker, uint64_t loan) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = held_.find(worker.address());
+    if (i == held_.end() || i->second.loan != loan)
+      return {};
+    auto dir = i->second.directory;
+    held_.erase(i);
+    return dir;
+  }
+
+  // Answers the waiting thread (a worker and its loan, or an error); false
+  // if it stopped waiting.
+  static bool complete(detail::thread_call& call, caf::expected<caf::actor> answer, uint64_t loan = 0) {
     std::lock_guard<std::mutex> guard{call.mtx};
     if (call.abandoned)
       return false;
-    if (answer)
+    if (answer) {
       call.worker = std::move(*answer);
-    else
+      call.loan = loan;
+    } else {
       call.err = std::move(answer.error());
+    }
     call.done = true;
     call.cv.notify_one();
     return true;
@@ -535,7 +538,7 @@ public:
     calls_of(threads_).end();
   }
 
-  caf::expected<caf::actor> checkout(bool block, std::chrono::milliseconds timeout) override {
+  caf::expected<grant> checkout(bool block, std::chrono::milliseconds timeout) override {
     auto call = std::make_shared<detail::thread_call>();
     {
       auto t = target();
@@ -545,16 +548,20 @@ public:
     }
     if (auto err = wait(*call, timeout))
       return err;
-    return call->worker;
+    return grant{call->worker, call->loan};
   }
 
-  void checkin(const caf::actor& worker) override {
-    if (!calls_of(threads_).checkin(worker)) // an actor caller's, through the agent
+  void checkin(const caf::actor& worker, uint64_t loan) override {
+    if (loan != 0)
+      calls_of(threads_).checkin(worker, loan);
+    else // an actor caller's, through the agent
       caf::anon_send(agent_, pool::checkin_atom::value, worker);
   }
 
-  void fail(const caf::actor& worker) override {
-    if (!calls_of(threads_).fail(worker))
+  void fail(const caf::actor& worker, uint64_t loan) override {
+    if (loan != 0)
+      calls_of(threads_).fail(worker, loan);
+    else
       caf::anon_send(agent_, fail_atom::value, worker);
   }
 

@@ -1041,11 +1041,11 @@ private:
 
 lease::lease(pool_core* core, caf::actor worker) : core_(core), worker_(std::move(worker)) {}
 
-lease::lease(std::shared_ptr<remote_backend> remote, caf::actor worker)
-  : remote_(std::move(remote)), worker_(std::move(worker)) {}
+lease::lease(std::shared_ptr<remote_backend> remote, remote_backend::grant loan)
+  : remote_(std::move(remote)), loan_(loan.number), worker_(std::move(loan.worker)) {}
 
 lease::lease(lease&& other) noexcept
-  : core_(other.core_), remote_(std::move(other.remote_)), worker_(std::move(other.worker_)) {
+  : core_(other.core_), remote_(std::move(other.remote_)), loan_(other.loan_), worker_(std::move(other.worker_)) {
   other.core_ = nullptr;
   other.worker_ = nullptr;
 }
@@ -1055,6 +1055,7 @@ lease& lease::operator=(lease&& other) noexcept {
     release();
     core_ = other.core_;
     remote_ = std::move(other.remote_);
+    loan_ = other.loan_;
     worker_ = std::move(other.worker_);
     other.core_ = nullptr;
     other.worker_ = nullptr;
@@ -1070,7 +1071,7 @@ void lease::release() {
   if (!worker_)
     return;
   if (remote_)
-    remote_->checkin(worker_);
+    remote_->checkin(worker_, loan_);
   else
     core_->end_lease_by_checkin(worker_);
   worker_ = nullptr;
@@ -1081,7 +1082,7 @@ void lease::fail() {
   if (!worker_)
     return;
   if (remote_)
-    remote_->fail(worker_);
+    remote_->fail(worker_, loan_);
   else
     core_->end_lease_by_failure(worker_);
   worker_ = nullptr;
@@ -1102,10 +1103,10 @@ pool_ref::pool_ref(std::shared_ptr<remote_backend> remote) : remote_(std::move(r
 
 caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds timeout) const {
   if (remote_) {
-    auto w = remote_->checkout(block, timeout);
-    if (!w)
-      return w.error();
-    return lease{remote_, std::move(*w)};
+    auto loan = remote_->checkout(block, timeout);
+    if (!loan)
+      return loan.error();
+    return lease{remote_, std::move(*loan)};
   }
   std::unique_lock<pool_core::lock_type> guard{core_->mtx};
   if (core_->book.status().idle == 0) {
@@ -1198,7 +1199,7 @@ caf::expected<caf::actor> pool_ref::try_checkout(const caf::actor& caller) const
 
 void pool_ref::checkin(const caf::actor& worker) const {
   if (remote_)
-    return remote_->checkin(worker);
+    return remote_->checkin(worker, 0); // an actor's, through the agent
   core_->checkin_from_caller(worker);
 }
 

@@ -99,13 +99,21 @@ struct flat_expected<caf::expected<T>> {
 /// Every call is thread-safe and bounded; a node that is down answers at once.
 class remote_backend {
 public:
+  /// A worker lent to a thread, and the number of that loan (> 0).
+  struct grant {
+    caf::actor worker;
+    uint64_t number = 0;
+  };
+
   virtual ~remote_backend() = default;
   /// A worker for a thread caller, or the pool's or the cluster's error.
-  virtual caf::expected<caf::actor> checkout(bool block, std::chrono::milliseconds timeout) = 0;
-  /// Checks `worker` in; a worker of a lost connection is ignored (its pool took it back).
-  virtual void checkin(const caf::actor& worker) = 0;
-  /// Stops `worker`; its pool replaces it.
-  virtual void fail(const caf::actor& worker) = 0;
+  virtual caf::expected<grant> checkout(bool block, std::chrono::milliseconds timeout) = 0;
+  /// Checks `worker` in: a thread's loan `number`, or (0) a worker an actor
+  /// got through `agent()`. A loan that ended, or a worker of a lost
+  /// connection, is ignored (its pool took it back, and may have lent it again).
+  virtual void checkin(const caf::actor& worker, uint64_t number) = 0;
+  /// Stops `worker` (loan `number` as for `checkin`); its pool replaces it.
+  virtual void fail(const caf::actor& worker, uint64_t number) = 0;
   /// The pool's status, or the cluster's error.
   virtual caf::expected<pool_status> status() = 0;
   /// A local actor that takes the checkout actor's messages for actor callers.
@@ -124,7 +132,8 @@ void set_remote_resolver(caf::actor_system& sys,
 class lease {
 public:
   lease() = default;
-  lease(std::shared_ptr<remote_backend> remote, caf::actor worker);
+  /// A thread's loan of a remote pool's worker.
+  lease(std::shared_ptr<remote_backend> remote, remote_backend::grant loan);
   lease(lease&& other) noexcept;
   lease& operator=(lease&& other) noexcept;
   lease(const lease&) = delete;
@@ -148,6 +157,7 @@ private:
 
   pool_core* core_ = nullptr; ///< kept alive by this lease: the core counts its leases
   std::shared_ptr<remote_backend> remote_;
+  uint64_t loan_ = 0; ///< the remote loan's number
   caf::actor worker_;
 };
 

@@ -292,7 +292,7 @@ TEST_CASE("a crashed node: pending checkouts fail with node_down within 100 ms, 
 }
 
 TEST_CASE("a frozen node is declared down within connection_timeout + heartbeat, and the cluster heals after it "
-          "resumes") {
+          "resumes; a lease of the lost connection stays void") {
   test::event_capture events;
   two_nodes nodes{1};
   auto& [b_port, b, a] = nodes;
@@ -317,7 +317,14 @@ TEST_CASE("a frozen node is declared down within connection_timeout + heartbeat,
   b.process().signal(SIGCONT);
   CHECK(a.wait_state("node-b", "up", 2000ms));
   MESSAGE("whole again " << ms_since(resumed_at) << " ms after SIGCONT");
-  CHECK(remote.checkout(true, 1000ms));
+  auto again = remote.checkout(true, 1000ms);
+  REQUIRE(again);
+  // The lease of the lost connection is void: released now, it must not give
+  // back the worker the pool lent again (the same one: the pool has one).
+  held->release();
+  auto extra = remote.checkout(false);
+  REQUIRE_FALSE(extra);
+  CHECK(is(extra.error(), pool::pool_errc::full));
 }
 
 TEST_CASE("a node with other heartbeat settings is refused at hello, with both values, and nobody is declared down") {
