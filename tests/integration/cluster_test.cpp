@@ -570,8 +570,18 @@ TEST_CASE("a seeded sequence of checkouts, check-ins and failed workers gives a 
       local_held.erase(local_held.begin() + static_cast<long>(i));
       remote_held.erase(remote_held.begin() + static_cast<long>(i));
     }
-    // Check-ins and replacements are asynchronous on both sides: wait until they settle.
-    REQUIRE_MESSAGE(test::eventually([&] { return same_status(local.status(), remote.status()); }, 2s),
+    // Check-ins and replacements are asynchronous on both sides: wait until
+    // they settle, the replacement of a failed worker included (a step
+    // taken while one side still starts it could start an overflow worker
+    // there and not on the other side).
+    auto settled = [](const pool::pool_status& x) { return x.idle + x.busy - x.overflow == x.size; };
+    REQUIRE_MESSAGE(test::eventually(
+                      [&] {
+                        auto l = local.status();
+                        auto r = remote.status();
+                        return same_status(l, r) && settled(l) && settled(r);
+                      },
+                      2s),
                     "step " << step << ": local idle " << local.status().idle << " busy " << local.status().busy
                             << ", remote idle " << remote.status().idle << " busy " << remote.status().busy);
   }
