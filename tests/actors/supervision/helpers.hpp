@@ -26,6 +26,13 @@ inline supervision::supervisor_config workers(std::shared_ptr<event_log> log,
   return config;
 }
 
+/// A transient scripted worker that is significant (for auto_shutdown).
+inline supervision::child_spec significant_worker(std::shared_ptr<event_log> log, std::string id) {
+  auto spec = worker_spec(std::move(log), std::move(id), supervision::restart_type::transient);
+  spec.significant = true;
+  return spec;
+}
+
 inline supervision::supervisor_flags flags_of(supervision::strategy s, int intensity = 1) {
   supervision::supervisor_flags flags;
   flags.strategy = s;

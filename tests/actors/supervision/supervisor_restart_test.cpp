@@ -322,8 +322,7 @@ TEST_CASE("any_significant: a significant child ending normally shuts the superv
   auto log = std::make_shared<event_log>();
   supervisor_config config;
   config.flags.auto_shutdown = auto_shutdown::any_significant;
-  auto job = worker_spec(log, "job", restart_type::transient);
-  job.significant = true;
+  auto job = significant_worker(log, "job");
   config.children = {worker_spec(log, "helper"), job};
   auto sup = start(fx, config);
   fx.watch(sup);
@@ -359,8 +358,7 @@ TEST_CASE("a significant child stopped through terminate_child does not shut the
   auto log = std::make_shared<event_log>();
   supervisor_config config;
   config.flags.auto_shutdown = auto_shutdown::any_significant;
-  auto job = worker_spec(log, "job", restart_type::transient);
-  job.significant = true;
+  auto job = significant_worker(log, "job");
   config.children = {job};
   auto sup = start(fx, config);
   fx.watch(sup);

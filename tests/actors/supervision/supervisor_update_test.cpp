@@ -172,8 +172,7 @@ TEST_CASE("auto_shutdown never is refused while a child is significant") {
   auto log = std::make_shared<event_log>();
   supervisor_config config;
   config.flags.auto_shutdown = auto_shutdown::any_significant;
-  auto job = worker_spec(log, "job", restart_type::transient);
-  job.significant = true;
+  auto job = significant_worker(log, "job");
   config.children = {job};
   auto sup = start(fx, config);
   fx.watch(sup);
