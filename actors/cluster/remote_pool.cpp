@@ -1,26 +1,33 @@
 // A pool of another node: `pool::find_pool(sys, "pool@node")`.
 //
+// One passive actor per (node, pool), the pool's proxy, carries every call:
+// it never runs. Its `enqueue` does the work in the thread that sends to it:
+// an actor's checkout is forwarded from the caller's own thread straight to
+// the node's directory, and the answer, which CAF's middleman hands to the
+// proxy on its own thread, goes from there straight to the caller's mailbox
+// (or wakes the waiting thread): no hop through a scheduler thread on the
+// way out or back. Its tables are guarded by a mutex.
+//
 // CAF 0.17.6 never fails a request whose target node dies (it ends only by
-// its own timeout), so the calls in flight to a (node, pool) are kept in
-// tables and failed with `node_down` when the manager reports the node down.
-// Actors call through one local agent per (node, pool); plain threads send
-// their checkouts and check-ins themselves, straight to the node's
-// directory, with a passive actor as the sender whose `enqueue` (run by
-// CAF's middleman when the answer arrives) wakes the waiting thread: no hop
-// through a scheduler thread on the way out or back. The agent and the
-// passive actor are the holders of the workers at the remote pool (which
-// watches them like any caller: when this node is lost, the remote pool
-// takes its workers back); the agent watches its own actor callers the same
-// way and checks their workers in when they die. A grant that arrives for a
-// call that already ended (node down, caller dead, thread gave up) is
-// checked back in.
+// its own timeout), so the calls in flight are kept in a table and failed
+// with `node_down` when the manager reports the node down. The proxy is the
+// holder of the workers at the remote pool (which watches it like any
+// caller: when this node is lost, or the proxy ends with the membership, the
+// remote pool takes its workers back); the proxy watches its own actor
+// callers the same way and checks their workers in when they die. A grant
+// that arrives for a call that nobody waits for any more (the caller died,
+// its call timed out, the thread gave up) is checked back in.
 
 #include <algorithm>
-#include <functional>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
+#include <set>
 
+#include <caf/actor_clock.hpp>
 #include <caf/blocking_actor.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/send.hpp>
 
@@ -28,7 +35,10 @@
 
 namespace otpp::cluster {
 
-namespace detail {
+namespace {
+
+using clock_type = caf::actor_clock::clock_type;
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 
 /// A thread waiting for its remote call.
 struct thread_call {
@@ -42,34 +52,15 @@ struct thread_call {
   caf::error err;
 };
 
-} // namespace detail
+using call_ptr = std::shared_ptr<thread_call>;
 
-} // namespace otpp::cluster
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<otpp::cluster::detail::thread_call>)
-
-namespace otpp::cluster {
-
-namespace {
-
-using clock_type = std::chrono::steady_clock;
-using call_ptr = std::shared_ptr<detail::thread_call>;
-using thread_status_atom = caf::atom_constant<caf::atom("t_status")>;
-using fail_atom = caf::atom_constant<caf::atom("fail")>;
-using flush_atom = caf::atom_constant<caf::atom("flush")>;
-using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
-
-// The remote calls of plain threads to one pool of one node. A thread sends
-// its checkout request from its own thread, with this actor as the sender;
-// CAF calls `enqueue` with the answer on the middleman's thread, which wakes
-// the thread. The actor never runs; its tables are guarded by a mutex.
-class thread_calls final : public caf::blocking_actor {
+class remote_pool_proxy final : public caf::blocking_actor {
 public:
-  thread_calls(caf::actor_config& cfg, std::string node, std::string pool)
-    : caf::blocking_actor(cfg), node_(std::move(node)), pool_(std::move(pool)) {}
+  remote_pool_proxy(caf::actor_config& cfg, std::shared_ptr<membership_state> st, std::string node, std::string pool)
+    : caf::blocking_actor(cfg), st_(std::move(st)), node_(std::move(node)), pool_(std::move(pool)) {}
 
   const char* name() const override {
-    return "otpp_remote_pool_threads";
+    return "otpp_remote_pool";
   }
 
   void act() override {} // never runs: spawned only to have an address and be watched
@@ -78,29 +69,27 @@ public:
     initialize();
   }
 
-  /// Sends a checkout for `call` to `dir` (connection `epoch`); the answer,
-  /// the node's loss or the membership's end completes `call`.
-  void checkout(const call_ptr& call, const directory_actor& dir, uint64_t epoch, bool block,
-                std::chrono::milliseconds timeout) {
-    uint64_t id;
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      if (ended_ || epoch <= down_epoch_) {
-        complete(*call, make_error(cluster_errc::node_down, "node " + node_ + " went down"));
-        return;
-      }
-      id = next_id_++;
-      pending_.emplace(id, pending_call{call, epoch, dir});
-    }
-    caf::actor_cast<caf::strong_actor_ptr>(dir)->enqueue(
-      caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()}, caf::make_message_id(id), {}, pool::checkout_atom::value,
-                                pool_, block, static_cast<uint32_t>(timeout.count())),
-      nullptr);
+  /// A thread's checkout: the answer, the node's loss or the membership's
+  /// end completes `call`.
+  void checkout(const call_ptr& call, bool block, std::chrono::milliseconds timeout) {
+    pending_call p;
+    p.kind = call_kind::checkout;
+    p.thread = call;
+    start(std::move(p), caf::make_message(pool::checkout_atom::value, pool_, block, wire_timeout(timeout)));
   }
 
-  /// Checks in loan `loan` of `worker`, now, from the calling thread. A loan
-  /// that ended (its connection was lost: the remote pool took the worker
-  /// back and may have lent it again) is ignored.
+  /// A thread's status request, completed like `checkout`.
+  void status(const call_ptr& call) {
+    pending_call p;
+    p.kind = call_kind::status;
+    p.thread = call;
+    start(std::move(p), caf::make_message(pool::status_atom::value, pool_));
+  }
+
+  /// Checks in loan `loan` of `worker` (0: whichever loan an actor holds),
+  /// now, from the calling thread. A loan that ended (its connection was
+  /// lost: the remote pool took the worker back and may have lent it again)
+  /// is ignored.
   void checkin(const caf::actor& worker, uint64_t loan) {
     if (auto dir = end_loan(worker, loan))
       caf::anon_send(dir, pool::checkin_atom::value, pool_, worker);
@@ -112,31 +101,8 @@ public:
       caf::anon_send_exit(worker, caf::exit_reason::kill);
   }
 
-  /// The connection `epoch` was lost: its calls fail, its workers are void
-  /// (the remote pool took them back).
-  void node_down(uint64_t epoch) {
-    auto err = make_error(cluster_errc::node_down, "node " + node_ + " went down while the call waited");
-    std::vector<call_ptr> failed;
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      down_epoch_ = std::max(down_epoch_, epoch);
-      for (auto i = pending_.begin(); i != pending_.end();) {
-        if (i->second.epoch == epoch) {
-          failed.push_back(std::move(i->second.call));
-          i = pending_.erase(i);
-        } else {
-          ++i;
-        }
-      }
-      for (auto i = held_.begin(); i != held_.end();)
-        i = i->second.epoch == epoch ? held_.erase(i) : std::next(i);
-    }
-    for (auto& call : failed)
-      complete(*call, err);
-  }
-
   /// The membership ended: every call fails, no new one starts, and this
-  /// actor ends, so that the remote pools take back what it held.
+  /// actor ends, so that the remote pool takes back what it held.
   void end() {
     std::map<uint64_t, pending_call> failed;
     {
@@ -149,441 +115,74 @@ public:
     }
     auto err = make_error(cluster_errc::node_down, "the cluster membership of this node has ended");
     for (auto& [id, p] : failed)
-      complete(*p.call, err);
+      answer(p, err, nullptr);
     cleanup(caf::exit_reason::user_shutdown, nullptr);
   }
 
-  // An answer to one of the threads' checkouts (nothing else is sent here).
-  void enqueue(caf::mailbox_element_ptr what, caf::execution_unit*) override {
-    if (!what || !what->mid.is_response())
+  // Runs in the sender's thread: actors' requests, the node's answers (on
+  // the middleman's thread), the manager's node-down, the callers' down
+  // messages, the sweep's timer and the membership's exit.
+  void enqueue(caf::mailbox_element_ptr what, caf::execution_unit* eu) override {
+    if (!what)
       return;
-    auto& answer = what->content();
-    auto id = what->mid.request_id().integer_value(); // also the number of the loan
-    pending_call p;
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      auto i = pending_.find(id);
-      if (i == pending_.end())
-        return; // its connection was lost: the remote pool took the worker back
-      p = std::move(i->second);
-      pending_.erase(i);
-      if (answer.match_elements<caf::actor>())
-        held_[answer.get_as<caf::actor>(0).address()] = {p.epoch, p.directory, id};
-    }
-    if (!answer.match_elements<caf::actor>()) {
-      complete(*p.call, answer.match_elements<caf::error>()
-                          ? answer.get_as<caf::error>(0)
-                          : make_error(cluster_errc::node_down,
-                                       "node " + node_ + " answered a checkout with " + answer.stringify()));
-      return;
-    }
-    auto& worker = answer.get_as<caf::actor>(0);
-    if (!complete(*p.call, worker, id)) // the thread stopped waiting
-      checkin(worker, id);
-  }
-
-private:
-  struct pending_call {
-    call_ptr call;
-    uint64_t epoch = 0;
-    directory_actor directory;
-  };
-
-  struct held_worker {
-    uint64_t epoch = 0;
-    directory_actor directory;
-    uint64_t loan = 0;
-  };
-
-  // Ends loan `loan` of `worker`: its directory, or null if that loan had already ended.
-  directory_actor end_loan(const caf::actor& worker, uint64_t loan) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    auto i = held_.find(worker.address());
-    if (i == held_.end() || i->second.loan != loan)
-      return {};
-    auto dir = i->second.directory;
-    held_.erase(i);
-    return dir;
-  }
-
-  // Answers the waiting thread (a worker and its loan, or an error); false
-  // if it stopped waiting.
-  static bool complete(detail::thread_call& call, caf::expected<caf::actor> answer, uint64_t loan = 0) {
-    std::lock_guard<std::mutex> guard{call.mtx};
-    if (call.abandoned)
-      return false;
-    if (answer) {
-      call.worker = std::move(*answer);
-      call.loan = loan;
+    auto& msg = what->content();
+    if (what->mid.is_response())
+      answered(*what, eu);
+    else if (msg.match_elements<pool::checkout_atom, bool, std::chrono::milliseconds>())
+      actor_call(*what, call_kind::checkout,
+                 caf::make_message(pool::checkout_atom::value, pool_, msg.get_as<bool>(1),
+                                   wire_timeout(msg.get_as<std::chrono::milliseconds>(2))),
+                 msg.get_as<std::chrono::milliseconds>(2), eu);
+    else if (msg.match_elements<pool::status_atom>())
+      actor_call(*what, call_kind::status, caf::make_message(pool::status_atom::value, pool_),
+                 std::chrono::milliseconds{0}, eu);
+    else if (msg.match_elements<pool::checkin_atom, caf::actor>()) {
+      checkin(msg.get_as<caf::actor>(1), 0);
+      reply(*what, caf::make_message(caf::ok_atom::value), eu);
+    } else if (msg.match_elements<peer_down_atom, uint64_t>())
+      node_down(msg.get_as<uint64_t>(1));
+    else if (msg.match_elements<caf::down_msg>())
+      caller_down(msg.get_as<caf::down_msg>(0).source);
+    else if (msg.match_elements<sweep_atom, uint64_t>())
+      sweep(msg.get_as<uint64_t>(1));
+    else if (msg.match_elements<caf::exit_msg>()) {
+      if (msg.get_as<caf::exit_msg>(0).reason) // not exit_reason::normal
+        end();
     } else {
-      call.err = std::move(answer.error());
+      reply(*what, caf::make_message(caf::make_error(caf::sec::unexpected_message)), eu);
     }
-    call.done = true;
-    call.cv.notify_one();
-    return true;
-  }
-
-  const std::string node_;
-  const std::string pool_;
-  std::mutex mtx_;
-  bool ended_ = false;
-  uint64_t down_epoch_ = 0; ///< the latest connection lost: calls on it fail at once
-  uint64_t next_id_ = 1;
-  std::map<uint64_t, pending_call> pending_;
-  std::map<caf::actor_addr, held_worker> held_;
-};
-
-thread_calls& calls_of(const caf::actor& a) {
-  return *static_cast<thread_calls*>(caf::actor_cast<caf::abstract_actor*>(a));
-}
-
-class agent_actor : public caf::event_based_actor {
-public:
-  agent_actor(caf::actor_config& cfg, std::shared_ptr<membership_state> st, std::string node, std::string pool,
-              caf::actor threads)
-    : caf::event_based_actor(cfg),
-      st_(std::move(st)),
-      node_(std::move(node)),
-      pool_(std::move(pool)),
-      threads_(std::move(threads)) {
-    set_down_handler([this](caf::down_msg& msg) { caller_down(msg.source); });
-  }
-
-  const char* name() const override {
-    return "otpp_remote_pool";
-  }
-
-  // Calls still waiting are answered (CAF 0.17 would leave them hanging), and
-  // the shared state, which holds this actor's handle, is let go.
-  void on_exit() override {
-    auto err = make_error(cluster_errc::node_down, "the cluster membership of this node has ended");
-    for (auto& [id, call] : pending_)
-      call.fail(err);
-    pending_.clear();
-    calls_of(threads_).end();
-    st_.reset();
-  }
-
-  caf::behavior make_behavior() override {
-    return {
-      [this](pool::checkout_atom, bool block, std::chrono::milliseconds timeout) -> caf::result<caf::actor> {
-        auto caller = caf::actor_cast<caf::actor>(current_sender());
-        auto rp = make_response_promise<caf::actor>();
-        checkout(block, timeout, caller, [rp](caf::expected<caf::actor> w) mutable {
-          if (w)
-            rp.deliver(*w);
-          else
-            rp.deliver(w.error());
-          return true;
-        });
-        return rp;
-      },
-      [this](pool::checkin_atom, caf::actor& worker) {
-        checkin(worker);
-        return caf::ok_atom::value;
-      },
-      [this](fail_atom, caf::actor& worker) {
-        if (held_.erase(worker.address()) > 0)
-          send_exit(worker, caf::exit_reason::kill); // its pool replaces it
-      },
-      [this](pool::status_atom) -> caf::result<pool::pool_status> {
-        auto rp = make_response_promise<pool::pool_status>();
-        status([rp](caf::expected<pool::pool_status> s) mutable {
-          if (s)
-            rp.deliver(*s);
-          else
-            rp.deliver(s.error());
-        });
-        return rp;
-      },
-      [this](thread_status_atom, call_ptr& call) {
-        status([call](caf::expected<pool::pool_status> s) {
-          std::lock_guard<std::mutex> guard{call->mtx};
-          if (s)
-            call->status = *s;
-          else
-            call->err = s.error();
-          call->done = true;
-          call->cv.notify_one();
-        });
-      },
-      [this](peer_down_atom, uint64_t epoch) { node_down(epoch); },
-      [this](flush_atom) { flush_checkins(); },
-      [this](sweep_atom, uint64_t generation) {
-        if (generation == sweep_generation_) // else re-armed since
-          sweep();
-      },
-    };
   }
 
 private:
+  enum class call_kind { checkout, status };
+
   struct pending_call {
-    uint64_t epoch;
-    caf::actor_addr caller; ///< empty for a thread
-    std::function<void(const caf::error&)> fail;
-    clock_type::time_point deadline; ///< failed with request_timeout by the sweep after it
-    caf::message_id response_id = {}; ///< of the request, to end CAF's wait for its answer
+    call_kind kind = call_kind::checkout;
+    uint64_t epoch = 0;
+    directory_actor directory;
+    call_ptr thread;              ///< a thread's call, or else
+    caf::strong_actor_ptr caller; ///< an actor's, answered with
+    caf::message_id reply_id;     ///< this id
+    clock_type::time_point deadline = clock_type::time_point::max(); ///< an actor's call times out after it
+    bool abandoned = false; ///< nobody waits any more (the actor died or timed out): a late worker goes back
   };
 
   struct held_worker {
     caf::actor worker;
-    uint64_t epoch;
-    caf::actor_addr caller; ///< empty for a thread
+    uint64_t epoch = 0;
+    directory_actor directory;
+    uint64_t loan = 0;
+    caf::actor_addr caller; ///< an actor's worker; empty for a thread's
   };
 
-  // The node's directory and connection number, or why the node cannot be
-  // called (`needs_pool`: also when its hello named no such pool).
-  caf::expected<std::pair<directory_actor, uint64_t>> target(bool needs_pool = true) {
-    std::lock_guard<std::mutex> guard{st_->mtx};
-    auto i = st_->peers.find(node_);
-    if (i == st_->peers.end() || i->second.epoch == 0)
-      return st_->not_up(node_);
-    auto& pools = i->second.pools;
-    if (needs_pool && std::find(pools.begin(), pools.end(), pool_) == pools.end())
-      return make_error(cluster_errc::no_such_pool, "node " + node_ + " has no pool '" + pool_ + "'");
-    return std::make_pair(i->second.directory, i->second.epoch);
+  static uint32_t wire_timeout(std::chrono::milliseconds timeout) {
+    return static_cast<uint32_t>(std::clamp<int64_t>(timeout.count(), 0, UINT32_MAX));
   }
 
-  bool current(uint64_t epoch) {
-    std::lock_guard<std::mutex> guard{st_->mtx};
-    auto i = st_->peers.find(node_);
-    return i != st_->peers.end() && i->second.epoch == epoch;
-  }
-
-  // `deliver` answers the caller; it returns false if nobody took the worker.
-  void checkout(bool block, std::chrono::milliseconds timeout, const caf::actor& caller,
-                std::function<bool(caf::expected<caf::actor>)> deliver) {
-    auto t = target();
-    if (!t) {
-      deliver(t.error());
-      return;
-    }
-    auto dir = t->first; // not a structured binding: clang 14 cannot capture those in a lambda
-    auto epoch = t->second;
-    auto id = next_id_++;
-    auto caller_addr = caller ? caller.address() : caf::actor_addr{};
-    if (caller && watched_callers_.insert(caller_addr).second)
-      monitor(caller);
-    add_pending(id, pending_call{epoch, caller_addr, [deliver](const caf::error& err) { deliver(err); },
-                                 clock_type::now() + timeout + st_->request_slack()});
-    auto pool = pool_;
-    flush_checkins(); // a check-in made before this checkout arrives before it
-    auto answer =
-      request(dir, caf::infinite, pool::checkout_atom::value, pool_, block, static_cast<uint32_t>(timeout.count()));
-    pending_.at(id).response_id = answer.id();
-    answer.then(
-        [this, id, epoch, dir, pool, caller_addr, deliver](caf::actor& worker) {
-          if (pending_.erase(id) > 0) {
-            held_[worker.address()] = {worker, epoch, caller_addr};
-            if (deliver(worker))
-              return;
-            held_.erase(worker.address());
-          }
-          if (current(epoch)) // nobody waits for it any more
-            caf::anon_send(dir, pool::checkin_atom::value, pool, worker);
-        },
-        [this, id, deliver](caf::error& err) {
-          if (pending_.erase(id) > 0)
-            deliver(err);
-        });
-  }
-
-  void checkin(const caf::actor& worker) {
-    auto i = held_.find(worker.address());
-    if (i == held_.end())
-      return; // void: its node went down and its pool took it back
-    auto epoch = i->second.epoch;
-    held_.erase(i);
-    // Check-ins go out in one message per pass over the mailbox: the flush
-    // runs after the messages already queued.
-    if (checkins_.empty() || checkins_epoch_ != epoch) {
-      flush_checkins();
-      checkins_epoch_ = epoch;
-      send(this, flush_atom::value);
-    }
-    checkins_.push_back(worker);
-  }
-
-  void flush_checkins() {
-    if (checkins_.empty())
-      return;
-    std::vector<caf::actor> batch;
-    batch.swap(checkins_);
-    std::lock_guard<std::mutex> guard{st_->mtx};
-    auto p = st_->peers.find(node_);
-    if (p == st_->peers.end() || p->second.epoch != checkins_epoch_)
-      return; // void: the pool took them back when the connection was lost
-    if (batch.size() == 1)
-      caf::anon_send(p->second.directory, pool::checkin_atom::value, pool_, batch.front());
-    else
-      caf::anon_send(p->second.directory, pool::checkin_atom::value, pool_, std::move(batch));
-  }
-
-  void status(std::function<void(caf::expected<pool::pool_status>)> deliver) {
-    auto t = target(false); // the node answers no_such_pool itself
-    if (!t)
-      return deliver(t.error());
-    auto [dir, epoch] = *t;
-    auto id = next_id_++;
-    add_pending(id, pending_call{epoch, {}, [deliver](const caf::error& err) { deliver(err); },
-                                 clock_type::now() + st_->request_slack()});
-    flush_checkins();
-    auto answer = request(dir, caf::infinite, pool::status_atom::value, pool_);
-    pending_.at(id).response_id = answer.id();
-    answer.then(
-        [this, id, deliver](pool::pool_status& s) {
-          if (pending_.erase(id) > 0)
-            deliver(s);
-        },
-        [this, id, deliver](caf::error& err) {
-          if (pending_.erase(id) > 0)
-            deliver(err);
-        });
-  }
-
-  // Requests carry no CAF timeout (CAF 0.17 never cancels one: each would
-  // wake its clock thread twice); one sweep, armed for the earliest
-  // deadline, answers the calls that outlived theirs with request_timeout.
-  // A call that ends otherwise (node down) gets the same kind of answer, so
-  // that CAF forgets the response it waited for.
-  void add_pending(uint64_t id, pending_call call) {
-    auto deadline = call.deadline;
-    pending_.emplace(id, std::move(call));
-    if (!sweep_at_ || deadline < *sweep_at_)
-      arm_sweep(deadline);
-  }
-
-  void arm_sweep(clock_type::time_point at) {
-    sweep_at_ = at;
-    auto in = std::max(at - clock_type::now(), clock_type::duration::zero());
-    delayed_send(this, std::chrono::duration_cast<caf::timespan>(in), sweep_atom::value, ++sweep_generation_);
-  }
-
-  void sweep() {
-    auto now = clock_type::now();
-    sweep_at_.reset();
-    std::optional<clock_type::time_point> next;
-    for (auto& [id, call] : pending_) {
-      if (call.deadline <= now) {
-        call.deadline = clock_type::time_point::max(); // answered below, once
-        answer_self(call.response_id, caf::make_error(caf::sec::request_timeout));
-      } else if (!next || call.deadline < *next) {
-        next = call.deadline;
-      }
-    }
-    if (next)
-      arm_sweep(*next);
-  }
-
-  // Answers this actor's own request `response_id` with `err` (its error
-  // handler runs next, as for an answer from the node).
-  void answer_self(caf::message_id response_id, caf::error err) {
-    eq_impl(response_id, nullptr, context(), std::move(err));
-  }
-
-  void node_down(uint64_t epoch) {
-    calls_of(threads_).node_down(epoch);
-    auto err = make_error(cluster_errc::node_down, "node " + node_ + " went down while the call waited");
-    for (auto i = pending_.begin(); i != pending_.end();) {
-      if (i->second.epoch != epoch) {
-        ++i;
-        continue;
-      }
-      auto fail = std::move(i->second.fail);
-      answer_self(i->second.response_id, err); // finds the call gone: only ends CAF's wait
-      i = pending_.erase(i);
-      fail(err);
-    }
-    for (auto i = held_.begin(); i != held_.end();)
-      i = i->second.epoch == epoch ? held_.erase(i) : std::next(i);
-  }
-
-  void caller_down(const caf::actor_addr& caller) {
-    watched_callers_.erase(caller);
-    for (auto i = pending_.begin(); i != pending_.end();)
-      i = i->second.caller == caller ? pending_.erase(i) : std::next(i);
-    std::vector<caf::actor> workers;
-    for (auto& [addr, h] : held_)
-      if (h.caller == caller)
-        workers.push_back(h.worker);
-    for (auto& w : workers)
-      checkin(w);
-  }
-
-  std::shared_ptr<membership_state> st_;
-  std::string node_;
-  std::string pool_;
-  caf::actor threads_; ///< the threads' calls (thread_calls), told of down nodes and the end
-  uint64_t next_id_ = 1;
-  std::optional<clock_type::time_point> sweep_at_; ///< when the armed sweep runs
-  uint64_t sweep_generation_ = 0;                  ///< of the armed sweep; older ones do nothing
-  std::map<uint64_t, pending_call> pending_;
-  std::map<caf::actor_addr, held_worker> held_;
-  std::vector<caf::actor> checkins_; ///< to send at the next flush
-  uint64_t checkins_epoch_ = 0;
-  std::set<caf::actor_addr> watched_callers_;
-};
-
-class remote_pool_backend : public pool::remote_backend {
-public:
-  remote_pool_backend(std::shared_ptr<membership_state> st, std::string node, std::string pool)
-    : st_(std::move(st)), node_(std::move(node)), pool_(std::move(pool)) {
-    caf::actor_config cfg;
-    threads_ = st_->sys.spawn_impl<thread_calls, caf::hidden>(cfg, node_, pool_);
-    agent_ = st_->sys.spawn<agent_actor>(st_, node_, pool_, threads_);
-  }
-
-  // The remote pool sees the threads' holder end and takes back what it still lent.
-  ~remote_pool_backend() override {
-    calls_of(threads_).end();
-  }
-
-  caf::expected<grant> checkout(bool block, std::chrono::milliseconds timeout) override {
-    auto call = std::make_shared<detail::thread_call>();
-    {
-      auto t = target();
-      if (!t)
-        return t.error();
-      calls_of(threads_).checkout(call, t->first, t->second, block, timeout);
-    }
-    if (auto err = wait(*call, timeout))
-      return err;
-    return grant{call->worker, call->loan};
-  }
-
-  void checkin(const caf::actor& worker, uint64_t loan) override {
-    if (loan != 0)
-      calls_of(threads_).checkin(worker, loan);
-    else // an actor caller's, through the agent
-      caf::anon_send(agent_, pool::checkin_atom::value, worker);
-  }
-
-  void fail(const caf::actor& worker, uint64_t loan) override {
-    if (loan != 0)
-      calls_of(threads_).fail(worker, loan);
-    else
-      caf::anon_send(agent_, fail_atom::value, worker);
-  }
-
-  caf::expected<pool::pool_status> status() override {
-    if (auto t = target(false); !t) // the node answers no_such_pool itself
-      return t.error();
-    auto call = std::make_shared<detail::thread_call>();
-    caf::anon_send(agent_, thread_status_atom::value, call);
-    if (auto err = wait(*call, std::chrono::milliseconds{0}))
-      return err;
-    return call->status;
-  }
-
-  const caf::actor& agent() const override {
-    return agent_;
-  }
-
-private:
   // The node's directory and connection number, or why it cannot be called
   // now (`needs_pool`: also when its hello named no such pool). A node that
   // is down answers at once, without a message.
-  caf::expected<std::pair<directory_actor, uint64_t>> target(bool needs_pool = true) const {
+  caf::expected<std::pair<directory_actor, uint64_t>> target(bool needs_pool) const {
     std::lock_guard<std::mutex> guard{st_->mtx};
     if (st_->stopping)
       return make_error(cluster_errc::node_down, "the cluster membership of this node has ended");
@@ -596,10 +195,293 @@ private:
     return std::make_pair(i->second.directory, i->second.epoch);
   }
 
+  // An actor's checkout (bounded by `timeout` + the request slack) or
+  // status request (by the slack).
+  void actor_call(caf::mailbox_element& request, call_kind kind, caf::message msg, std::chrono::milliseconds timeout,
+                  caf::execution_unit* eu) {
+    if (!request.sender)
+      return; // nobody to answer: nothing to take
+    pending_call p;
+    p.kind = kind;
+    p.caller = request.sender;
+    p.reply_id = request.mid.response_id();
+    p.deadline = clock_type::now() + std::chrono::milliseconds{wire_timeout(timeout)} + st_->request_slack();
+    start(std::move(p), std::move(msg), eu);
+  }
+
+  // Sends `msg` to the node's directory as call `p`; a node that is down
+  // and a membership that ended answer at once.
+  void start(pending_call p, caf::message msg, caf::execution_unit* eu = nullptr) {
+    auto t = target(p.kind == call_kind::checkout); // the node answers no_such_pool to a status itself
+    if (!t)
+      return answer(p, t.error(), eu);
+    p.directory = t->first;
+    p.epoch = t->second;
+    auto dir = p.directory;
+    auto caller = p.caller;
+    uint64_t id = 0;
+    bool watch = false;
+    std::optional<uint64_t> arm;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (!ended_ && p.epoch > down_epoch_) {
+        id = next_id_++;
+        if (caller)
+          watch = watched_callers_.insert(caller->address()).second;
+        if (p.deadline < sweep_at_) {
+          sweep_at_ = p.deadline;
+          arm = ++sweep_generation_;
+        }
+        pending_.emplace(id, std::move(p));
+      }
+    }
+    if (id == 0) // the node went down since `target`, or the membership ended
+      return answer(p, make_error(cluster_errc::node_down, "node " + node_ + " went down"), eu);
+    if (watch)
+      monitor(caller);
+    if (arm)
+      schedule_sweep(*arm);
+    caf::actor_cast<caf::strong_actor_ptr>(dir)->enqueue(
+      caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()}, caf::make_message_id(id), {}, std::move(msg)), eu);
+  }
+
+  // The node's answer to one of the calls.
+  void answered(caf::mailbox_element& answer_element, caf::execution_unit* eu) {
+    auto id = answer_element.mid.request_id().integer_value();
+    auto& msg = answer_element.content();
+    pending_call p;
+    bool granted = msg.match_elements<caf::actor>();
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto i = pending_.find(id);
+      if (i == pending_.end())
+        return; // its connection was lost: the remote pool took the worker back
+      p = std::move(i->second);
+      pending_.erase(i);
+      if (p.kind == call_kind::checkout && granted && !p.abandoned)
+        held_[msg.get_as<caf::actor>(0).address()] = {msg.get_as<caf::actor>(0), p.epoch, p.directory, id,
+                                                       p.caller ? p.caller->address() : caf::actor_addr{}};
+    }
+    if (p.kind == call_kind::checkout && granted) {
+      auto& worker = msg.get_as<caf::actor>(0);
+      if (p.abandoned)
+        caf::anon_send(p.directory, pool::checkin_atom::value, pool_, worker);
+      else if (p.thread && !complete(*p.thread, [&](thread_call& c) {
+                 c.worker = worker;
+                 c.loan = id;
+               }))
+        checkin(worker, id); // the thread stopped waiting
+      else if (p.caller) // if it died meanwhile, its down message checks the worker in
+        p.caller->enqueue(
+          caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()}, p.reply_id, {}, answer_element.move_content_to_message()),
+          eu);
+    } else if (p.kind == call_kind::status && msg.match_elements<pool::pool_status>()) {
+      if (p.thread)
+        complete(*p.thread, [&](thread_call& c) { c.status = msg.get_as<pool::pool_status>(0); });
+      else if (!p.abandoned)
+        p.caller->enqueue(
+          caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()}, p.reply_id, {}, answer_element.move_content_to_message()),
+          eu);
+    } else {
+      answer(p,
+             msg.match_elements<caf::error>()
+               ? msg.get_as<caf::error>(0)
+               : make_error(cluster_errc::node_down, "node " + node_ + " answered with " + msg.stringify()),
+             eu);
+    }
+  }
+
+  // Ends call `p` with `err`.
+  void answer(pending_call& p, const caf::error& err, caf::execution_unit* eu) {
+    if (p.thread)
+      complete(*p.thread, [&](thread_call& c) { c.err = err; });
+    else if (p.caller && !p.abandoned)
+      p.caller->enqueue(caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()}, p.reply_id, {}, err), eu);
+  }
+
+  // Answers a request with `msg` (nothing for a plain message).
+  void reply(caf::mailbox_element& request, caf::message msg, caf::execution_unit* eu) {
+    if (request.mid.is_request() && request.sender)
+      request.sender->enqueue(
+        caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()}, request.mid.response_id(), {}, std::move(msg)), eu);
+  }
+
+  // Fills the waiting thread's call and wakes it; false if it stopped waiting.
+  template <class Fill>
+  static bool complete(thread_call& call, Fill fill) {
+    std::lock_guard<std::mutex> guard{call.mtx};
+    if (call.abandoned)
+      return false;
+    fill(call);
+    call.done = true;
+    call.cv.notify_one();
+    return true;
+  }
+
+  // Ends loan `loan` of `worker` (0: any): its directory, or null if that loan had already ended.
+  directory_actor end_loan(const caf::actor& worker, uint64_t loan) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = held_.find(worker.address());
+    if (i == held_.end() || (loan != 0 && i->second.loan != loan))
+      return {};
+    auto dir = i->second.directory;
+    held_.erase(i);
+    return dir;
+  }
+
+  // The connection `epoch` was lost: its calls fail, its workers are void
+  // (the remote pool took them back).
+  void node_down(uint64_t epoch) {
+    std::vector<pending_call> failed;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      down_epoch_ = std::max(down_epoch_, epoch);
+      for (auto i = pending_.begin(); i != pending_.end();) {
+        if (i->second.epoch == epoch) {
+          failed.push_back(std::move(i->second));
+          i = pending_.erase(i);
+        } else {
+          ++i;
+        }
+      }
+      for (auto i = held_.begin(); i != held_.end();)
+        i = i->second.epoch == epoch ? held_.erase(i) : std::next(i);
+    }
+    auto err = make_error(cluster_errc::node_down, "node " + node_ + " went down while the call waited");
+    for (auto& p : failed)
+      answer(p, err, nullptr);
+  }
+
+  // An actor caller died: its calls are abandoned, its workers go back.
+  void caller_down(const caf::actor_addr& caller) {
+    std::vector<std::pair<directory_actor, caf::actor>> workers;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      watched_callers_.erase(caller);
+      for (auto& [id, p] : pending_)
+        if (p.caller && p.caller->address() == caller)
+          p.abandoned = true;
+      for (auto i = held_.begin(); i != held_.end();) {
+        if (i->second.caller == caller) {
+          workers.emplace_back(i->second.directory, i->second.worker);
+          i = held_.erase(i);
+        } else {
+          ++i;
+        }
+      }
+    }
+    for (auto& [dir, worker] : workers)
+      caf::anon_send(dir, pool::checkin_atom::value, pool_, worker);
+  }
+
+  // Requests carry no CAF timeout; one sweep, armed for the earliest
+  // deadline, answers the actors' calls that outlived theirs with
+  // request_timeout (a worker that still comes goes back).
+  void schedule_sweep(uint64_t generation) {
+    clock_type::time_point at;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (generation != sweep_generation_)
+        return; // re-armed since
+      at = sweep_at_;
+    }
+    home_system().clock().schedule_message(
+      at, caf::strong_actor_ptr{ctrl()},
+      caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, sweep_atom::value, generation));
+  }
+
+  void sweep(uint64_t generation) {
+    std::vector<pending_call> overdue;
+    std::optional<uint64_t> arm;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (generation != sweep_generation_)
+        return; // re-armed since
+      auto now = clock_type::now();
+      sweep_at_ = clock_type::time_point::max();
+      for (auto& [id, p] : pending_) {
+        if (p.deadline <= now) {
+          overdue.push_back(p);
+          p.abandoned = true;
+          p.deadline = clock_type::time_point::max();
+        } else {
+          sweep_at_ = std::min(sweep_at_, p.deadline);
+        }
+      }
+      if (sweep_at_ != clock_type::time_point::max())
+        arm = ++sweep_generation_;
+    }
+    if (arm)
+      schedule_sweep(*arm);
+    auto err = caf::make_error(caf::sec::request_timeout);
+    for (auto& p : overdue)
+      answer(p, err, nullptr);
+  }
+
+  const std::shared_ptr<membership_state> st_;
+  const std::string node_;
+  const std::string pool_;
+  std::mutex mtx_; ///< guards everything below; never held while sending or taking st_->mtx
+  bool ended_ = false;
+  uint64_t down_epoch_ = 0; ///< the latest connection lost: calls on it fail at once
+  uint64_t next_id_ = 1;    ///< of the next call, which is also the number of its loan
+  std::map<uint64_t, pending_call> pending_;
+  std::map<caf::actor_addr, held_worker> held_;
+  std::set<caf::actor_addr> watched_callers_;
+  clock_type::time_point sweep_at_ = clock_type::time_point::max(); ///< when the armed sweep runs
+  uint64_t sweep_generation_ = 0;                                   ///< of the armed sweep; older ones do nothing
+};
+
+remote_pool_proxy& proxy_of(const caf::actor& a) {
+  return *static_cast<remote_pool_proxy*>(caf::actor_cast<caf::abstract_actor*>(a));
+}
+
+class remote_pool_backend : public pool::remote_backend {
+public:
+  remote_pool_backend(std::shared_ptr<membership_state> st, std::string node, std::string pool)
+    : st_(std::move(st)), node_(std::move(node)) {
+    caf::actor_config cfg;
+    proxy_ = st_->sys.spawn_impl<remote_pool_proxy, caf::hidden>(cfg, st_, node_, std::move(pool));
+  }
+
+  // The remote pool sees the proxy end and takes back what it still lent.
+  ~remote_pool_backend() override {
+    proxy_of(proxy_).end();
+  }
+
+  caf::expected<grant> checkout(bool block, std::chrono::milliseconds timeout) override {
+    auto call = std::make_shared<thread_call>();
+    proxy_of(proxy_).checkout(call, block, timeout);
+    if (auto err = wait(*call, timeout))
+      return err;
+    return grant{call->worker, call->loan};
+  }
+
+  void checkin(const caf::actor& worker, uint64_t loan) override {
+    proxy_of(proxy_).checkin(worker, loan);
+  }
+
+  void fail(const caf::actor& worker, uint64_t loan) override {
+    proxy_of(proxy_).fail(worker, loan);
+  }
+
+  caf::expected<pool::pool_status> status() override {
+    auto call = std::make_shared<thread_call>();
+    proxy_of(proxy_).status(call);
+    if (auto err = wait(*call, std::chrono::milliseconds{0}))
+      return err;
+    return call->status;
+  }
+
+  const caf::actor& agent() const override {
+    return proxy_;
+  }
+
+private:
   // A call is answered within `timeout` + the request slack (the node
   // answers, or is declared down); the extra second only guards against a
   // stalled system.
-  caf::error wait(detail::thread_call& call, std::chrono::milliseconds timeout) {
+  caf::error wait(thread_call& call, std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout + st_->request_slack() + std::chrono::seconds{1};
     std::unique_lock<std::mutex> lock{call.mtx};
     if (!call.cv.wait_until(lock, deadline, [&] { return call.done; })) {
@@ -611,9 +493,7 @@ private:
 
   std::shared_ptr<membership_state> st_;
   std::string node_;
-  std::string pool_;
-  caf::actor threads_; ///< thread_calls
-  caf::actor agent_;
+  caf::actor proxy_; ///< remote_pool_proxy
 };
 
 } // namespace

@@ -197,6 +197,44 @@ TEST_CASE("an actor checks out of a remote pool through its agent and its worker
   CHECK(test::eventually([&] { return remote.status().idle == 2; }, 2s));
 }
 
+TEST_CASE("an actor that dies while its checkout waits at a remote pool: the worker granted later goes back") {
+  two_nodes nodes{1};
+  auto& [b_port, b, a] = nodes;
+  auto remote = *pool::find_pool(a.sys(), "database@node-b");
+  auto held = remote.checkout();
+  REQUIRE(held);
+  auto waiter = a.sys().spawn([](caf::event_based_actor* self, pool::pool_ref from) -> caf::behavior {
+    self->request(from.actor(), caf::infinite, pool::checkout_atom::value, true, std::chrono::milliseconds{10000})
+      .then([](caf::actor&) {}, [](caf::error&) {});
+    return {[](int) {}};
+  }, remote);
+  REQUIRE(test::eventually([&] { return remote.status().waiting == 1; }, 5s));
+  caf::anon_send_exit(waiter, caf::exit_reason::kill);
+  held->release(); // the pool grants the worker to the dead actor's call
+  CHECK(test::eventually([&] { return remote.status().idle == 1 && remote.status().waiting == 0; }, 5s));
+  CHECK(remote.checkout(false)); // nobody holds it
+}
+
+TEST_CASE("a remote pool's actor answers status, acknowledges a check-in, and refuses other requests") {
+  two_nodes nodes{2};
+  auto& [b_port, b, a] = nodes;
+  auto remote = *pool::find_pool(a.sys(), "database@node-b");
+  caf::scoped_actor self{a.sys()};
+  caf::actor worker;
+  self->request(remote.actor(), caf::infinite, pool::checkout_atom::value, false, std::chrono::milliseconds{0})
+    .receive([&](caf::actor& w) { worker = w; }, [&](caf::error& err) { FAIL(supervision::describe(err)); });
+  REQUIRE(worker);
+  self->request(remote.actor(), caf::infinite, pool::status_atom::value)
+    .receive([&](pool::pool_status& s) { CHECK((s.idle == 1 && s.busy == 1)); },
+             [&](caf::error& err) { FAIL(supervision::describe(err)); });
+  self->request(remote.actor(), caf::infinite, pool::checkin_atom::value, worker)
+    .receive([](caf::ok_atom) {}, [&](caf::error& err) { FAIL(supervision::describe(err)); });
+  CHECK(test::eventually([&] { return remote.status().idle == 2; }, 2s));
+  self->request(remote.actor(), caf::infinite, std::string{"hello?"})
+    .receive([](caf::ok_atom) { FAIL("an answer to an unknown request"); },
+             [&](caf::error& err) { CHECK(err == caf::sec::unexpected_message); });
+}
+
 TEST_CASE("an actor's checkout waiting at a remote pool answers node_down when the node crashes, and the agent serves again after its restart") {
   two_nodes nodes{1};
   auto& [b_port, b, a] = nodes;
