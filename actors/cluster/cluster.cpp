@@ -85,6 +85,15 @@ void configure(caf::actor_system_config& cfg, const cluster_config& c) {
   // Answers to the threads' remote calls are decoded and delivered on the
   // middleman's own thread: no hand-off to a BASP worker and back.
   cfg.set("middleman.workers", size_t{0});
+  // A cluster node's middleman thread needs a core whenever a message comes
+  // in. Idle work-stealing workers that spin for long after each job, or
+  // nap every 50 us for 25 ms after that (CAF's moderate polling), take it
+  // from it: with them a remote call costs more CPU and switches, and an
+  // idle node, whose heartbeats wake a worker several times a second, used
+  // about a tenth of a core. So workers spin for 2000 polls, then sleep
+  // until work comes (measured in docs/cluster.md).
+  cfg.set("work-stealing.aggressive-poll-attempts", size_t{2000});
+  cfg.set("work-stealing.moderate-poll-attempts", size_t{0});
 }
 
 // -- shared state -------------------------------------------------------------
@@ -350,7 +359,7 @@ private:
   void on_down(caf::down_msg& msg) {
     if (relay_watch(msg))
       return;
-    std::vector<caf::actor> agents;
+    std::vector<caf::actor> proxies;
     {
       std::lock_guard<std::mutex> guard{st_->mtx};
       auto i = std::find_if(st_->peers.begin(), st_->peers.end(),
@@ -370,8 +379,8 @@ private:
       downs->add();
       for (auto& [key, remote] : st_->remotes)
         if (key.first == peer)
-          agents.push_back(remote->agent());
-      for (auto& a : agents)
+          proxies.push_back(remote->proxy());
+      for (auto& a : proxies)
         send(a, peer_down_atom::value, p.epoch);
       p.epoch = 0;
       p.directory = nullptr;
@@ -544,11 +553,11 @@ caf::expected<std::unique_ptr<membership>> membership::start(caf::actor_system& 
     if (st->stopping)
       return make_error(cluster_errc::node_down, "the cluster membership has ended");
     auto peer = st->peers.find(node);
-    if (peer == st->peers.end()) // no agent for a node nobody knows
+    if (peer == st->peers.end()) // no proxy for a node nobody knows
       return st->not_up(node);
     if (auto known = st->remotes.find({node, pool}); known != st->remotes.end())
       return known->second;
-    // Only pools the peer announced in its hello get an agent (the latest
+    // Only pools the peer announced in its hello get a proxy (the latest
     // hello, kept while the peer is down): any other name costs nothing.
     auto& announced = peer->second.pools;
     if (std::find(announced.begin(), announced.end(), pool) == announced.end())
@@ -587,7 +596,7 @@ membership::~membership() {
   {
     std::lock_guard<std::mutex> guard{state_->mtx};
     for (auto& [key, remote] : state_->remotes)
-      actors.push_back(remote->agent());
+      actors.push_back(remote->proxy());
     state_->remotes.clear();
     for (auto& [name, p] : state_->peers) {
       p.directory = nullptr;

@@ -20,7 +20,11 @@ namespace otpp::cluster {
 
 /// Prepares a system's configuration for `c`: loads CAF's middleman, sets
 /// its heartbeat interval and connection timeout from `c`, the application
-/// identifier `otpp/<wire_version>`, and registers the wire types.
+/// identifier `otpp/<wire_version>`, and registers the wire types. It also
+/// sets the middleman's `workers` to 0 and the work-stealing scheduler's
+/// idle polling for a cluster node (`aggressive-poll-attempts` 2000,
+/// `moderate-poll-attempts` 0: idle workers spin briefly, then sleep until
+/// work comes), overriding `apply_scheduler_profile`'s; call it after that.
 void configure(caf::actor_system_config& cfg, const cluster_config& c);
 
 /// A peer's state as this node sees it.

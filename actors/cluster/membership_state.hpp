@@ -71,7 +71,7 @@ public:
 };
 
 /// The pool `pool` of `node`, for `pool::find_pool(sys, "pool@node")`, with
-/// its agent: a passive actor that carries the calls, hears of the node's
+/// its proxy: a passive actor that carries the calls, hears of the node's
 /// down events and ends with the membership.
 std::shared_ptr<pool::remote_backend> make_remote_pool(const std::shared_ptr<membership_state>& st,
                                                        const std::string& node, const std::string& pool);

@@ -473,7 +473,7 @@ public:
     return call->status;
   }
 
-  const caf::actor& agent() const override {
+  const caf::actor& proxy() const override {
     return proxy_;
   }
 

@@ -1099,7 +1099,7 @@ constexpr int yields_before_sleeping = 50;
 
 pool_ref::pool_ref(std::shared_ptr<pool_core> core, caf::actor actor) : core_(std::move(core)), actor_(std::move(actor)) {}
 
-pool_ref::pool_ref(std::shared_ptr<remote_backend> remote) : remote_(std::move(remote)), actor_(remote_->agent()) {}
+pool_ref::pool_ref(std::shared_ptr<remote_backend> remote) : remote_(std::move(remote)), actor_(remote_->proxy()) {}
 
 caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds timeout) const {
   if (remote_) {
@@ -1178,8 +1178,8 @@ caf::expected<lease> pool_ref::checkout(bool block, std::chrono::milliseconds ti
 }
 
 caf::expected<caf::actor> pool_ref::try_checkout(const caf::actor& caller) const {
-  if (remote_) // only a request to the agent can reach the other node
-    return make_error(pool_errc::full, "a remote pool: ask its agent (actor())");
+  if (remote_) // only a request to the proxy can reach the other node
+    return make_error(pool_errc::full, "a remote pool: ask its proxy (actor())");
   std::lock_guard<pool_core::lock_type> guard{core_->mtx};
   if (core_->closed)
     return make_error(pool_errc::closed, "the pool has ended");

@@ -109,7 +109,7 @@ public:
   /// A worker for a thread caller, or the pool's or the cluster's error.
   virtual caf::expected<grant> checkout(bool block, std::chrono::milliseconds timeout) = 0;
   /// Checks `worker` in: a thread's loan `number`, or (0) a worker an actor
-  /// got through `agent()`. A loan that ended, or a worker of a lost
+  /// got through `proxy()`. A loan that ended, or a worker of a lost
   /// connection, is ignored (its pool took it back, and may have lent it again).
   virtual void checkin(const caf::actor& worker, uint64_t number) = 0;
   /// Stops `worker` (loan `number` as for `checkin`); its pool replaces it.
@@ -117,7 +117,7 @@ public:
   /// The pool's status, or the cluster's error.
   virtual caf::expected<pool_status> status() = 0;
   /// A local actor that takes the checkout actor's messages for actor callers.
-  virtual const caf::actor& agent() const = 0;
+  virtual const caf::actor& proxy() const = 0;
 };
 
 /// Lets `find_pool` resolve "pool@node" names of `sys` through `resolve`
@@ -172,7 +172,7 @@ public:
   explicit pool_ref(std::shared_ptr<remote_backend> remote);
 
   /// The checkout actor (for requests from actors, and to stop the pool); for
-  /// a remote pool, a local agent that takes the same requests.
+  /// a remote pool, a local proxy that takes the same requests.
   const caf::actor& actor() const { return actor_; }
 
   /// Whether the pool runs on another node.

@@ -7,8 +7,8 @@
 // - cluster.remote_checkout: "database@node-b"; window 1 from a plain thread
 //   (pool_ref::checkout + release, with vs_tcp_roundtrip) and from an actor,
 //   windows 16 and 128 from an actor keeping that many checkout requests
-//   outstanding and checking each worker in at once; caller "actor_no_agent"
-//   (diagnostic) does the same straight to node-b's directory, without the agent;
+//   outstanding and checking each worker in at once; caller "actor_no_proxy"
+//   (diagnostic) does the same straight to node-b's directory, without the proxy;
 // - cluster.caf_roundtrip (diagnostic): a status request to node-b's directory,
 //   CAF's bare remote request/response;
 // - cluster.connect: the set-up time of a connection to node-b, "fresh" from
@@ -17,7 +17,7 @@
 //   round: from membership::start of node-a until node-b is up (connect plus
 //   the hello exchange), node-b already listening.
 // After the plain round of a scheduler setting, a second pair of processes
-// runs the remote lines (without actor_no_agent) and cluster.connect with
+// runs the remote lines (without actor_no_proxy) and cluster.connect with
 // mutual TLS ("transport":"tls", libcaf_openssl): a throwaway CA and one EC
 // prime256v1 certificate per node, made with the openssl command line in a
 // temporary directory removed at the end. "vs_plain" on the TLS lines: p50
@@ -478,8 +478,8 @@ struct window_state {
 
 /// What a window caller asks for.
 enum class path {
-  pool,               ///< checkout from the pool's actor (a remote pool's agent), pool_ref::checkin
-  directory_checkout, ///< checkout from node-b's directory directly, checkin to it (no agent)
+  pool,               ///< checkout from the pool's actor (a remote pool's proxy), pool_ref::checkin
+  directory_checkout, ///< checkout from node-b's directory directly, checkin to it (no proxy)
   directory_status,   ///< a status request to node-b's directory: CAF's remote round trip, nothing else
 };
 
@@ -653,7 +653,7 @@ double checkout_lines(const std::string& bench, caf::actor_system& sys, const po
   return p50;
 }
 
-// Diagnostics of the remote lines: the same work without the agent (plain
+// Diagnostics of the remote lines: the same work without the proxy (plain
 // only), and CAF's bare remote request/response to node-b's directory. The
 // p50 of that round trip, window 1.
 double directory_lines(caf::actor_system& sys, uint16_t b_port, const setting& s, bool tls,
@@ -666,7 +666,7 @@ double directory_lines(caf::actor_system& sys, uint16_t b_port, const setting& s
   if (!tls)
     for (int window : {1, 128}) {
       auto m = window_run(sys, path::directory_checkout, {}, *dir, window, duration);
-      print_checkout("cluster.remote_checkout", s, tls, "actor_no_agent", window, m);
+      print_checkout("cluster.remote_checkout", s, tls, "actor_no_proxy", window, m);
     }
   double p50_1 = 0;
   for (int window : {1, 128}) {

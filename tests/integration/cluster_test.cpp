@@ -157,10 +157,10 @@ TEST_CASE("two nodes: checkout, checkin, transaction, full, no_such_pool and sta
   CHECK(b.process().wait_for("peer=\"node-a\" pools=0", 1s)); // node-b's node_up line: node-a offers no pool
 }
 
-TEST_CASE("a pool name its node did not announce fails at once and costs no agent, whether the node is up or not") {
+TEST_CASE("a pool name its node did not announce fails at once and costs no proxy, whether the node is up or not") {
   two_nodes nodes{1};
   auto& [b_port, b, a] = nodes;
-  REQUIRE(pool::find_pool(a.sys(), "database@node-b")); // announced: its agent lives from now on
+  REQUIRE(pool::find_pool(a.sys(), "database@node-b")); // announced: its proxy lives from now on
   auto before = a.sys().registry().running();
   for (int i = 0; i < 1000; ++i) {
     auto r = pool::find_pool(a.sys(), "ghost" + std::to_string(i) + "@node-b");
@@ -179,7 +179,7 @@ TEST_CASE("a pool name its node did not announce fails at once and costs no agen
   CHECK(lonely.sys().registry().running() == alone);
 }
 
-TEST_CASE("an actor checks out of a remote pool through its agent and its workers come back when it dies") {
+TEST_CASE("an actor checks out of a remote pool through its proxy and its workers come back when it dies") {
   two_nodes nodes{2};
   auto& [b_port, b, a] = nodes;
   auto remote = *pool::find_pool(a.sys(), "database@node-b");
@@ -235,7 +235,7 @@ TEST_CASE("a remote pool's actor answers status, acknowledges a check-in, and re
              [&](caf::error& err) { CHECK(err == caf::sec::unexpected_message); });
 }
 
-TEST_CASE("an actor's checkout waiting at a remote pool answers node_down when the node crashes, and the agent serves again after its restart") {
+TEST_CASE("an actor's checkout waiting at a remote pool answers node_down when the node crashes, and the proxy serves again after its restart") {
   two_nodes nodes{1};
   auto& [b_port, b, a] = nodes;
   auto remote = *pool::find_pool(a.sys(), "database@node-b");
