@@ -11,6 +11,7 @@
 //   (diagnostic) does the same straight to node-b's directory, without the proxy;
 // - cluster.caf_roundtrip (diagnostic): a status request to node-b's directory,
 //   CAF's bare remote request/response;
+// - cluster.idle_cpu: both processes of the plain round, up and idle for 3 s;
 // - cluster.connect: the set-up time of a connection to node-b, "fresh" from
 //   a new actor system (a new CAF node) each sample (TCP connect, the TLS
 //   handshake if any, CAF's handshake), and "membership_up_us" once per
@@ -594,6 +595,22 @@ measured window_run(caf::actor_system& sys, path kind, const pool::pool_ref& p, 
   return m;
 }
 
+// cluster.idle_cpu: both nodes up and heartbeating, nothing else happening,
+// for 3 s: the CPU (percent of one core) and context switches per second of
+// both processes.
+void idle_line(const setting& s) {
+  constexpr auto idle = 3s;
+  auto before = usage_now();
+  std::this_thread::sleep_for(idle);
+  auto after = usage_now();
+  auto secs = std::chrono::duration<double>(idle).count();
+  std::cout << json_line("cluster.idle_cpu", {{"scheduler", quoted(s.name)},
+                                              {"seconds", num(secs)},
+                                              {"percent_of_core", num((after.cpu_s - before.cpu_s) * 100 / secs)},
+                                              {"switches_per_s", num(static_cast<double>(after.switches - before.switches) / secs)}})
+            << std::endl;
+}
+
 // -- one round: both processes under one scheduler setting ----------------------
 
 struct selection {
@@ -861,6 +878,8 @@ void run_round(const setting& s, const selection& sel, const options& opts, work
       watched.push_back(b->pid());
     if (local)
       checkout_lines("cluster.local_checkout", sys, *local, s, tls, duration, plain);
+    if (sel.remote && !tls)
+      idle_line(s);
     if (sel.remote) {
       auto remote = pool::find_pool(sys, "database@node-b");
       if (!remote)
