@@ -592,12 +592,10 @@ membership::~membership() {
   // open until the actor system ends, with no actor behind it.
   if (!state_->config.tls)
     state_->sys.middleman().unpublish(state_->directory, state_->port);
-  std::vector<caf::actor> actors{state_->manager, caf::actor_cast<caf::actor>(state_->directory)};
+  decltype(state_->remotes) remotes; // ended below, without the lock
   {
     std::lock_guard<std::mutex> guard{state_->mtx};
-    for (auto& [key, remote] : state_->remotes)
-      actors.push_back(remote->proxy());
-    state_->remotes.clear();
+    remotes.swap(state_->remotes);
     for (auto& [name, p] : state_->peers) {
       p.directory = nullptr;
       p.epoch = 0;
@@ -606,7 +604,9 @@ membership::~membership() {
     state_->gauges.clear();
     state_->downs.clear();
   }
-  for (auto& a : actors)
+  for (auto& [key, remote] : remotes)
+    end_remote_pool(*remote);
+  for (auto& a : {state_->manager, caf::actor_cast<caf::actor>(state_->directory)})
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
 

@@ -76,6 +76,11 @@ public:
 std::shared_ptr<pool::remote_backend> make_remote_pool(const std::shared_ptr<membership_state>& st,
                                                        const std::string& node, const std::string& pool);
 
+/// Ends a remote pool of `make_remote_pool` (the membership ends): its calls
+/// fail, no new one starts, and its proxy ends, so that the node's pool
+/// takes back what it lent.
+void end_remote_pool(pool::remote_backend& remote);
+
 using peer_down_atom = caf::atom_constant<caf::atom("peer_down")>;
 
 } // namespace otpp::cluster

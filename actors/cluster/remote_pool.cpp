@@ -28,6 +28,7 @@
 
 #include <caf/actor_clock.hpp>
 #include <caf/blocking_actor.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/mailbox_element.hpp>
 #include <caf/send.hpp>
 
@@ -59,15 +60,16 @@ public:
   remote_pool_proxy(caf::actor_config& cfg, std::shared_ptr<membership_state> st, std::string node, std::string pool)
     : caf::blocking_actor(cfg), st_(std::move(st)), node_(std::move(node)), pool_(std::move(pool)) {}
 
+  void launch(caf::execution_unit*, bool, bool) override {
+    initialize();
+    sweep_timer_ = home_system().spawn<caf::hidden>(sweep_timer, address());
+  }
+
   const char* name() const override {
     return "otpp_remote_pool";
   }
 
   void act() override {} // never runs: spawned only to have an address and be watched
-
-  void launch(caf::execution_unit*, bool, bool) override {
-    initialize();
-  }
 
   /// A thread's checkout: the answer, the node's loss or the membership's
   /// end completes `call`.
@@ -86,7 +88,7 @@ public:
     start(std::move(p), caf::make_message(pool::status_atom::value, pool_));
   }
 
-  /// Checks in loan `loan` of `worker` (0: whichever loan an actor holds),
+  /// Checks in loan `loan` of `worker` (0: an actor's loan of it, never a thread's),
   /// now, from the calling thread. A loan that ended (its connection was
   /// lost: the remote pool took the worker back and may have lent it again)
   /// is ignored.
@@ -116,12 +118,14 @@ public:
     auto err = make_error(cluster_errc::node_down, "the cluster membership of this node has ended");
     for (auto& [id, p] : failed)
       answer(p, err, nullptr);
+    caf::anon_send_exit(sweep_timer_, caf::exit_reason::user_shutdown);
     cleanup(caf::exit_reason::user_shutdown, nullptr);
   }
 
   // Runs in the sender's thread: actors' requests, the node's answers (on
   // the middleman's thread), the manager's node-down, the callers' down
-  // messages, the sweep's timer and the membership's exit.
+  // messages and the sweep (on CAF's clock thread, which must not be asked
+  // to schedule anything: its queue is bounded and only it drains it).
   void enqueue(caf::mailbox_element_ptr what, caf::execution_unit* eu) override {
     if (!what)
       return;
@@ -145,12 +149,8 @@ public:
       caller_down(msg.get_as<caf::down_msg>(0).source);
     else if (msg.match_elements<sweep_atom, uint64_t>())
       sweep(msg.get_as<uint64_t>(1));
-    else if (msg.match_elements<caf::exit_msg>()) {
-      if (msg.get_as<caf::exit_msg>(0).reason) // not exit_reason::normal
-        end();
-    } else {
+    else // an exit message too: the proxy ends with the membership only (`end`)
       reply(*what, caf::make_message(caf::make_error(caf::sec::unexpected_message)), eu);
-    }
   }
 
 private:
@@ -318,11 +318,12 @@ private:
     return true;
   }
 
-  // Ends loan `loan` of `worker` (0: any): its directory, or null if that loan had already ended.
+  // Ends loan `loan` of `worker` (0: an actor's loan of it): its directory,
+  // or null if that loan had already ended.
   directory_actor end_loan(const caf::actor& worker, uint64_t loan) {
     std::lock_guard<std::mutex> guard{mtx_};
     auto i = held_.find(worker.address());
-    if (i == held_.end() || (loan != 0 && i->second.loan != loan))
+    if (i == held_.end() || (loan != 0 ? i->second.loan != loan : i->second.caller == caf::actor_addr{}))
       return {};
     auto dir = i->second.directory;
     held_.erase(i);
@@ -385,9 +386,16 @@ private:
         return; // re-armed since
       at = sweep_at_;
     }
-    home_system().clock().schedule_message(
-      at, caf::strong_actor_ptr{ctrl()},
-      caf::make_mailbox_element(nullptr, caf::make_message_id(), {}, sweep_atom::value, generation));
+    auto in = std::max(at - clock_type::now(), clock_type::duration::zero());
+    caf::anon_send(sweep_timer_, sweep_atom::value, std::chrono::duration_cast<caf::timespan>(in), generation);
+  }
+
+  // Sends the proxy its sweeps from a scheduler thread.
+  static caf::behavior sweep_timer(caf::event_based_actor* self, caf::actor_addr proxy) {
+    return {[self, proxy](sweep_atom, caf::timespan in, uint64_t generation) {
+      if (auto p = caf::actor_cast<caf::actor>(proxy))
+        self->delayed_send(p, in, sweep_atom::value, generation);
+    }};
   }
 
   void sweep(uint64_t generation) {
@@ -430,6 +438,7 @@ private:
   std::set<caf::actor_addr> watched_callers_;
   clock_type::time_point sweep_at_ = clock_type::time_point::max(); ///< when the armed sweep runs
   uint64_t sweep_generation_ = 0;                                   ///< of the armed sweep; older ones do nothing
+  caf::actor sweep_timer_;
 };
 
 remote_pool_proxy& proxy_of(const caf::actor& a) {
@@ -497,6 +506,10 @@ private:
 };
 
 } // namespace
+
+void end_remote_pool(pool::remote_backend& remote) {
+  proxy_of(remote.proxy()).end();
+}
 
 std::shared_ptr<pool::remote_backend> make_remote_pool(const std::shared_ptr<membership_state>& st,
                                                        const std::string& node, const std::string& pool) {

@@ -109,8 +109,9 @@ public:
   /// A worker for a thread caller, or the pool's or the cluster's error.
   virtual caf::expected<grant> checkout(bool block, std::chrono::milliseconds timeout) = 0;
   /// Checks `worker` in: a thread's loan `number`, or (0) a worker an actor
-  /// got through `proxy()`. A loan that ended, or a worker of a lost
-  /// connection, is ignored (its pool took it back, and may have lent it again).
+  /// got through `proxy()` (never a thread's loan). A loan that ended, or a
+  /// worker of a lost connection, is ignored (its pool took it back, and may
+  /// have lent it again).
   virtual void checkin(const caf::actor& worker, uint64_t number) = 0;
   /// Stops `worker` (loan `number` as for `checkin`); its pool replaces it.
   virtual void fail(const caf::actor& worker, uint64_t number) = 0;

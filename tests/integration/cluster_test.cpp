@@ -203,13 +203,16 @@ TEST_CASE("an actor that dies while its checkout waits at a remote pool: the wor
   auto remote = *pool::find_pool(a.sys(), "database@node-b");
   auto held = remote.checkout();
   REQUIRE(held);
-  auto waiter = a.sys().spawn([](caf::event_based_actor* self, pool::pool_ref from) -> caf::behavior {
+  caf::scoped_actor watcher{a.sys()};
+  // Monitored from its start: the proxy's monitor, set later, hears of its death first.
+  auto waiter = watcher->spawn<caf::monitored>([](caf::event_based_actor* self, pool::pool_ref from) -> caf::behavior {
     self->request(from.actor(), caf::infinite, pool::checkout_atom::value, true, std::chrono::milliseconds{10000})
       .then([](caf::actor&) {}, [](caf::error&) {});
     return {[](int) {}};
   }, remote);
   REQUIRE(test::eventually([&] { return remote.status().waiting == 1; }, 5s));
   caf::anon_send_exit(waiter, caf::exit_reason::kill);
+  watcher->receive([](caf::down_msg&) {});
   held->release(); // the pool grants the worker to the dead actor's call
   CHECK(test::eventually([&] { return remote.status().idle == 1 && remote.status().waiting == 0; }, 5s));
   CHECK(remote.checkout(false)); // nobody holds it
@@ -233,6 +236,41 @@ TEST_CASE("a remote pool's actor answers status, acknowledges a check-in, and re
   self->request(remote.actor(), caf::infinite, std::string{"hello?"})
     .receive([](caf::ok_atom) { FAIL("an answer to an unknown request"); },
              [&](caf::error& err) { CHECK(err == caf::sec::unexpected_message); });
+}
+
+TEST_CASE("an actor's check-in of a worker that a thread holds from a remote pool leaves the thread's lease alone") {
+  two_nodes nodes{1};
+  auto& [b_port, b, a] = nodes;
+  auto remote = *pool::find_pool(a.sys(), "database@node-b");
+  auto held = remote.checkout();
+  REQUIRE(held);
+  remote.checkin(held->worker()); // as an actor would: not this lease's loan
+  caf::scoped_actor self{a.sys()};
+  self->request(remote.actor(), caf::infinite, pool::checkin_atom::value, held->worker())
+    .receive([](caf::ok_atom) {}, [](caf::error&) {});
+  auto again = remote.checkout(false);
+  REQUIRE_FALSE(again);
+  CHECK(is(again.error(), pool::pool_errc::full));
+  held->release();
+  CHECK(test::eventually([&] { return remote.status().idle == 1; }, 2s));
+}
+
+TEST_CASE("a remote pool's actor ignores exit messages: it ends with the membership only") {
+  two_nodes nodes{1};
+  auto& [b_port, b, a] = nodes;
+  auto remote = *pool::find_pool(a.sys(), "database@node-b");
+  caf::anon_send_exit(remote.actor(), caf::exit_reason::kill);
+  caf::scoped_actor self{a.sys()};
+  std::string out;
+  self->request(remote.actor(), caf::infinite, pool::checkout_atom::value, false, std::chrono::milliseconds{0})
+    .receive([&](caf::actor& w) {
+               out = "worker";
+               remote.checkin(w);
+             },
+             [&](caf::error& err) { out = supervision::describe(err); });
+  CHECK(out == "worker");
+  auto l = remote.checkout(false);
+  CHECK(l);
 }
 
 TEST_CASE("an actor's checkout waiting at a remote pool answers node_down when the node crashes, and the proxy serves again after its restart") {
