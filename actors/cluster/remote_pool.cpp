@@ -438,7 +438,7 @@ private:
   std::set<caf::actor_addr> watched_callers_;
   clock_type::time_point sweep_at_ = clock_type::time_point::max(); ///< when the armed sweep runs
   uint64_t sweep_generation_ = 0;                                   ///< of the armed sweep; older ones do nothing
-  caf::actor sweep_timer_;
+  caf::actor sweep_timer_; ///< arms the sweep from a scheduler thread (`sweep_timer`)
 };
 
 remote_pool_proxy& proxy_of(const caf::actor& a) {
