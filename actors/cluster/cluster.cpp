@@ -182,11 +182,6 @@ directory_actor::behavior_type directory(directory_broker* self, std::shared_ptr
         p->checkin(worker);
       return caf::ok_atom::value;
     },
-    [local_pool](pool::checkin_atom, std::string& name, std::vector<caf::actor>& workers) {
-      if (auto p = local_pool(name))
-        for (auto& w : workers)
-          p->checkin(w);
-    },
     [local_pool, pool_error](pool::status_atom, std::string& name) -> caf::result<pool::pool_status> {
       auto p = local_pool(name);
       if (!p)

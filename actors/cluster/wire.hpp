@@ -22,7 +22,7 @@ namespace otpp::cluster {
 
 /// The version of the messages nodes exchange; nodes of different versions
 /// refuse each other (at hello, and through CAF's `middleman.app-identifiers`).
-constexpr uint32_t wire_version = 1;
+constexpr uint32_t wire_version = 2;
 
 /// `otpp/<wire_version>`: the CAF application identifier of otpp nodes.
 std::string app_identifier();
@@ -69,14 +69,12 @@ using whereis_atom = caf::atom_constant<caf::atom("whereis")>;
 /// - (checkout_atom, pool, block, timeout_ms) -> worker, from the named pool
 ///   (the pool watches the requester), or `no_such_pool` / the pool's error
 /// - (checkin_atom, pool, worker) -> ok
-/// - (checkin_atom, pool, workers): several at once (a caller's batch)
 /// - (status_atom, pool) -> pool_status
 /// - (whereis_atom, name) -> the actor registered under `name`, or `no_such_actor`
 using directory_actor = caf::typed_actor<
   caf::replies_to<hello_atom, hello>::with<hello>, caf::reacts_to<tick_atom, std::string>,
   caf::replies_to<pool::checkout_atom, std::string, bool, uint32_t>::with<caf::actor>,
   caf::replies_to<pool::checkin_atom, std::string, caf::actor>::with<caf::ok_atom>,
-  caf::reacts_to<pool::checkin_atom, std::string, std::vector<caf::actor>>,
   caf::replies_to<pool::status_atom, std::string>::with<pool::pool_status>,
   caf::replies_to<whereis_atom, std::string>::with<caf::actor>>;
 

@@ -1199,7 +1199,7 @@ caf::expected<caf::actor> pool_ref::try_checkout(const caf::actor& caller) const
 
 void pool_ref::checkin(const caf::actor& worker) const {
   if (remote_)
-    return remote_->checkin(worker, 0); // an actor's worker: whichever loan it holds
+    return remote_->checkin(worker, 0); // an actor's loan of the worker (never a thread's)
   core_->checkin_from_caller(worker);
 }
 
