@@ -354,33 +354,28 @@ private:
   void on_down(caf::down_msg& msg) {
     if (relay_watch(msg))
       return;
-    std::vector<caf::actor> proxies;
-    {
-      std::lock_guard<std::mutex> guard{st_->mtx};
-      auto i = std::find_if(st_->peers.begin(), st_->peers.end(),
-                            [&](auto& kv) { return kv.second.epoch != 0 && kv.second.directory.address() == msg.source; });
-      if (i == st_->peers.end())
-        return;
-      auto& [peer, p] = *i;
-      auto silence = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - p.last_seen);
-      bool timed_out = silence >= st_->config.connection_timeout - st_->config.heartbeat_interval;
-      auto cause = timed_out ? "timeout" : "closed";
-      auto why = timed_out ? "connection lost after " + std::to_string(silence.count()) + " ms of silence"
-                           : "connection closed (" + supervision::describe(msg.reason) + ")";
-      events::emit(events::node_down{peer, cause, why});
-      auto& downs = st_->downs[{peer, cause}];
-      if (!downs)
-        downs = perf::metrics().counter_of(perf::families::cluster_node_downs, {peer, cause});
-      downs->add();
-      for (auto& [key, remote] : st_->remotes)
-        if (key.first == peer)
-          proxies.push_back(remote->proxy());
-      for (auto& a : proxies)
-        send(a, peer_down_atom::value, p.epoch);
-      p.epoch = 0;
-      p.directory = nullptr;
-      st_->transition(p, "down", why);
-    }
+    std::lock_guard<std::mutex> guard{st_->mtx};
+    auto i = std::find_if(st_->peers.begin(), st_->peers.end(),
+                          [&](auto& kv) { return kv.second.epoch != 0 && kv.second.directory.address() == msg.source; });
+    if (i == st_->peers.end())
+      return;
+    auto& [peer, p] = *i;
+    auto silence = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - p.last_seen);
+    bool timed_out = silence >= st_->config.connection_timeout - st_->config.heartbeat_interval;
+    auto cause = timed_out ? "timeout" : "closed";
+    auto why = timed_out ? "connection lost after " + std::to_string(silence.count()) + " ms of silence"
+                         : "connection closed (" + supervision::describe(msg.reason) + ")";
+    events::emit(events::node_down{peer, cause, why});
+    auto& downs = st_->downs[{peer, cause}];
+    if (!downs)
+      downs = perf::metrics().counter_of(perf::families::cluster_node_downs, {peer, cause});
+    downs->add();
+    for (auto& [key, remote] : st_->remotes)
+      if (key.first == peer) // handled at once, in this thread (the proxy is passive)
+        send(remote->proxy(), peer_down_atom::value, p.epoch);
+    p.epoch = 0;
+    p.directory = nullptr;
+    st_->transition(p, "down", why);
   }
 
   // The lookup is bounded by `timeout`: a watch that is not answered in time is never installed.

@@ -272,16 +272,12 @@ private:
                }))
         checkin(worker, id); // the thread stopped waiting
       else if (p.caller) // if it died meanwhile, its down message checks the worker in
-        p.caller->enqueue(
-          caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()}, p.reply_id, {}, answer_element.move_content_to_message()),
-          eu);
+        respond(p.caller, p.reply_id, answer_element.move_content_to_message(), eu);
     } else if (p.kind == call_kind::status && msg.match_elements<pool::pool_status>()) {
       if (p.thread)
         complete(*p.thread, [&](thread_call& c) { c.status = msg.get_as<pool::pool_status>(0); });
       else if (!p.abandoned)
-        p.caller->enqueue(
-          caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()}, p.reply_id, {}, answer_element.move_content_to_message()),
-          eu);
+        respond(p.caller, p.reply_id, answer_element.move_content_to_message(), eu);
     } else {
       answer(p,
              msg.match_elements<caf::error>()
@@ -296,14 +292,18 @@ private:
     if (p.thread)
       complete(*p.thread, [&](thread_call& c) { c.err = err; });
     else if (p.caller && !p.abandoned)
-      p.caller->enqueue(caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()}, p.reply_id, {}, err), eu);
+      respond(p.caller, p.reply_id, caf::make_message(err), eu);
   }
 
   // Answers a request with `msg` (nothing for a plain message).
   void reply(caf::mailbox_element& request, caf::message msg, caf::execution_unit* eu) {
     if (request.mid.is_request() && request.sender)
-      request.sender->enqueue(
-        caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()}, request.mid.response_id(), {}, std::move(msg)), eu);
+      respond(request.sender, request.mid.response_id(), std::move(msg), eu);
+  }
+
+  // Puts `msg`, from this proxy, with id `id`, into `to`'s mailbox.
+  void respond(const caf::strong_actor_ptr& to, caf::message_id id, caf::message msg, caf::execution_unit* eu) {
+    to->enqueue(caf::make_mailbox_element(caf::strong_actor_ptr{ctrl()}, id, {}, std::move(msg)), eu);
   }
 
   // Fills the waiting thread's call and wakes it; false if it stopped waiting.
