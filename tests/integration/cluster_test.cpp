@@ -21,6 +21,7 @@
 #include "otpp/config/loader.hpp"
 #include "otpp/config/node.hpp"
 #include "otpp/supervision/errors.hpp"
+#include "otpp/supervision/system_setup.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/cluster_nodes.hpp"
 #include "tests/support/event_capture.hpp"
@@ -97,6 +98,15 @@ void all_fail_with_node_down(std::vector<std::future<caf::expected<pool::lease>>
 } // namespace
 
 TEST_SUITE("cluster") {
+
+TEST_CASE("cluster::configure gives a node's idle workers a short spin, then sleep, over otpp's scheduler profile") {
+  caf::actor_system_config cfg;
+  apply_scheduler_profile(cfg);
+  cluster::configure(cfg, test::test_cluster("node-a", 0));
+  CHECK(caf::get_or(cfg, "work-stealing.aggressive-poll-attempts", size_t{0}) == 2000);
+  CHECK(caf::get_or(cfg, "work-stealing.moderate-poll-attempts", size_t{1}) == 0);
+  CHECK(caf::get_or(cfg, "middleman.workers", size_t{1}) == 0);
+}
 
 TEST_CASE("two nodes: checkout, checkin, transaction, full, no_such_pool and status through pool@node") {
   test::event_capture events; // node-a's
